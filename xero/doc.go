@@ -1,0 +1,48 @@
+// Package xero is the client of the Xero Accounting API: the OAuth2 refresh-token chain, the
+// per-tenant rate budget, retries, and list calls decoded as a stream of raw JSON records.
+//
+// # Calls
+//
+// [Client.List] reads one page (or one unpaged response) of an Accounting API list endpoint and
+// returns its records as raw JSON, byte for byte as Xero sent them, together with the pagination
+// object, the server's clock and the rate-limit headers. [Client.Connections] lists the
+// organisations (tenants) the app is connected to.
+//
+// # Transport
+//
+// Every call goes through a chain of http.RoundTrippers, one file per layer, outer to inner:
+//
+//	transport_budget.go   per tenant: at most Config.MaxInFlight calls in flight; pacing from
+//	                      X-MinLimit-Remaining and X-AppMinLimit-Remaining (when the minute budget
+//	                      is spent, wait for the window to pass instead of calling); a 429 day
+//	                      limit refuses further calls to that tenant until its Retry-After
+//	transport_retry.go    5xx, timeouts and dropped connections: jittered exponential backoff;
+//	                      429 minute, appminute and concurrent: wait Retry-After, then again;
+//	                      429 day: no retry; at most Config.MaxAttempts attempts a call
+//	transport_bearer.go   Authorization: Bearer from the token source (token.go); a 401
+//	                      TokenExpired forces one refresh and one more attempt
+//	transport_metrics.go  Prometheus counters per attempt: requests by endpoint and status, 429s
+//	                      by problem, the day limit left per tenant
+//	transport_base.go     net/http with dial, TLS and header timeouts, and a deadline of
+//	                      Config.RequestTimeout on each attempt, body included
+//
+// The retry layer tells the budget about each attempt it makes on its own, so a retry waits for
+// the budget like a first call and a 429 it absorbs still pauses the other callers of the tenant.
+// A body that ends early or is malformed is found where it is read (List), which repeats the
+// whole call through the chain, at most Config.MaxAttempts times.
+//
+// # Tokens
+//
+// Xero refresh tokens are single use: each refresh returns a new one, and the old one stays
+// valid for a 30-minute grace period. The token source refreshes Config.RefreshMargin before the
+// 30-minute access token expires, hands every new refresh token to [TokenStore] and uses the new
+// access token only once the store has returned nil. If the store fails, the call fails and the
+// next call saves the same token again instead of refreshing a second time (which would move the
+// chain past what was stored). One refresh runs at a time however many goroutines share the
+// client. Tokens never appear in errors, logs or metrics.
+//
+// # Time
+//
+// Waits (Retry-After, minute windows, backoff) and token expiry read the time through a small
+// clock interface, real time by default; tests swap it or run in a testing/synctest bubble.
+package xero

@@ -1,0 +1,314 @@
+package xero
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Xero counts calls in fixed one-minute windows that start at a different moment for each
+// tenant (and for the app). windowSlack covers the latency between our clock and Xero's.
+const (
+	minuteWindow = time.Minute
+	windowSlack  = time.Second
+)
+
+// budget is the outermost layer: it keeps each tenant within Xero's limits instead of
+// letting the calls find them.
+//
+//   - Concurrency: at most maxInFlight calls per tenant are in flight, from sending the
+//     request to closing its body. Tenantless calls (connections) are not limited here.
+//   - Minute limits: every response reports what is left of the tenant's minute
+//     (X-MinLimit-Remaining) and of the app's (X-AppMinLimit-Remaining). When that, less the
+//     calls started since, reaches zero, further calls wait for the window to turn over
+//     instead of being rejected. Xero does not say when its window started; any call counted
+//     in the current window was sent after it started, so the window has surely turned over
+//     one minute after the earliest such call. That is what the budget waits for.
+//   - A 429 minute or appminute pauses the tenant (or the app) for its Retry-After. A 429 day
+//     refuses every further call to the tenant, with the same *APIError (ErrDayLimit), until
+//     its Retry-After has passed.
+//
+// The retry layer inside it reports the attempts it makes on its own (attemptObserver), so a
+// retry waits for the budget like a first call and a 429 it absorbs still pauses the others.
+type budget struct {
+	inner       http.RoundTripper
+	clock       clock
+	log         *slog.Logger
+	maxInFlight int
+
+	mu      sync.Mutex
+	tenants map[string]*tenantBudget
+	app     window
+	appLeft int // last X-AppMinLimit-Remaining, -1 if none
+}
+
+// tenantBudget is the state of one tenant, guarded by budget.mu (except slots, a semaphore).
+type tenantBudget struct {
+	slots    chan struct{}
+	minute   window
+	limits   Limits
+	dayUntil time.Time // no calls before this: a 429 day said so
+}
+
+// window tracks one fixed minute window from the counts Xero reports.
+type window struct {
+	seq     uint64    // calls started so far
+	last    int       // remaining count of the newest report; -1 when unknown
+	lastSeq uint64    // seq of the call that made that report
+	first   time.Time // start of the earliest call known to be in the current window
+	blocked time.Time // no calls before this: a 429 said so
+}
+
+// budgetCall is the budget's record of one call, carried in its request's context so that the
+// retry layer can report the call's further attempts.
+type budgetCall struct {
+	tenantID string
+	tenant   *tenantBudget // nil for tenantless calls
+	endpoint string
+	seq      uint64 // of the current attempt in tenant.minute
+	appSeq   uint64 // of the current attempt in budget.app
+	sent     time.Time
+}
+
+type budgetCallKey struct{}
+
+func newBudget(inner http.RoundTripper, maxInFlight int, clk clock, log *slog.Logger) *budget {
+	return &budget{
+		inner:       inner,
+		clock:       clk,
+		log:         log,
+		maxInFlight: maxInFlight,
+		tenants:     make(map[string]*tenantBudget),
+		app:         window{last: -1},
+		appLeft:     -1,
+	}
+}
+
+func (b *budget) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	call := &budgetCall{tenantID: req.Header.Get(tenantHeader), endpoint: endpointOf(req.URL.Path)}
+	release := func() {}
+	if call.tenantID != "" {
+		call.tenant = b.tenant(call.tenantID)
+		select {
+		case call.tenant.slots <- struct{}{}:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		var once sync.Once
+		release = func() { once.Do(func() { <-call.tenant.slots }) }
+	}
+	req = req.WithContext(context.WithValue(ctx, budgetCallKey{}, call))
+	if err := b.wait(req.Context(), call); err != nil {
+		release()
+		return nil, err
+	}
+	resp, err := b.inner.RoundTrip(req)
+	if err != nil {
+		release()
+		return nil, err
+	}
+	b.observe(call, resp)
+	resp.Body = &releaseBody{ReadCloser: resp.Body, release: release}
+	return resp, nil
+}
+
+// tenant returns the state of one tenant, created on first use.
+func (b *budget) tenant(id string) *tenantBudget {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	tb, ok := b.tenants[id]
+	if !ok {
+		tb = &tenantBudget{
+			slots:  make(chan struct{}, b.maxInFlight),
+			minute: window{last: -1},
+			limits: unknownLimits,
+		}
+		b.tenants[id] = tb
+	}
+	return tb
+}
+
+// wait blocks until the call may be sent, then counts it as started.
+func (b *budget) wait(ctx context.Context, call *budgetCall) error {
+	for {
+		b.mu.Lock()
+		now := b.clock.Now()
+		if call.tenant != nil && now.Before(call.tenant.dayUntil) {
+			until := call.tenant.dayUntil
+			b.mu.Unlock()
+			return &APIError{
+				Tenant:     call.tenantID,
+				Endpoint:   call.endpoint,
+				StatusCode: http.StatusTooManyRequests,
+				Problem:    ProblemDay,
+				RetryAfter: until.Sub(now).Round(time.Second),
+				Body:       "(not sent: the daily limit was reached earlier)",
+			}
+		}
+		ready := b.app.readyAt(now)
+		if call.tenant != nil {
+			ready = later(ready, call.tenant.minute.readyAt(now))
+		}
+		if ready.IsZero() {
+			if call.tenant != nil {
+				call.seq = call.tenant.minute.start()
+			}
+			call.appSeq = b.app.start()
+			call.sent = now
+			b.mu.Unlock()
+			return nil
+		}
+		b.mu.Unlock()
+		b.log.DebugContext(ctx, "xero: minute budget spent, waiting for the window",
+			"tenant", call.tenantID, "wait", ready.Sub(now))
+		if err := b.clock.Sleep(ctx, ready.Sub(now)); err != nil {
+			return err
+		}
+	}
+}
+
+// observe takes in the limits a response reports.
+func (b *budget) observe(call *budgetCall, resp *http.Response) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := b.clock.Now()
+	l := limitsFromHeader(resp.Header, now)
+	if l.AppMinuteRemaining >= 0 {
+		b.app.observe(l.AppMinuteRemaining, call.appSeq, call.sent)
+		b.appLeft = l.AppMinuteRemaining
+	}
+	tb := call.tenant
+	if tb != nil {
+		if l.MinuteRemaining >= 0 {
+			tb.minute.observe(l.MinuteRemaining, call.seq, call.sent)
+			tb.limits.MinuteRemaining = l.MinuteRemaining
+		}
+		if l.DayRemaining >= 0 {
+			tb.limits.DayRemaining = l.DayRemaining
+		}
+		tb.limits.ObservedAt = now
+	}
+	if resp.StatusCode != http.StatusTooManyRequests {
+		return
+	}
+	rl := RateLimit{
+		Problem:    strings.ToLower(resp.Header.Get("X-Rate-Limit-Problem")),
+		At:         now,
+		RetryAfter: retryAfter(resp.Header),
+	}
+	// Without a Retry-After, a minute problem waits out a whole window.
+	pause := rl.RetryAfter
+	if pause <= 0 {
+		pause = minuteWindow
+	}
+	switch rl.Problem {
+	case ProblemAppMinute:
+		b.app.blocked = later(b.app.blocked, now.Add(pause))
+	case ProblemMinute:
+		if tb != nil {
+			tb.minute.blocked = later(tb.minute.blocked, now.Add(pause))
+		}
+	case ProblemDay:
+		if tb != nil && rl.RetryAfter > 0 {
+			tb.dayUntil = later(tb.dayUntil, now.Add(rl.RetryAfter))
+			b.log.Warn("xero: daily call limit reached; calls to the tenant pause",
+				"tenant", call.tenantID, "retry_after", rl.RetryAfter)
+		}
+	}
+	if tb != nil {
+		tb.limits.Last429 = rl
+	}
+}
+
+// beforeRetry waits until the budget allows another attempt of the call in req.
+func (b *budget) beforeRetry(req *http.Request) error {
+	call, ok := req.Context().Value(budgetCallKey{}).(*budgetCall)
+	if !ok {
+		return nil
+	}
+	return b.wait(req.Context(), call)
+}
+
+// discarded takes in the limits of a response the retry layer throws away.
+func (b *budget) discarded(req *http.Request, resp *http.Response) {
+	if call, ok := req.Context().Value(budgetCallKey{}).(*budgetCall); ok {
+		b.observe(call, resp)
+	}
+}
+
+// limits returns what is known of a tenant's limits.
+func (b *budget) limits(tenant string) Limits {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	l := unknownLimits
+	if tb, ok := b.tenants[tenant]; ok {
+		l = tb.limits
+	}
+	l.AppMinuteRemaining = b.appLeft
+	return l
+}
+
+// start counts a call as started.
+func (w *window) start() uint64 {
+	w.seq++
+	return w.seq
+}
+
+// readyAt returns zero if a call may start now, else when it may.
+func (w *window) readyAt(now time.Time) time.Time {
+	if now.Before(w.blocked) {
+		return w.blocked
+	}
+	if w.last < 0 {
+		return time.Time{}
+	}
+	// Calls started after the last report are not in it, and may all be counted.
+	if left := w.last - int(w.seq-w.lastSeq); left > 0 {
+		return time.Time{}
+	}
+	end := w.first.Add(minuteWindow + windowSlack)
+	if !now.Before(end) {
+		w.last = -1 // the window has turned over; the next report starts the new one
+		return time.Time{}
+	}
+	return end
+}
+
+// observe takes in a remaining count reported for the call with the given seq, sent at sent.
+func (w *window) observe(remaining int, seq uint64, sent time.Time) {
+	if seq < w.lastSeq {
+		return // a slower response of an older call: the newer report stands
+	}
+	if w.last < 0 || remaining > w.last {
+		w.first = sent // the count went up: a new window, and this call is in it
+	} else if sent.Before(w.first) {
+		w.first = sent
+	}
+	w.last = remaining
+	w.lastSeq = seq
+}
+
+// releaseBody gives the call's slot back when its body is closed.
+type releaseBody struct {
+	io.ReadCloser
+	release func()
+}
+
+func (b *releaseBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.release()
+	return err
+}
+
+// later returns the later of two times (zero counts as earliest).
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
