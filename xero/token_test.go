@@ -228,7 +228,11 @@ func TestNoSecretsInErrorsOrLogs(t *testing.T) {
 	script := []func(w http.ResponseWriter){
 		func(w http.ResponseWriter) { writeProblem(w, 401, "TokenExpired: token expired") },
 		func(w http.ResponseWriter) { w.WriteHeader(503) },
-		func(w http.ResponseWriter) { w.Header().Set("Retry-After", "3"); w.Header().Set("X-Rate-Limit-Problem", "minute"); w.WriteHeader(429) },
+		func(w http.ResponseWriter) {
+			w.Header().Set("Retry-After", "3")
+			w.Header().Set("X-Rate-Limit-Problem", "minute")
+			w.WriteHeader(429)
+		},
 		func(w http.ResponseWriter) { writeProblem(w, 403, "AuthenticationUnsuccessful") },
 		func(w http.ResponseWriter) { writeProblem(w, 401, "AuthorizationUnsuccessful") },
 	}
