@@ -201,17 +201,12 @@ func (b *budget) observe(call *budgetCall, resp *http.Response) {
 		At:         now,
 		RetryAfter: retryAfter(resp.Header),
 	}
-	// Without a Retry-After, a minute problem waits out a whole window.
-	pause := rl.RetryAfter
-	if pause <= 0 {
-		pause = minuteWindow
-	}
 	switch rl.Problem {
 	case ProblemAppMinute:
-		b.app.blocked = later(b.app.blocked, now.Add(pause))
+		b.app.pause(now, rl.RetryAfter)
 	case ProblemMinute:
 		if tb != nil {
-			tb.minute.blocked = later(tb.minute.blocked, now.Add(pause))
+			tb.minute.pause(now, rl.RetryAfter)
 		}
 	case ProblemDay:
 		if tb != nil && rl.RetryAfter > 0 {
@@ -291,6 +286,17 @@ func (w *window) observe(remaining int, seq uint64, sent time.Time) {
 	}
 	w.last = remaining
 	w.lastSeq = seq
+}
+
+// pause takes in a 429 for the window: Xero's Retry-After says when its window turns over
+// (without one, a whole window is waited out). Past that moment the count is unknown until the
+// next report.
+func (w *window) pause(now time.Time, retryAfter time.Duration) {
+	if retryAfter <= 0 {
+		retryAfter = minuteWindow
+	}
+	w.blocked = later(w.blocked, now.Add(retryAfter))
+	w.last = -1
 }
 
 // releaseBody gives the call's slot back when its body is closed.

@@ -1,0 +1,285 @@
+package xero
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+func budgetRequest(t testing.TB, url, tenant string) *http.Request {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url+"/api.xro/2.0/Invoices", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tenant != "" {
+		req.Header.Set(tenantHeader, tenant)
+	}
+	return req
+}
+
+// callBudget makes one call through b and returns the status, or the error.
+func callBudget(t testing.TB, b *budget, url, tenant string) (int, error) {
+	t.Helper()
+	resp, err := b.RoundTrip(budgetRequest(t, url, tenant))
+	if err != nil {
+		return 0, err
+	}
+	drain(resp)
+	return resp.StatusCode, nil
+}
+
+// TestBudgetInFlight holds every request at the server and counts, once all callers are
+// blocked, how many reached it: at most MaxInFlight per tenant, tenants independent.
+func TestBudgetInFlight(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var (
+			mu       sync.Mutex
+			inFlight = map[string]int{}
+			maxSeen  = map[string]int{}
+			release  = make(chan struct{})
+		)
+		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			tenant := r.Header.Get(tenantHeader)
+			mu.Lock()
+			inFlight[tenant]++
+			maxSeen[tenant] = max(maxSeen[tenant], inFlight[tenant])
+			mu.Unlock()
+			<-release
+			mu.Lock()
+			inFlight[tenant]--
+			mu.Unlock()
+		})
+		tr, stop := serveMem(h)
+		defer stop()
+		b := newBudget(tr, 5, realClock{}, slog.New(slog.DiscardHandler))
+
+		var wg sync.WaitGroup
+		for _, tenant := range []string{testTenant, testTenant2} {
+			for range 20 {
+				wg.Go(func() {
+					if _, err := callBudget(t, b, "http://xero.test", tenant); err != nil {
+						t.Error(err)
+					}
+				})
+			}
+		}
+		synctest.Wait() // every caller is now either at the server or waiting for a slot
+		mu.Lock()
+		for _, tenant := range []string{testTenant, testTenant2} {
+			if inFlight[tenant] != 5 {
+				t.Errorf("tenant %s: %d calls at the server with 20 callers, want 5", shortID(tenant), inFlight[tenant])
+			}
+		}
+		mu.Unlock()
+		close(release)
+		wg.Wait()
+		for tenant, m := range maxSeen {
+			if m > 5 {
+				t.Errorf("tenant %s: up to %d calls in flight, want at most 5", shortID(tenant), m)
+			}
+		}
+	})
+}
+
+// minuteServer answers each call with the next remaining count of a minute limit.
+type minuteServer struct {
+	mu        sync.Mutex
+	remaining []int // reported by successive calls
+	calls     int
+}
+
+func (s *minuteServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.calls < len(s.remaining) {
+		w.Header().Set("X-MinLimit-Remaining", fmt.Sprint(s.remaining[s.calls]))
+		w.Header().Set("X-DayLimit-Remaining", fmt.Sprint(4000-s.calls))
+		w.Header().Set("X-AppMinLimit-Remaining", fmt.Sprint(9000-s.calls))
+	}
+	s.calls++
+}
+
+func TestBudgetWaitsForTheMinuteWindow(t *testing.T) {
+	ms := &minuteServer{remaining: []int{2, 1, 0, 59, 58, 57}}
+	srv := httptest.NewServer(ms)
+	defer srv.Close()
+	clk := newFakeClock()
+	b := newBudget(srv.Client().Transport, 5, clk, slog.New(slog.DiscardHandler))
+
+	start := clk.Now()
+	for i := range 3 {
+		if _, err := callBudget(t, b, srv.URL, testTenant); err != nil {
+			t.Fatal(err)
+		}
+		clk.Advance(2 * time.Second)
+		if got := clk.Sleeps(); len(got) != 0 {
+			t.Fatalf("call %d waited %v with budget left", i+1, got)
+		}
+	}
+	// The third call reported 0 left: the fourth waits until a minute after the first call
+	// (plus the slack), not a fixed minute from now.
+	if _, err := callBudget(t, b, srv.URL, testTenant); err != nil {
+		t.Fatal(err)
+	}
+	want := start.Add(minuteWindow + windowSlack).Sub(start.Add(6 * time.Second))
+	if got := clk.Sleeps(); len(got) != 1 || got[0] != want {
+		t.Errorf("waits %v, want [%s]", got, want)
+	}
+	// The new window reported 59: no more waiting.
+	if _, err := callBudget(t, b, srv.URL, testTenant); err != nil {
+		t.Fatal(err)
+	}
+	if got := clk.Sleeps(); len(got) != 1 {
+		t.Errorf("waits %v after the window turned over, want none more", got)
+	}
+	// Another tenant never waited for this one's minute.
+	if _, err := callBudget(t, b, srv.URL, testTenant2); err != nil {
+		t.Fatal(err)
+	}
+	if got := clk.Sleeps(); len(got) != 1 {
+		t.Errorf("the other tenant waited: %v", got)
+	}
+	// Limits are per tenant, but the app minute is the app's.
+	if l := b.limits(testTenant); l.MinuteRemaining != 58 || l.DayRemaining != 3996 || l.AppMinuteRemaining != 8995 {
+		t.Errorf("limits = %+v, want minute 58, day 3996, app minute 8995", l)
+	}
+	if l := b.limits(testTenant2); l.MinuteRemaining != 57 || l.DayRemaining != 3995 {
+		t.Errorf("limits of the other tenant = %+v, want minute 57, day 3995", l)
+	}
+	if l := b.limits("unknown"); l.MinuteRemaining != -1 || l.DayRemaining != -1 {
+		t.Errorf("limits of a tenant never called = %+v, want -1", l)
+	}
+}
+
+func TestBudgetCountsCallsStartedSinceTheReport(t *testing.T) {
+	// With 2 left and 2 calls already started after that report, a third waits.
+	w := window{last: -1}
+	s1 := w.start()
+	w.start()
+	w.start()
+	now := time.Now()
+	w.observe(2, s1, now)
+	if w.readyAt(now).IsZero() {
+		t.Errorf("ready with 2 left and 2 calls in flight after the report")
+	}
+	// A late answer of an older call does not undo the newer report.
+	w.observe(30, s1-1, now)
+	if w.last != 2 {
+		t.Errorf("an older report replaced a newer one: last = %d", w.last)
+	}
+}
+
+func TestBudgetRateLimitAnswers(t *testing.T) {
+	tests := []struct {
+		name        string
+		answer      []string // headers of the 429
+		sameTenant  time.Duration
+		otherTenant time.Duration
+	}{
+		{"429 minute pauses the tenant", []string{"X-Rate-Limit-Problem", "minute", "Retry-After", "20"}, 20 * time.Second, 0},
+		{"429 appminute pauses the app", []string{"X-Rate-Limit-Problem", "appminute", "Retry-After", "9"}, 9 * time.Second, 9 * time.Second},
+		{"429 concurrent pauses nobody", []string{"X-Rate-Limit-Problem", "concurrent"}, 0, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := &scripted{steps: steps(status(429, tt.answer...))}
+			srv := httptest.NewServer(s)
+			defer srv.Close()
+			clk := newFakeClock()
+			b := newBudget(srv.Client().Transport, 5, clk, slog.New(slog.DiscardHandler))
+			if code, err := callBudget(t, b, srv.URL, testTenant); err != nil || code != 429 {
+				t.Fatalf("first call: %d, %v", code, err)
+			}
+			waited := func(tenant string) time.Duration {
+				before := len(clk.Sleeps())
+				if _, err := callBudget(t, b, srv.URL, tenant); err != nil {
+					t.Fatal(err)
+				}
+				var d time.Duration
+				for _, s := range clk.Sleeps()[before:] {
+					d += s
+				}
+				return d
+			}
+			if got := waited(testTenant2); got != tt.otherTenant {
+				t.Errorf("other tenant waited %s, want %s", got, tt.otherTenant)
+			}
+			if got := waited(testTenant); got != max(0, tt.sameTenant-tt.otherTenant) {
+				t.Errorf("same tenant waited %s more, want %s", got, max(0, tt.sameTenant-tt.otherTenant))
+			}
+			if l := b.limits(testTenant); l.Last429.Problem != tt.answer[1] {
+				t.Errorf("Last429 = %+v", l.Last429)
+			}
+		})
+	}
+}
+
+func TestBudgetDayLimitRefusesUntilReset(t *testing.T) {
+	s := &scripted{steps: steps(status(429, "X-Rate-Limit-Problem", "day", "Retry-After", "3600"))}
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	clk := newFakeClock()
+	b := newBudget(srv.Client().Transport, 5, clk, slog.New(slog.DiscardHandler))
+
+	if code, _ := callBudget(t, b, srv.URL, testTenant); code != 429 {
+		t.Fatalf("first call: status %d, want the 429", code)
+	}
+	clk.Advance(10 * time.Minute)
+	_, err := callBudget(t, b, srv.URL, testTenant)
+	var ae *APIError
+	if !errors.Is(err, ErrDayLimit) || !errors.As(err, &ae) || ae.RetryAfter != 50*time.Minute {
+		t.Fatalf("err = %v, want ErrDayLimit with RetryAfter 50m", err)
+	}
+	if IsRetryable(err) {
+		t.Error("the day limit is retryable")
+	}
+	if got := s.Calls(); got != 1 {
+		t.Errorf("server saw %d calls, want 1: the refused call must not be sent", got)
+	}
+	if code, err := callBudget(t, b, srv.URL, testTenant2); err != nil || code != 200 {
+		t.Errorf("other tenant: %d, %v", code, err)
+	}
+	clk.Advance(50 * time.Minute)
+	if code, err := callBudget(t, b, srv.URL, testTenant); err != nil || code != 200 {
+		t.Errorf("after the reset: %d, %v", code, err)
+	}
+}
+
+// TestRetryFeedsTheBudget runs the retry layer inside the budget: a 429 minute that the retry
+// layer absorbs still pauses the tenant's next call, and the retry itself waits for the budget.
+func TestRetryFeedsTheBudget(t *testing.T) {
+	s := &scripted{steps: steps(
+		status(429, "X-Rate-Limit-Problem", "minute", "Retry-After", "30", "X-MinLimit-Remaining", "0"),
+		status(200, "X-MinLimit-Remaining", "0"),
+	)}
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	clk := newFakeClock()
+	retry := newTestRetry(t, srv, clk)
+	b := newBudget(retry, 5, clk, slog.New(slog.DiscardHandler))
+	retry.observer = b
+
+	if code, err := callBudget(t, b, srv.URL, testTenant); err != nil || code != 200 {
+		t.Fatalf("first call: %d, %v", code, err)
+	}
+	// The retry waited Retry-After; the budget saw the 429 and let the retry through at the
+	// same moment.
+	if got := clk.Sleeps(); len(got) != 1 || got[0] != 30*time.Second {
+		t.Fatalf("waits %v, want [30s]", got)
+	}
+	// The retry's answer said 0 left: the next call waits for the window that began with the
+	// retry (sent 30s after the start).
+	if _, err := callBudget(t, b, srv.URL, testTenant); err != nil {
+		t.Fatal(err)
+	}
+	if got := clk.Sleeps(); len(got) != 2 || got[1] != minuteWindow+windowSlack {
+		t.Errorf("waits %v, want [30s %s]", got, minuteWindow+windowSlack)
+	}
+}
