@@ -139,7 +139,7 @@ func TestDecodeWithPython(t *testing.T) {
 		&kgo.Record{Key: key("inv-1"), Value: encode(valSS.ID, valAvro, full), Headers: hdr},
 		&kgo.Record{Key: key("inv-2"), Value: encode(valSS.ID, valAvro, sparse)},
 	)
-	txn(false, &kgo.Record{Key: key("inv-3"), Value: encode(valSS.ID, valAvro, sparse)}) // aborted: invisible
+	txn(false, &kgo.Record{Key: key("inv-3"), Value: encode(valSS.ID, valAvro, sparse)})    // aborted: invisible
 	committed = append(committed, txn(true, &kgo.Record{Key: key("inv-1"), Value: nil})...) // tombstone
 
 	want := []string{
