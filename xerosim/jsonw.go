@@ -1,0 +1,196 @@
+package xerosim
+
+import (
+	"strconv"
+	"time"
+	"unicode/utf8"
+)
+
+// jw appends JSON to a byte slice without reflection. It tracks only whether the next value
+// in the current object or array needs a comma before it.
+type jw struct {
+	b     []byte
+	first bool
+}
+
+func (w *jw) sep() {
+	if !w.first {
+		w.b = append(w.b, ',')
+	}
+	w.first = false
+}
+
+func (w *jw) key(k string) {
+	w.sep()
+	w.b = append(w.b, '"')
+	w.b = append(w.b, k...)
+	w.b = append(w.b, '"', ':')
+}
+
+// obj opens an object as the next value (call key or sep first).
+func (w *jw) obj() { w.b = append(w.b, '{'); w.first = true }
+
+// objKey opens an object under key k.
+func (w *jw) objKey(k string) { w.key(k); w.obj() }
+
+// end closes an object.
+func (w *jw) end() { w.b = append(w.b, '}'); w.first = false }
+
+// arr opens an array under key k.
+func (w *jw) arr(k string) { w.key(k); w.b = append(w.b, '['); w.first = true }
+
+// endArr closes an array.
+func (w *jw) endArr() { w.b = append(w.b, ']'); w.first = false }
+
+// emptyArr writes k: [].
+func (w *jw) emptyArr(k string) { w.key(k); w.b = append(w.b, '[', ']') }
+
+// elem starts the next object element of an array.
+func (w *jw) elem() { w.sep(); w.obj() }
+
+func (w *jw) str(k, v string) { w.key(k); w.b = appendQuoted(w.b, v) }
+
+func (w *jw) strBytes(k string, v []byte) { w.key(k); w.b = appendQuoted(w.b, string(v)) }
+
+func (w *jw) id(k string, u uuid) {
+	w.key(k)
+	w.b = append(w.b, '"')
+	w.b = appendUUID(w.b, u)
+	w.b = append(w.b, '"')
+}
+
+func (w *jw) boolean(k string, v bool) {
+	w.key(k)
+	w.b = strconv.AppendBool(w.b, v)
+}
+
+func (w *jw) integer(k string, v int64) {
+	w.key(k)
+	w.b = strconv.AppendInt(w.b, v, 10)
+}
+
+// money writes a decimal held in ten-thousandths with dp decimal places (2 or 4), rounding half
+// away from zero, the way Xero prints amounts: 40.00, 12.3456.
+func (w *jw) money(k string, v int64, dp int) {
+	w.key(k)
+	w.b = appendDecimal(w.b, v, dp)
+}
+
+// msDate writes a timestamp in Xero's escaped MS-JSON form, with the +0000 offset.
+func (w *jw) msDate(k string, ms int64) {
+	w.key(k)
+	w.b = appendMSDate(w.b, ms, true)
+}
+
+// msDateNoZone writes the form without an offset (DateTimeUTC, Quote dates).
+func (w *jw) msDateNoZone(k string, ms int64) {
+	w.key(k)
+	w.b = appendMSDate(w.b, ms, false)
+}
+
+// isoDate writes the ISO twin of a date ("2019-10-24T00:00:00").
+func (w *jw) isoDate(k string, ms int64) {
+	w.key(k)
+	w.b = append(w.b, '"')
+	w.b = time.UnixMilli(ms).UTC().AppendFormat(w.b, "2006-01-02T15:04:05")
+	w.b = append(w.b, '"')
+}
+
+// isoUTC writes an UpdatedDateUTCString-style value ("2019-03-05T18:59:06Z").
+func (w *jw) isoUTC(k string, ms int64) {
+	w.key(k)
+	w.b = append(w.b, '"')
+	w.b = time.UnixMilli(ms).UTC().AppendFormat(w.b, "2006-01-02T15:04:05Z")
+	w.b = append(w.b, '"')
+}
+
+func appendMSDate(b []byte, ms int64, zone bool) []byte {
+	b = append(b, `"\/Date(`...)
+	b = strconv.AppendInt(b, ms, 10)
+	if zone {
+		b = append(b, "+0000"...)
+	}
+	return append(b, `)\/"`...)
+}
+
+var pow10 = [...]int64{1, 10, 100, 1000, 10000}
+
+// appendDecimal formats v (in 1e-4 units) with dp places (0..4).
+func appendDecimal(b []byte, v int64, dp int) []byte {
+	neg := v < 0
+	if neg {
+		v = -v
+	}
+	div := pow10[4-dp]
+	q := (v + div/2) / div // rounded to dp places, half away from zero
+	if neg && q != 0 {
+		b = append(b, '-')
+	}
+	b = strconv.AppendInt(b, q/pow10[dp], 10)
+	if dp > 0 {
+		b = append(b, '.')
+		frac := q % pow10[dp]
+		for p := dp - 1; p >= 0; p-- {
+			b = append(b, byte('0'+frac/pow10[p]%10))
+		}
+	}
+	return b
+}
+
+// round4 rounds a 1e-4 value to dp places and returns it in 1e-4 units.
+func roundTo(v int64, dp int) int64 {
+	div := pow10[4-dp]
+	if v < 0 {
+		return -((-v + div/2) / div * div)
+	}
+	return (v + div/2) / div * div
+}
+
+// appendQuoted writes s as a JSON string. Xero escapes the solidus only in dates, so it is left
+// alone here.
+func appendQuoted(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"':
+				b = append(b, '\\', '"')
+			case '\\':
+				b = append(b, '\\', '\\')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+func appendISO(b []byte, ms int64) []byte {
+	return time.UnixMilli(ms).UTC().AppendFormat(b, "2006-01-02T15:04:05")
+}

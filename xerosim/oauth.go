@@ -1,0 +1,254 @@
+package xerosim
+
+import (
+	"crypto/subtle"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Token lifetimes, in simulated time.
+const (
+	accessTokenLife  = 30 * time.Minute
+	refreshGrace     = 30 * time.Minute
+	refreshTokenLife = 60 * 24 * time.Hour
+)
+
+// refreshToken is the state of one refresh token of the chain.
+type refreshToken struct {
+	issued     int64  // unix ms
+	next       string // the token it was exchanged for ("" while unused)
+	graceUntil int64  // after an exchange: until when it may be exchanged again
+}
+
+// authState is the OAuth2 side: the refresh-token chain and the live access tokens.
+type authState struct {
+	mu      sync.Mutex
+	clock   *clock
+	gen     rng
+	refresh map[string]*refreshToken
+	access  map[string]int64 // token -> expiry (unix ms)
+	current string
+}
+
+func newAuthState(c *clock, seed uint64, initial string, now int64) *authState {
+	a := &authState{clock: c, gen: newRNG(mix(seed, 0x0a17)), refresh: map[string]*refreshToken{}, access: map[string]int64{}}
+	if initial == "" {
+		initial = a.token("rt")
+	}
+	a.refresh[initial] = &refreshToken{issued: now}
+	a.current = initial
+	return a
+}
+
+// token returns a new opaque token.
+func (a *authState) token(prefix string) string {
+	return fmt.Sprintf("%s_%016x%016x", prefix, a.gen.next(), a.gen.next())
+}
+
+// exchange applies the refresh-token grant. A token is accepted when it is unused and younger
+// than 60 days, or when it was used less than 30 minutes ago: then the answer carries the same
+// refresh token as the first exchange gave (not a new one) and a fresh access token.
+func (a *authState) exchange(rt string, now int64) (access, refresh string, ok bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	st := a.refresh[rt]
+	if st == nil {
+		return "", "", false
+	}
+	switch {
+	case st.next != "":
+		if now >= st.graceUntil {
+			delete(a.refresh, rt)
+			return "", "", false
+		}
+		refresh = st.next
+	case now-st.issued >= refreshTokenLife.Milliseconds():
+		delete(a.refresh, rt)
+		return "", "", false
+	default:
+		refresh = a.token("rt")
+		a.refresh[refresh] = &refreshToken{issued: now}
+		st.next = refresh
+		st.graceUntil = now + refreshGrace.Milliseconds()
+		a.current = refresh
+	}
+	access = a.token("at")
+	a.access[access] = now + accessTokenLife.Milliseconds()
+	// Forget what can never be accepted again.
+	for k, v := range a.refresh {
+		if v.next != "" && now >= v.graceUntil {
+			delete(a.refresh, k)
+		}
+	}
+	for k, exp := range a.access {
+		if now >= exp+accessTokenLife.Milliseconds() {
+			delete(a.access, k)
+		}
+	}
+	return access, refresh, true
+}
+
+// check validates a bearer token: "" if valid, else the 401 detail.
+func (a *authState) check(tok string, now int64) string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	exp, ok := a.access[tok]
+	if !ok {
+		return "AuthorizationUnsuccessful"
+	}
+	if now >= exp {
+		return "TokenExpired: token expired at " + time.UnixMilli(exp).UTC().Format("01/02/2006 15:04:05")
+	}
+	return ""
+}
+
+// currentRefresh returns the newest refresh token of the chain.
+func (a *authState) currentRefresh() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.current
+}
+
+// handleToken serves POST /connect/token.
+func (s *Sim) handleToken(w http.ResponseWriter, r *http.Request) {
+	if !strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+		s.oauthError(w, "invalid_request")
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		s.oauthError(w, "invalid_request")
+		return
+	}
+	id, secret, basic := r.BasicAuth()
+	if !basic {
+		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
+	}
+	if subtle.ConstantTimeCompare([]byte(id), []byte(s.clientID)) != 1 ||
+		subtle.ConstantTimeCompare([]byte(secret), []byte(s.clientSecret)) != 1 {
+		s.stats.refresh(false)
+		s.oauthError(w, "invalid_client")
+		return
+	}
+	if g := r.PostForm.Get("grant_type"); g != "refresh_token" {
+		s.oauthError(w, "unsupported_grant_type")
+		return
+	}
+	access, refresh, ok := s.auth.exchange(r.PostForm.Get("refresh_token"), s.clock.now())
+	if !ok {
+		s.stats.refresh(false)
+		s.oauthError(w, "invalid_grant")
+		return
+	}
+	s.stats.refresh(true)
+	jwt := &jw{}
+	jwt.obj()
+	jwt.str("id_token", "")
+	jwt.str("access_token", access)
+	jwt.integer("expires_in", s.clock.realSeconds(accessTokenLife.Milliseconds()))
+	jwt.str("token_type", "Bearer")
+	jwt.str("refresh_token", refresh)
+	jwt.str("scope", "openid profile email accounting.settings.read accounting.contacts.read accounting.transactions.read accounting.journals.read offline_access")
+	jwt.end()
+	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(jwt.b)
+}
+
+// oauthError answers 400 with {"error": code}.
+func (s *Sim) oauthError(w http.ResponseWriter, code string) {
+	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+	w.WriteHeader(http.StatusBadRequest)
+	_, _ = fmt.Fprintf(w, `{"error":%q}`, code)
+}
+
+// problem writes Xero's RFC-7807-style 401/403 body.
+func (s *Sim) problem(w http.ResponseWriter, status int, detail string) {
+	title := "Unauthorized"
+	if status == http.StatusForbidden {
+		title = "Forbidden"
+	}
+	w.Header().Set("Content-Type", "application/problem+json; charset=utf-8")
+	w.WriteHeader(status)
+	b := &jw{}
+	b.obj()
+	b.key("Type")
+	b.b = append(b.b, "null"...)
+	b.str("Title", title)
+	b.integer("Status", int64(status))
+	b.str("Detail", detail)
+	b.key("Instance")
+	b.b = appendQuoted(b.b, s.newID().String())
+	b.objKey("Extensions")
+	b.end()
+	b.end()
+	_, _ = w.Write(b.b)
+}
+
+// bearer extracts the access token of a request.
+func bearer(r *http.Request) string {
+	h := r.Header.Get("Authorization")
+	if len(h) > 7 && strings.EqualFold(h[:7], "Bearer ") {
+		return strings.TrimSpace(h[7:])
+	}
+	return ""
+}
+
+// authorize checks the access token and, when needed, the tenant header. It writes the error
+// answer and returns ok=false when the call must stop.
+func (s *Sim) authorize(w http.ResponseWriter, r *http.Request, needTenant bool) (*tenant, bool) {
+	if d := s.auth.check(bearer(r), s.clock.now()); d != "" {
+		s.problem(w, http.StatusUnauthorized, d)
+		return nil, false
+	}
+	if !needTenant {
+		return nil, true
+	}
+	t := s.byID[strings.ToLower(r.Header.Get("xero-tenant-id"))]
+	if t == nil {
+		s.problem(w, http.StatusForbidden, "AuthenticationUnsuccessful")
+		return nil, false
+	}
+	return t, true
+}
+
+// handleConnections serves GET /connections: the tenants connected to the app.
+func (s *Sim) handleConnections(w http.ResponseWriter, r *http.Request) {
+	if _, ok := s.authorize(w, r, false); !ok {
+		return
+	}
+	s.lim.appHeaders(w, s.clock.now())
+	b := &jw{}
+	b.b = append(b.b, '[')
+	b.first = true
+	for _, t := range s.tenants {
+		b.sep()
+		b.obj()
+		b.id("id", makeUUID(mix(t.seed, kindConn)))
+		b.id("authEventId", makeUUID(mix(s.seed, kindAuthEvent)))
+		b.id("tenantId", t.id)
+		b.str("tenantType", "ORGANISATION")
+		b.str("tenantName", t.name)
+		b.str("createdDateUtc", connectionTime(t.connCreated))
+		b.str("updatedDateUtc", connectionTime(t.connUpdated))
+		b.end()
+	}
+	b.b = append(b.b, ']')
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(b.b)
+}
+
+// connectionTime formats a /connections date: seven fraction digits and no zone.
+func connectionTime(ms int64) string {
+	return time.UnixMilli(ms).UTC().Format("2006-01-02T15:04:05.0000000")
+}
+
+// basicAuth returns the Authorization header value for client credentials (for tests).
+func basicAuth(id, secret string) string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(id+":"+secret))
+}
