@@ -79,7 +79,8 @@ func (c *Client) List(ctx context.Context, req Request) (*Page, error) {
 	if len(req.Query) > 0 {
 		u += "?" + req.Query.Encode()
 	}
-	h := http.Header{tenantHeader: {req.Tenant}}
+	h := http.Header{}
+	h.Set(tenantHeader, req.Tenant)
 	if !req.ModifiedSince.IsZero() {
 		h.Set("If-Modified-Since", req.ModifiedSince.UTC().Format(ifModifiedSinceLayout))
 	}

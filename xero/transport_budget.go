@@ -23,11 +23,12 @@ const (
 //   - Concurrency: at most maxInFlight calls per tenant are in flight, from sending the
 //     request to closing its body. Tenantless calls (connections) are not limited here.
 //   - Minute limits: every response reports what is left of the tenant's minute
-//     (X-MinLimit-Remaining) and of the app's (X-AppMinLimit-Remaining). When that, less the
-//     calls started since, reaches zero, further calls wait for the window to turn over
-//     instead of being rejected. Xero does not say when its window started; any call counted
-//     in the current window was sent after it started, so the window has surely turned over
-//     one minute after the earliest such call. That is what the budget waits for.
+//     (X-MinLimit-Remaining) and of the app's (X-AppMinLimit-Remaining). The budget takes the
+//     lowest count reported in the current window, less every attempt still unanswered (Xero
+//     may or may not have counted it yet). When nothing is left, calls wait for the window to
+//     turn over instead of being rejected. Xero does not say when its window started; any
+//     call counted in it was sent after it started, so the window has surely turned over one
+//     minute after the earliest such call. That is what the budget waits for.
 //   - A 429 minute or appminute pauses the tenant (or the app) for its Retry-After. A 429 day
 //     refuses every further call to the tenant, with the same *APIError (ErrDayLimit), until
 //     its Retry-After has passed.
@@ -54,12 +55,13 @@ type tenantBudget struct {
 	dayUntil time.Time // no calls before this: a 429 day said so
 }
 
-// window tracks one fixed minute window from the counts Xero reports.
+// window follows one fixed minute window from the counts Xero reports.
 type window struct {
-	seq     uint64    // calls started so far
-	last    int       // remaining count of the newest report; -1 when unknown
-	lastSeq uint64    // seq of the call that made that report
-	first   time.Time // start of the earliest call known to be in the current window
+	started uint64    // attempts started so far
+	open    int       // attempts started and not yet answered
+	last    int       // lowest remaining count reported in the current window; -1 unknown
+	lastAt  uint64    // started, when last was taken in
+	first   time.Time // start of the earliest attempt known to be in the current window
 	blocked time.Time // no calls before this: a 429 said so
 }
 
@@ -69,9 +71,11 @@ type budgetCall struct {
 	tenantID string
 	tenant   *tenantBudget // nil for tenantless calls
 	endpoint string
-	seq      uint64 // of the current attempt in tenant.minute
-	appSeq   uint64 // of the current attempt in budget.app
-	sent     time.Time
+	// Of the current attempt: its number in each window, when it was sent, and whether it is
+	// still unanswered.
+	seq, appSeq uint64
+	sent        time.Time
+	open        bool
 }
 
 type budgetCallKey struct{}
@@ -109,6 +113,9 @@ func (b *budget) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	resp, err := b.inner.RoundTrip(req)
 	if err != nil {
+		b.mu.Lock()
+		b.settle(call)
+		b.mu.Unlock()
 		release()
 		return nil, err
 	}
@@ -133,10 +140,11 @@ func (b *budget) tenant(id string) *tenantBudget {
 	return tb
 }
 
-// wait blocks until the call may be sent, then counts it as started.
+// wait blocks until the call may make an attempt, then counts the attempt as started.
 func (b *budget) wait(ctx context.Context, call *budgetCall) error {
 	for {
 		b.mu.Lock()
+		b.settle(call) // the previous attempt, if any, is over
 		now := b.clock.Now()
 		if call.tenant != nil && now.Before(call.tenant.dayUntil) {
 			until := call.tenant.dayUntil
@@ -160,6 +168,7 @@ func (b *budget) wait(ctx context.Context, call *budgetCall) error {
 			}
 			call.appSeq = b.app.start()
 			call.sent = now
+			call.open = true
 			b.mu.Unlock()
 			return nil
 		}
@@ -172,10 +181,23 @@ func (b *budget) wait(ctx context.Context, call *budgetCall) error {
 	}
 }
 
+// settle marks the call's current attempt as answered (or abandoned). b.mu must be held.
+func (b *budget) settle(call *budgetCall) {
+	if !call.open {
+		return
+	}
+	call.open = false
+	b.app.open--
+	if call.tenant != nil {
+		call.tenant.minute.open--
+	}
+}
+
 // observe takes in the limits a response reports.
 func (b *budget) observe(call *budgetCall, resp *http.Response) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.settle(call)
 	now := b.clock.Now()
 	l := limitsFromHeader(resp.Header, now)
 	if l.AppMinuteRemaining >= 0 {
@@ -248,22 +270,19 @@ func (b *budget) limits(tenant string) Limits {
 	return l
 }
 
-// start counts a call as started.
+// start counts an attempt as started and returns its number.
 func (w *window) start() uint64 {
-	w.seq++
-	return w.seq
+	w.started++
+	w.open++
+	return w.started
 }
 
-// readyAt returns zero if a call may start now, else when it may.
+// readyAt returns zero if an attempt may start now, else when it may.
 func (w *window) readyAt(now time.Time) time.Time {
 	if now.Before(w.blocked) {
 		return w.blocked
 	}
-	if w.last < 0 {
-		return time.Time{}
-	}
-	// Calls started after the last report are not in it, and may all be counted.
-	if left := w.last - int(w.seq-w.lastSeq); left > 0 {
+	if w.last < 0 || w.last-w.open > 0 {
 		return time.Time{}
 	}
 	end := w.first.Add(minuteWindow + windowSlack)
@@ -274,18 +293,21 @@ func (w *window) readyAt(now time.Time) time.Time {
 	return end
 }
 
-// observe takes in a remaining count reported for the call with the given seq, sent at sent.
+// observe takes in a remaining count reported to the attempt with number seq, sent at sent.
+// Counts only go down within a window. A higher count is a new window if its attempt started
+// after the current count was taken in; otherwise it is an older attempt's answer that
+// arrived late, and the lower count stands.
 func (w *window) observe(remaining int, seq uint64, sent time.Time) {
-	if seq < w.lastSeq {
-		return // a slower response of an older call: the newer report stands
-	}
-	if w.last < 0 || remaining > w.last {
-		w.first = sent // the count went up: a new window, and this call is in it
-	} else if sent.Before(w.first) {
+	switch {
+	case w.last < 0, remaining > w.last && seq > w.lastAt:
+		w.first = sent // a new window, and this attempt is in it
+	case remaining > w.last:
+		return
+	case sent.Before(w.first):
 		w.first = sent
 	}
 	w.last = remaining
-	w.lastSeq = seq
+	w.lastAt = w.started
 }
 
 // pause takes in a 429 for the window: Xero's Retry-After says when its window turns over

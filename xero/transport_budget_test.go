@@ -158,21 +158,42 @@ func TestBudgetWaitsForTheMinuteWindow(t *testing.T) {
 	}
 }
 
-func TestBudgetCountsCallsStartedSinceTheReport(t *testing.T) {
-	// With 2 left and 2 calls already started after that report, a third waits.
+func TestWindow(t *testing.T) {
+	t0 := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 	w := window{last: -1}
-	s1 := w.start()
-	w.start()
-	w.start()
-	now := time.Now()
-	w.observe(2, s1, now)
-	if w.readyAt(now).IsZero() {
-		t.Errorf("ready with 2 left and 2 calls in flight after the report")
+	if !w.readyAt(t0).IsZero() {
+		t.Fatal("not ready before any report")
 	}
-	// A late answer of an older call does not undo the newer report.
-	w.observe(30, s1-1, now)
+	a, b, c := w.start(), w.start(), w.start() // three attempts at t0
+	w.open--                                   // a answered: 2 left
+	w.observe(2, a, t0)
+	if w.readyAt(t0).IsZero() {
+		t.Error("ready with 2 left and 2 attempts unanswered")
+	}
+	w.open--
+	w.observe(3, b, t0) // b's answer arrives late with the higher count of before a
 	if w.last != 2 {
-		t.Errorf("an older report replaced a newer one: last = %d", w.last)
+		t.Errorf("a late, higher count replaced the lower one: last = %d", w.last)
+	}
+	w.open--
+	w.observe(1, c, t0)
+	if w.last != 1 || !w.readyAt(t0).IsZero() {
+		t.Errorf("last = %d, open = %d: want 1 left and ready", w.last, w.open)
+	}
+	d := w.start()
+	w.open--
+	w.observe(0, d, t0.Add(time.Second))
+	if got, want := w.readyAt(t0.Add(2*time.Second)), t0.Add(minuteWindow+windowSlack); !got.Equal(want) {
+		t.Errorf("spent: ready at %v, want a minute after the window's first attempt (%v)", got, want)
+	}
+	if !w.readyAt(t0.Add(minuteWindow+windowSlack)).IsZero() || w.last != -1 {
+		t.Error("not ready once the window turned over")
+	}
+	e := w.start()
+	w.open--
+	w.observe(59, e, t0.Add(62*time.Second))
+	if w.last != 59 || !w.first.Equal(t0.Add(62*time.Second)) {
+		t.Errorf("new window: last = %d, first = %v", w.last, w.first)
 	}
 }
 

@@ -14,7 +14,7 @@ import (
 )
 
 // scripted answers the calls of a test in order, one function per call; calls beyond the
-// script get 200 "ok".
+// script get a list of one invoice.
 type scripted struct {
 	mu     sync.Mutex
 	steps  []func(w http.ResponseWriter, r *http.Request)
@@ -33,7 +33,7 @@ func (s *scripted) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.steps[i](w, r)
 		return
 	}
-	io.WriteString(w, "ok")
+	writeEnvelope(w, "Invoices", `{"InvoiceID":"a"}`)
 }
 
 func (s *scripted) Calls() int {
