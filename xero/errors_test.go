@@ -140,7 +140,7 @@ func FuzzDecodePage(f *testing.F) {
 	f.Add(`{"Invoices":[]}`)
 	f.Add(`{"Invoices":[{"a":[1,{"b":"]"}]}],"x":null}`)
 	f.Fuzz(func(t *testing.T, body string) {
-		p, err := decodePage(strings.NewReader(body), "Invoices")
+		p, err := decodePage(strings.NewReader(body), "Invoices", -1)
 		if err != nil {
 			return
 		}

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // ifModifiedSinceLayout is the If-Modified-Since format Xero documents: "A UTC timestamp
@@ -90,7 +92,7 @@ func (c *Client) List(ctx context.Context, req Request) (*Page, error) {
 		p := &Page{}
 		if resp.StatusCode != http.StatusNotModified {
 			var err error
-			if p, err = decodePage(resp.Body, req.Wrapper); err != nil {
+			if p, err = decodePage(resp.Body, req.Wrapper, resp.ContentLength); err != nil {
 				return err
 			}
 		}
@@ -104,113 +106,145 @@ func (c *Client) List(ctx context.Context, req Request) (*Page, error) {
 	return page, nil
 }
 
-// decodePage reads a list response body as a stream of JSON tokens: the envelope's keys one by
-// one, and the wrapper array element by element, each kept as its raw bytes. Errors of the
-// stream itself (an early end, bad syntax, a dropped connection) are *bodyError; a complete
-// body of the wrong shape is a plain error.
-func decodePage(body io.Reader, wrapper string) (*Page, error) {
-	dec := json.NewDecoder(body)
-	if err := expectDelim(dec, '{'); err != nil {
+// decodePage reads a list response body as a stream of JSON tokens (jsontext, the syntax layer
+// of encoding/json/v2): the envelope's keys one by one, and the wrapper array element by
+// element, each copied as its raw bytes. sizeHint, the body's length if known (else -1),
+// sizes the first block the records are copied to. Errors of the stream itself (an early end, bad syntax, a
+// dropped connection) are *bodyError; a complete body of the wrong shape is a plain error.
+func decodePage(body io.Reader, wrapper string, sizeHint int64) (*Page, error) {
+	// Xero's records go through byte for byte: duplicate names and invalid UTF-8 are left for
+	// the consumer to judge rather than failing the page.
+	dec := jsontext.NewDecoder(body, jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
+	if err := expectKind(dec, '{'); err != nil {
 		return nil, err
 	}
 	var (
 		p     Page
 		found bool
-		// Every record is appended to one buffer and sliced from it at the end, so a page
-		// costs a few allocations instead of one per record.
-		buf  []byte
-		ends []int
+		recs  = recordArena{next: int(min(max(sizeHint, 0), maxArenaBlock))}
 	)
-	for dec.More() {
-		key, err := dec.Token()
+	for dec.PeekKind() != '}' {
+		tok, err := dec.ReadToken()
 		if err != nil {
 			return nil, &bodyError{err}
 		}
-		switch key {
+		switch key := tok.String(); key {
 		case wrapper:
 			found = true
-			if buf, ends, err = readRecords(dec, buf[:0], ends[:0]); err != nil {
+			if p.Records, err = readRecords(dec, &recs, p.Records[:0]); err != nil {
 				return nil, err
 			}
 		case "pagination":
-			if err := dec.Decode(&p.Pagination); err != nil {
+			v, err := dec.ReadValue()
+			if err != nil {
 				return nil, &bodyError{fmt.Errorf("pagination: %w", err)}
 			}
+			if err := json.Unmarshal(v, &p.Pagination); err != nil {
+				return nil, fmt.Errorf("pagination: %w", err)
+			}
 		case "DateTimeUTC":
-			var s string
-			if err := dec.Decode(&s); err != nil {
+			v, err := dec.ReadToken()
+			if err != nil {
 				return nil, &bodyError{fmt.Errorf("DateTimeUTC: %w", err)}
 			}
-			if p.ServerTime, err = parseMSDate(s); err != nil {
+			if v.Kind() != '"' {
+				return nil, fmt.Errorf("DateTimeUTC is %s, not a string", v.Kind())
+			}
+			if p.ServerTime, err = parseMSDate(v.String()); err != nil {
 				return nil, fmt.Errorf("DateTimeUTC: %w", err)
 			}
 		default:
-			var skip json.RawMessage
-			if err := dec.Decode(&skip); err != nil {
+			if err := dec.SkipValue(); err != nil {
 				return nil, &bodyError{err}
 			}
 		}
 	}
-	if err := expectDelim(dec, '}'); err != nil {
+	if err := expectKind(dec, '}'); err != nil {
 		return nil, err
 	}
 	// Anything after the envelope means the body is not what it seems.
-	if _, err := dec.Token(); err != io.EOF {
+	if _, err := dec.ReadToken(); err != io.EOF {
 		return nil, &bodyError{fmt.Errorf("data after the response object (%v)", err)}
 	}
 	if !found {
 		return nil, fmt.Errorf("the response has no %q array", wrapper)
 	}
-	p.Records = make([]json.RawMessage, len(ends))
-	start := 0
-	for i, end := range ends {
-		p.Records[i] = json.RawMessage(buf[start:end:end])
-		start = end
+	if p.Records == nil {
+		p.Records = []json.RawMessage{}
 	}
 	return &p, nil
 }
 
-// readRecords reads the wrapper array (or null) into buf, noting where each record ends.
-func readRecords(dec *json.Decoder, buf []byte, ends []int) ([]byte, []int, error) {
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, nil, &bodyError{err}
-	}
-	if tok == nil {
-		return buf, ends, nil // "Invoices": null
-	}
-	if tok != json.Delim('[') {
-		return nil, nil, fmt.Errorf("the wrapper is %v, not an array", tok)
-	}
-	var raw json.RawMessage
-	for dec.More() {
-		raw = raw[:0]
-		if err := dec.Decode(&raw); err != nil {
-			return nil, nil, &bodyError{err}
+// readRecords reads the wrapper array (or null), appending a copy of each record to recs.
+func readRecords(dec *jsontext.Decoder, arena *recordArena, recs []json.RawMessage) ([]json.RawMessage, error) {
+	switch dec.PeekKind() {
+	case 'n':
+		if _, err := dec.ReadToken(); err != nil {
+			return nil, &bodyError{err}
 		}
-		if raw[0] != '{' {
-			return nil, nil, fmt.Errorf("record %d is not a JSON object", len(ends)+1)
+		return recs, nil // "Invoices": null
+	case '[':
+	case 0:
+		_, err := dec.ReadToken() // the stream's error
+		return nil, &bodyError{err}
+	default:
+		return nil, fmt.Errorf("the wrapper is %s, not an array", dec.PeekKind())
+	}
+	if _, err := dec.ReadToken(); err != nil {
+		return nil, &bodyError{err}
+	}
+	for dec.PeekKind() != ']' {
+		v, err := dec.ReadValue()
+		if err != nil {
+			return nil, &bodyError{err}
 		}
-		buf = append(buf, raw...)
-		ends = append(ends, len(buf))
+		if v.Kind() != '{' {
+			return nil, fmt.Errorf("record %d is %s, not a JSON object", len(recs)+1, v.Kind())
+		}
+		recs = append(recs, arena.copy(v))
 	}
-	if err := expectDelim(dec, ']'); err != nil {
-		return nil, nil, err
+	if err := expectKind(dec, ']'); err != nil {
+		return nil, err
 	}
-	return buf, ends, nil
+	return recs, nil
 }
 
-// expectDelim reads the next token and checks it is d.
-func expectDelim(dec *json.Decoder, d json.Delim) error {
-	tok, err := dec.Token()
+// Block sizes of recordArena: the body's length when known (up to the maximum), else the
+// minimum; a record larger than a block gets a block of its own.
+const (
+	minArenaBlock = 64 << 10
+	maxArenaBlock = 16 << 20
+)
+
+// recordArena copies the records of a page into a few large blocks instead of one allocation
+// each. Blocks are never grown in place, so records already handed out stay where they are.
+type recordArena struct {
+	block []byte
+	next  int // size of the next block; 0 means minArenaBlock
+}
+
+// copy returns a copy of v, capped so that appending to it cannot touch its neighbours.
+func (a *recordArena) copy(v []byte) json.RawMessage {
+	if cap(a.block)-len(a.block) < len(v) {
+		a.block = make([]byte, 0, max(a.next, minArenaBlock, len(v)))
+		a.next = minArenaBlock
+	}
+	start := len(a.block)
+	a.block = append(a.block, v...)
+	return json.RawMessage(a.block[start:len(a.block):len(a.block)])
+}
+
+// expectKind reads the next token and checks it is the delimiter k.
+func expectKind(dec *jsontext.Decoder, k jsontext.Kind) error {
+	tok, err := dec.ReadToken()
 	if err != nil {
 		if err == io.EOF {
 			err = io.ErrUnexpectedEOF
 		}
 		return &bodyError{err}
 	}
-	if tok != d {
-		return &bodyError{fmt.Errorf("expected %v, found %v", d, tok)}
+	if tok.Kind() != k {
+		return &bodyError{fmt.Errorf("expected %s, found %s", k, tok.Kind())}
 	}
 	return nil
 }

@@ -166,7 +166,7 @@ func TestListEnvelope(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p, err := decodePage(strings.NewReader(tt.body), "Accounts")
+			p, err := decodePage(strings.NewReader(tt.body), "Accounts", -1)
 			if err != nil {
 				t.Fatal(err)
 			}
