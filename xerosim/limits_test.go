@@ -1,0 +1,146 @@
+package xerosim
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+)
+
+// status calls the invoices endpoint and returns the answer.
+func (c *client) call(tenant string) *http.Response {
+	c.tb.Helper()
+	resp, _ := c.get(tenant, "/api.xro/2.0/Invoices?page=1&pageSize=1", nil)
+	return resp
+}
+
+func TestMinuteAndDayLimits(t *testing.T) {
+	start := time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC)
+	s := newSim(t, StartTime(start), Clock(func() time.Time { return start }), RateLimits(Limits{PerMinute: 5}), DayLimit(8))
+	c := newClient(t, s)
+	ten := s.Tenants()[0]
+	// Move to the start of this tenant's minute window so all calls fall in one window.
+	tt := s.tenants[0]
+	now := s.clock.now()
+	s.Advance(time.Duration((window(now, tt.minutePhase, minuteMS)+1)*minuteMS+tt.minutePhase-now) * time.Millisecond)
+	for k := 1; k <= 5; k++ {
+		resp := c.call(ten)
+		if resp.StatusCode != 200 {
+			t.Fatalf("call %d: %d", k, resp.StatusCode)
+		}
+		if got := resp.Header.Get("X-MinLimit-Remaining"); got != strconv.Itoa(5-k) {
+			t.Fatalf("call %d: X-MinLimit-Remaining %s", k, got)
+		}
+		if resp.Header.Get("X-DayLimit-Remaining") != strconv.Itoa(8-k) || resp.Header.Get("X-AppMinLimit-Remaining") == "" {
+			t.Fatalf("call %d: headers %v", k, resp.Header)
+		}
+	}
+	resp := c.call(ten)
+	if resp.StatusCode != 429 || resp.Header.Get("X-Rate-Limit-Problem") != "minute" {
+		t.Fatalf("6th call: %d %q", resp.StatusCode, resp.Header.Get("X-Rate-Limit-Problem"))
+	}
+	if ra, _ := strconv.Atoi(resp.Header.Get("Retry-After")); ra < 59 || ra > 60 {
+		t.Fatalf("Retry-After %q", resp.Header.Get("Retry-After"))
+	}
+	s.Advance(time.Minute)
+	for k := 6; k <= 8; k++ {
+		if resp := c.call(ten); resp.StatusCode != 200 {
+			t.Fatalf("call %d after the window: %d", k, resp.StatusCode)
+		}
+	}
+	resp = c.call(ten)
+	if resp.StatusCode != 429 || resp.Header.Get("X-Rate-Limit-Problem") != "day" || resp.Header.Get("X-DayLimit-Remaining") != "0" {
+		t.Fatalf("9th call: %d %v", resp.StatusCode, resp.Header)
+	}
+	if ra, _ := strconv.Atoi(resp.Header.Get("Retry-After")); ra <= 60 || ra > 86400 {
+		t.Fatalf("day Retry-After %q", resp.Header.Get("Retry-After"))
+	}
+	st := s.Stats()
+	if st.RateLimited["minute"] != 1 || st.RateLimited["day"] != 1 || st.Calls["GET /api.xro/2.0/Invoices"][429] != 2 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+func TestAppMinuteLimit(t *testing.T) {
+	s := newSim(t, Tenants(3), RateLimits(Limits{AppPerMinute: 4}))
+	c := newClient(t, s)
+	var last *http.Response
+	for k := 0; k < 5; k++ {
+		last = c.call(s.Tenants()[k%3])
+	}
+	if last.StatusCode != 429 || last.Header.Get("X-Rate-Limit-Problem") != "appminute" || last.Header.Get("Retry-After") == "" {
+		t.Fatalf("%d %v", last.StatusCode, last.Header)
+	}
+}
+
+func TestConcurrentLimit(t *testing.T) {
+	s := newSim(t, WithFaults(Faults{SlowDelay: time.Hour}))
+	c := newClient(t, s)
+	ten := s.Tenants()[0]
+	s.InjectFault(FaultSlow, 5)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for k := 0; k < 5; k++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req, _ := http.NewRequestWithContext(ctx, "GET", s.URL()+"/api.xro/2.0/Invoices?page=1", nil)
+			req.Header.Set("Authorization", "Bearer "+c.access)
+			req.Header.Set("xero-tenant-id", ten)
+			req.Header.Set("Accept", "application/json")
+			if resp, err := http.DefaultClient.Do(req); err == nil {
+				resp.Body.Close()
+			}
+		}()
+	}
+	// Wait (bounded) until the five slow calls are in progress.
+	deadline := time.Now().Add(10 * time.Second)
+	for s.lim.maxConcurrency()[s.tenants[0]] < 5 {
+		if time.Now().After(deadline) {
+			t.Fatal("the slow calls never got in flight")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	resp := c.call(ten)
+	cancel()
+	wg.Wait()
+	if resp.StatusCode != 429 || resp.Header.Get("X-Rate-Limit-Problem") != "concurrent" {
+		t.Fatalf("%d %v", resp.StatusCode, resp.Header)
+	}
+	if s.Stats().MaxConcurrency[ten] != 5 {
+		t.Fatalf("max concurrency %v", s.Stats().MaxConcurrency)
+	}
+	if resp := c.call(ten); resp.StatusCode != 200 {
+		t.Fatalf("after the slow calls: %d", resp.StatusCode)
+	}
+}
+
+func TestNoLimitsAndTimeScale(t *testing.T) {
+	s := newSim(t, NoLimits(), RateLimits(Limits{PerMinute: 2}))
+	c := newClient(t, s)
+	for k := 0; k < 5; k++ {
+		if resp := c.call(s.Tenants()[0]); resp.StatusCode != 200 || resp.Header.Get("X-MinLimit-Remaining") == "" {
+			t.Fatalf("call %d: %d", k, resp.StatusCode)
+		}
+	}
+	// With time running 60 times faster, a minute window lasts a second: Retry-After is given
+	// in real seconds and the token lifetime shrinks with it.
+	fast := newSim(t, TimeScale(60), RateLimits(Limits{PerMinute: 1}))
+	cf := newClient(t, fast)
+	_, tr := cf.token(cf.rt)
+	if tr.ExpiresIn != 30 {
+		t.Fatalf("expires_in %d with time scale 60", tr.ExpiresIn)
+	}
+	cf.access = tr.AccessToken
+	var resp *http.Response
+	for k := 0; k < 3; k++ {
+		if resp = cf.call(fast.Tenants()[0]); resp.StatusCode == 429 {
+			break
+		}
+	}
+	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") != "1" {
+		t.Fatalf("%d Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+}
