@@ -1,69 +1,86 @@
 package offsets
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"reflect"
-	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/goleak"
+
+	"github.com/xero-kafka/xero-kafka/internal/testenv"
 )
 
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// env is one test's Kafka: a kfake cluster with a state topic of its own.
+// env is one test's Kafka and state topic: a one-broker kfake cluster of its own, or the real
+// broker of internal/testenv when XK_KAFKA_BROKERS is set.
 type env struct {
 	t       testing.TB
-	cluster *kfake.Cluster
+	cluster *kfake.Cluster // nil on the real broker
 	brokers []string
 	adm     *kadm.Client
 	topic   string
 	sealer  Sealer
 }
 
-// newEnv starts a one-broker kfake cluster and creates a state topic on it.
+// newEnv gets a cluster and creates a state topic on it with CreateTopic.
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	c, err := kfake.NewCluster(kfake.NumBrokers(1))
-	if err != nil {
-		t.Fatalf("start kfake: %v", err)
+	e := &env{t: t, topic: uniqueName(t, "state"), sealer: testSealer(t, testKey(1))}
+	if testenv.Real() {
+		e.brokers = testenv.Kafka(t).Brokers
+	} else {
+		c, err := kfake.NewCluster(kfake.NumBrokers(1))
+		if err != nil {
+			t.Fatalf("start kfake: %v", err)
+		}
+		t.Cleanup(c.Close)
+		e.cluster, e.brokers = c, c.ListenAddrs()
 	}
-	t.Cleanup(c.Close)
-	e := &env{t: t, cluster: c, brokers: c.ListenAddrs(), topic: uniqueName(t, "state")}
 	admCl, err := kgo.NewClient(kgo.SeedBrokers(e.brokers...))
 	if err != nil {
 		t.Fatalf("admin client: %v", err)
 	}
 	t.Cleanup(admCl.Close)
 	e.adm = kadm.NewClient(admCl)
-	e.sealer = testSealer(t, testKey(1))
-	if err := CreateTopic(t.Context(), e.adm, e.topic, 1); err != nil {
+	e.deleteLater(e.topic)
+	if err := CreateTopic(t.Context(), e.adm, e.topic, testenv.ReplicationFactor); err != nil {
 		t.Fatalf("create state topic: %v", err)
 	}
 	return e
 }
 
-var nonNameChars = regexp.MustCompile(`[^a-zA-Z0-9._-]+`)
+// deleteLater deletes topic when the test ends, on the real broker (which keeps its data between
+// runs); a kfake cluster goes away with the test.
+func (e *env) deleteLater(topic string) {
+	if e.cluster != nil {
+		return
+	}
+	e.t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if _, err := e.adm.DeleteTopic(ctx, topic); err != nil && !errors.Is(err, kerr.UnknownTopicOrPartition) {
+			e.t.Logf("delete topic %s: %v", topic, err)
+		}
+	})
+}
 
 // uniqueName builds a topic or transactional id from the test name and a random suffix, so tests
-// can share a real cluster.
+// can share the real broker.
 func uniqueName(t testing.TB, what string) string {
-	var b [4]byte
-	rand.Read(b[:])
-	name := nonNameChars.ReplaceAllString(t.Name(), "_")
-	if len(name) > 150 {
-		name = name[:150]
-	}
-	return fmt.Sprintf("xk-%s-%s-%s", what, name, hex.EncodeToString(b[:]))
+	return testenv.Prefix(t) + "." + what
 }
 
 func (e *env) consumerOpts() []kgo.Opt { return []kgo.Opt{kgo.SeedBrokers(e.brokers...)} }
@@ -146,9 +163,41 @@ func (e *env) tokenRec(tok Token) *kgo.Record {
 	return r
 }
 
-// compact runs kfake's log cleaner on every partition now.
-func (e *env) compact() {
-	e.cluster.Compact()
+// compact makes the broker compact the state topic and returns once it has: at once on kfake
+// (Cluster.Compact); on the real broker, whose cleaner works only on closed segments, by making
+// segments short and loading with p (each Load appends a marker, which rolls the segment) until
+// fewer records are replayed than before, for at most two minutes.
+func (e *env) compact(p *kgo.Client) {
+	e.t.Helper()
+	if e.cluster != nil {
+		e.cluster.Compact()
+		return
+	}
+	ctx := e.t.Context()
+	_, err := e.adm.AlterTopicConfigs(ctx, []kadm.AlterConfig{
+		{Op: kadm.SetConfig, Name: "segment.ms", Value: kadm.StringPtr("200")},
+		{Op: kadm.SetConfig, Name: "min.cleanable.dirty.ratio", Value: kadm.StringPtr("0.01")},
+	}, e.topic)
+	if err != nil {
+		e.t.Fatalf("alter %s for compaction: %v", e.topic, err)
+	}
+	before := e.load(p).Summary().Records
+	deadline := time.NewTimer(2 * time.Minute)
+	defer deadline.Stop()
+	tick := time.NewTicker(500 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-deadline.C:
+			e.t.Fatalf("the broker did not compact %s within two minutes (%d records replayed)", e.topic, before)
+		case <-ctx.Done():
+			e.t.Fatalf("waiting for compaction: %v", ctx.Err())
+		case <-tick.C:
+		}
+		if n := e.load(p).Summary().Records; n < before {
+			return
+		}
+	}
 }
 
 func testKey(seed byte) []byte {

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"slices"
 	"time"
@@ -344,6 +345,20 @@ func (s *State) Bookmarks() []BookmarkInfo { return slices.Clone(s.info) }
 
 // Summary counts what was loaded.
 func (s *State) Summary() Summary { return s.summary }
+
+// String describes the state by its counts, never its content: the State holds the token, and
+// printing it (%v, %+v, ...) must not show it.
+func (s *State) String() string {
+	sum := s.summary
+	return fmt.Sprintf("State{Topic:%s Records:%d Bookmarks:%d Chunked:%d StaleChunks:%d Markers:%d HasRefreshToken:%t}",
+		sum.Topic, sum.Records, sum.Bookmarks, sum.Chunked, sum.StaleChunks, sum.Markers, sum.Token)
+}
+
+// GoString is String.
+func (s *State) GoString() string { return s.String() }
+
+// Format writes String for every verb.
+func (s *State) Format(f fmt.State, _ rune) { io.WriteString(f, s.String()) }
 
 // LogValue logs the summary: counts, never the token.
 func (s *State) LogValue() slog.Value {

@@ -195,7 +195,7 @@ func TestCompactionKeepsState(t *testing.T) {
 	}
 	e.aborted(p, e.bookmarkRecs(tenantA, "invoices", Bookmark{Watermark: 999})...)
 	before := e.load(p)
-	e.compact()
+	e.compact(p)
 	after := e.load(p)
 
 	for _, id := range []BookmarkID{{tenantA, "invoices"}, {tenantB, "journals"}} {
@@ -208,8 +208,13 @@ func TestCompactionKeepsState(t *testing.T) {
 	if ta.RefreshToken != tb.RefreshToken || ta.RefreshToken != "t9" {
 		t.Errorf("token after compaction saved at %v, before at %v; want the last one", ta.SavedAt, tb.SavedAt)
 	}
-	if b, a := before.Summary().Records, after.Summary().Records; a >= b || a > 4 {
-		t.Errorf("records replayed: %d before compaction, %d after; want at most 4 after (3 keys and a marker)", b, a)
+	b, a := before.Summary().Records, after.Summary().Records
+	if a >= b {
+		t.Errorf("records replayed: %d before compaction, %d after; want fewer after", b, a)
+	}
+	// kfake compacts the whole log but its last batch; the real broker leaves the active segment.
+	if e.cluster != nil && a > 4 {
+		t.Errorf("records replayed after compaction: %d, want at most 4 (3 keys and a marker)", a)
 	}
 }
 
@@ -252,7 +257,7 @@ func TestChunkedBookmark(t *testing.T) {
 	e.commit(p, e.bookmarkRecs(tenantA, "items", small)...)
 	for _, compacted := range []bool{false, true} {
 		if compacted {
-			e.compact()
+			e.compact(p)
 		}
 		st = e.load(p)
 		checkBookmark(t, st, tenantA, "items", small)
@@ -271,7 +276,7 @@ func TestChunkedBookmark(t *testing.T) {
 
 	// The large version again, over the tombstones.
 	e.commit(p, e.bookmarkRecs(tenantA, "items", large)...)
-	e.compact()
+	e.compact(p)
 	checkBookmark(t, e.load(p), tenantA, "items", large)
 }
 
