@@ -138,3 +138,13 @@ func (l *limiter) appHeaders(w http.ResponseWriter, now int64) {
 	l.mu.Unlock()
 	w.Header().Set("X-AppMinLimit-Remaining", strconv.Itoa(left))
 }
+
+// inflight returns the number of calls of tenant t in progress.
+func (l *limiter) inflight(t *tenant) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if tl := l.tenants[t]; tl != nil {
+		return tl.inflight
+	}
+	return 0
+}

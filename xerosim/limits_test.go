@@ -96,7 +96,7 @@ func TestConcurrentLimit(t *testing.T) {
 		}()
 	}
 	// Wait (bounded) until the five slow calls are in progress.
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(20 * time.Second)
 	for s.lim.maxConcurrency()[s.tenants[0]] < 5 {
 		if time.Now().After(deadline) {
 			t.Fatal("the slow calls never got in flight")
@@ -111,6 +111,13 @@ func TestConcurrentLimit(t *testing.T) {
 	}
 	if s.Stats().MaxConcurrency[ten] != 5 {
 		t.Fatalf("max concurrency %v", s.Stats().MaxConcurrency)
+	}
+	// The server notices the cancelled calls on its own time: wait (bounded) for it.
+	for s.lim.inflight(s.tenants[0]) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("cancelled calls still in flight")
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 	if resp := c.call(ten); resp.StatusCode != 200 {
 		t.Fatalf("after the slow calls: %d", resp.StatusCode)
