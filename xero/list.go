@@ -39,8 +39,8 @@ type Request struct {
 // Page is one list response.
 type Page struct {
 	// Records are the elements of the wrapper array, each a complete JSON object byte for
-	// byte as Xero sent it, in response order. They share one buffer of about the size of the
-	// response: keep them, but do not append to them.
+	// byte as Xero sent it, in response order. They are copied into a few blocks of about the
+	// size of the response; each is capped, so appending to one copies it.
 	Records []json.RawMessage
 	// Pagination is the response's pagination object; nil when it has none.
 	Pagination *Pagination
@@ -109,8 +109,9 @@ func (c *Client) List(ctx context.Context, req Request) (*Page, error) {
 // decodePage reads a list response body as a stream of JSON tokens (jsontext, the syntax layer
 // of encoding/json/v2): the envelope's keys one by one, and the wrapper array element by
 // element, each copied as its raw bytes. sizeHint, the body's length if known (else -1),
-// sizes the first block the records are copied to. Errors of the stream itself (an early end, bad syntax, a
-// dropped connection) are *bodyError; a complete body of the wrong shape is a plain error.
+// sizes the first block the records are copied to. Errors of the stream itself (an early end,
+// bad syntax, a dropped connection) are *bodyError; a complete body of the wrong shape is a
+// plain error.
 func decodePage(body io.Reader, wrapper string, sizeHint int64) (*Page, error) {
 	// Xero's records go through byte for byte: duplicate names and invalid UTF-8 are left for
 	// the consumer to judge rather than failing the page.
@@ -147,11 +148,14 @@ func decodePage(body io.Reader, wrapper string, sizeHint int64) (*Page, error) {
 			if err != nil {
 				return nil, &bodyError{fmt.Errorf("DateTimeUTC: %w", err)}
 			}
-			if v.Kind() != '"' {
+			switch v.Kind() {
+			case 'n': // null: no server time
+			case '"':
+				if p.ServerTime, err = parseMSDate(v.String()); err != nil {
+					return nil, fmt.Errorf("DateTimeUTC: %w", err)
+				}
+			default:
 				return nil, fmt.Errorf("DateTimeUTC is %s, not a string", v.Kind())
-			}
-			if p.ServerTime, err = parseMSDate(v.String()); err != nil {
-				return nil, fmt.Errorf("DateTimeUTC: %w", err)
 			}
 		default:
 			if err := dec.SkipValue(); err != nil {

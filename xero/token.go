@@ -21,7 +21,10 @@ const accessTokenLifetime = 30 * time.Minute
 // TokenStore persists a rotated refresh token. SaveRefreshToken must return nil only once the
 // token is durably stored: the client uses the new access token only after that, so a crash
 // leaves the previous refresh token in the store, still valid for Xero's 30-minute grace period.
-// It is called with one refresh token at a time, never concurrently.
+// It is called with one refresh token at a time, never concurrently, while the calls that need
+// a token wait: it must not call the Client itself. A failed save fails the call that needed
+// the token, wrapping the store's error (IsRetryable judges that error); the next call saves
+// the same token again.
 type TokenStore interface {
 	SaveRefreshToken(ctx context.Context, refreshToken string) error
 }
@@ -172,7 +175,12 @@ func (s *tokenSource) fetch(ctx context.Context) (*oauth2.Token, error) {
 func refreshError(err error) error {
 	var re *oauth2.RetrieveError
 	if !errors.As(err, &re) {
-		return err // the network: IsRetryable judges it
+		if IsRetryable(err) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			return err // the network, or the caller stopping
+		}
+		// A 200 whose body was cut or unreadable. The refresh token may have been spent, but
+		// Xero accepts it again within its grace period, so asking again is right.
+		return &tokenResponseError{err}
 	}
 	status := 0
 	if re.Response != nil {
@@ -193,6 +201,13 @@ func refreshError(err error) error {
 		Problem:    oneLine(re.ErrorCode, 100),
 	}
 }
+
+// tokenResponseError is a token endpoint answer that could not be read.
+type tokenResponseError struct{ err error }
+
+func (e *tokenResponseError) Error() string   { return "unreadable token response: " + e.err.Error() }
+func (e *tokenResponseError) Unwrap() error   { return e.err }
+func (e *tokenResponseError) retryable() bool { return true }
 
 // String redacts the tokens.
 func (s *tokenSource) String() string { return "xero.tokenSource{<redacted>}" }

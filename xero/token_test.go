@@ -183,6 +183,11 @@ func TestTokenEndpointErrors(t *testing.T) {
 			wantRefreshes: 1,
 		},
 		{
+			name:          "a cut token response is retried",
+			replies:       []tokenReply{{200, `{"access_token":"acc`}},
+			wantRefreshes: 2,
+		},
+		{
 			name:          "a failing identity server is retried",
 			replies:       []tokenReply{{503, "unavailable"}, {500, `{"error":"server_error"}`}},
 			wantRefreshes: 3,
