@@ -1,0 +1,381 @@
+package avro
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+)
+
+// encoder holds the state of one AppendValue call. Its slices are kept between calls (Codec pools
+// encoders), so a record is transcoded without allocating once they have grown.
+type encoder struct {
+	in          []byte
+	tenantID    string
+	extractedAt int64
+	// spans is a stack: each record being read pushes one span per field of its plan.
+	spans []span
+	// unknown is a stack of the fields of the records being read that their schema does not know.
+	unknown []unknownField
+	// containers holds the extent of every object and array of the input, in the order of their
+	// openings (found while validating), so that a record's first pass can step over them.
+	containers []span
+	// text holds a string's text when escapes had to be resolved.
+	text []byte
+}
+
+// span is where a value lies in the input; end == 0 means the field was absent.
+type span struct{ start, end int }
+
+// unknownField locates a field the schema does not know: its quoted name and its value.
+type unknownField struct{ name, value span }
+
+// record reads the JSON object at e.in[i] (no leading space), appends the Avro record and
+// returns the offset after the object.
+func (e *encoder) record(dst []byte, r *recordPlan, i int) ([]byte, int, error) {
+	if e.in[i] != '{' {
+		return dst, i, wrongType("an object", e.in[i])
+	}
+	base := len(e.spans)
+	for range r.fields {
+		e.spans = append(e.spans, span{})
+	}
+	ubase := len(e.unknown)
+	defer func() {
+		e.spans = e.spans[:base]
+		e.unknown = e.unknown[:ubase]
+	}()
+
+	// First pass: note where each field's value is. The input was validated as a whole
+	// before, so the punctuation is where it must be.
+	i = skipSpace(e.in, i+1)
+	if e.in[i] != '}' {
+		for {
+			nameStart := i
+			nameEnd := stringEnd(e.in, i)
+			idx, known := e.lookup(r, e.in[nameStart:nameEnd])
+			i = skipSpace(e.in, nameEnd)
+			i = skipSpace(e.in, i+1) // after the ':'
+			end := skipValid(e.in, i, e.containers)
+			if known {
+				if e.spans[base+idx].end != 0 {
+					return dst, i, fieldErr(r.fields[idx].name, errors.New("the field occurs twice in the object"))
+				}
+				e.spans[base+idx] = span{i, end}
+			} else {
+				e.unknown = append(e.unknown, unknownField{span{nameStart, nameEnd}, span{i, end}})
+			}
+			i = skipSpace(e.in, end)
+			if e.in[i] == '}' {
+				break
+			}
+			i = skipSpace(e.in, i+1) // after the ','
+		}
+	}
+	end := i + 1
+
+	// Second pass: write the fields in schema order.
+	wroteUnknown := false
+	for k := range r.fields {
+		f := &r.fields[k]
+		switch f.role {
+		case roleTenantID:
+			dst = appendString(dst, e.tenantID)
+		case roleExtractedAt:
+			dst = appendLong(dst, e.extractedAt)
+		case roleUnknown:
+			dst = e.appendUnknown(dst, &f.typ, ubase)
+			wroteUnknown = true
+		default:
+			sp := e.spans[base+k]
+			if sp.end == 0 || e.in[sp.start] == 'n' {
+				if !f.typ.nullable {
+					what := "null"
+					if sp.end == 0 {
+						what = "missing"
+					}
+					return dst, end, fieldErr(f.name, fmt.Errorf("%s, and the schema does not allow null", what))
+				}
+				dst = appendLong(dst, f.typ.nullIndex)
+				continue
+			}
+			if f.typ.nullable {
+				dst = appendLong(dst, f.typ.valueIndex)
+			}
+			var err error
+			if dst, _, err = e.value(dst, &f.typ, sp.start); err != nil {
+				return dst, end, fieldErr(f.name, err)
+			}
+		}
+	}
+	if !wroteUnknown && len(e.unknown) > ubase {
+		u := e.unknown[ubase]
+		return dst, end, fmt.Errorf("field %s is not in the schema of %s, which has no %s field to keep it",
+			e.in[u.name.start:u.name.end], r.name, fieldUnknownFields)
+	}
+	return dst, end, nil
+}
+
+// lookup finds the field of r named by the quoted JSON string q.
+func (e *encoder) lookup(r *recordPlan, q []byte) (int, bool) {
+	name := q[1 : len(q)-1]
+	if bytes.IndexByte(name, '\\') >= 0 {
+		var err error
+		e.text, err = unquote(e.text[:0], q)
+		if err != nil {
+			return 0, false // a name that is not valid UTF-8 is no schema field; it is kept as unknown
+		}
+		name = e.text
+	}
+	idx, ok := r.byName[string(name)]
+	return idx, ok
+}
+
+// appendUnknown writes the _unknown_fields value of the record whose unknown fields start at
+// e.unknown[ubase]: null, or a JSON object of those fields with their names and values exactly
+// as they appear in the input.
+func (e *encoder) appendUnknown(dst []byte, t *typePlan, ubase int) []byte {
+	fields := e.unknown[ubase:]
+	if len(fields) == 0 {
+		return appendLong(dst, t.nullIndex)
+	}
+	dst = appendLong(dst, t.valueIndex)
+	n := 2 + len(fields) - 1 // braces and commas
+	for _, u := range fields {
+		n += u.name.end - u.name.start + 1 + u.value.end - u.value.start
+	}
+	dst = appendLong(dst, int64(n))
+	dst = append(dst, '{')
+	for k, u := range fields {
+		if k > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, e.in[u.name.start:u.name.end]...)
+		dst = append(dst, ':')
+		dst = append(dst, e.in[u.value.start:u.value.end]...)
+	}
+	return append(dst, '}')
+}
+
+// value reads the non-null JSON value at e.in[i], appends it as type t (without a union branch,
+// which the caller writes) and returns the offset after the value.
+func (e *encoder) value(dst []byte, t *typePlan, i int) ([]byte, int, error) {
+	c := e.in[i]
+	switch t.kind {
+	case kindRecord:
+		return e.record(dst, t.record, i)
+	case kindArray:
+		if c != '[' {
+			return dst, i, wrongType("an array", c)
+		}
+		return e.array(dst, t.items, i)
+	case kindString:
+		if c != '"' {
+			return dst, i, wrongType("a string", c)
+		}
+		text, end, err := e.str(i)
+		if err != nil {
+			return dst, i, err
+		}
+		return appendBytes(dst, text), end, nil
+	case kindBoolean:
+		switch c {
+		case 't':
+			return appendBool(dst, true), i + len("true"), nil
+		case 'f':
+			return appendBool(dst, false), i + len("false"), nil
+		case '"':
+			// Xero quotes some booleans (BatchPayment.IsReconciled in its own examples).
+			text, end, err := e.str(i)
+			if err != nil {
+				return dst, i, err
+			}
+			switch {
+			case bytes.EqualFold(text, []byte("true")):
+				return appendBool(dst, true), end, nil
+			case bytes.EqualFold(text, []byte("false")):
+				return appendBool(dst, false), end, nil
+			}
+			return dst, i, fmt.Errorf("want a boolean, got the string %s", quoteValue(text))
+		}
+		return dst, i, wrongType("a boolean", c)
+	case kindInt, kindLong:
+		num, end, err := e.number(i)
+		if err != nil {
+			return dst, i, err
+		}
+		v, err := integer(num, t.kind == kindInt)
+		if err != nil {
+			return dst, i, err
+		}
+		return appendLong(dst, v), end, nil
+	case kindDecimal:
+		num, end, err := e.number(i)
+		if err != nil {
+			return dst, i, err
+		}
+		u, neg, err := parseDecimal(num, t.precision, t.scale)
+		if err != nil {
+			return dst, i, err
+		}
+		return appendDecimalBytes(dst, u, neg), end, nil
+	case kindDate, kindTimestampMillis:
+		if c != '"' {
+			return dst, i, wrongType("a date string", c)
+		}
+		text, end, err := e.str(i)
+		if err != nil {
+			return dst, i, err
+		}
+		ms, err := parseInstant(text)
+		if err != nil {
+			return dst, i, err
+		}
+		if t.kind == kindTimestampMillis {
+			return appendLong(dst, ms), end, nil
+		}
+		days, err := daysOf(ms, text)
+		if err != nil {
+			return dst, i, err
+		}
+		return appendLong(dst, int64(days)), end, nil
+	}
+	return dst, i, fmt.Errorf("unsupported kind %d", t.kind)
+}
+
+// array reads the JSON array at e.in[i] and appends it as one Avro block of items.
+func (e *encoder) array(dst []byte, items *typePlan, i int) ([]byte, int, error) {
+	i = skipSpace(e.in, i+1)
+	if e.in[i] == ']' {
+		return append(dst, 0), i + 1, nil
+	}
+	at := len(dst)
+	dst = append(dst, 0) // the count, written when known
+	var n int64
+	for {
+		var err error
+		if e.in[i] == 'n' {
+			if !items.nullable {
+				return dst, i, indexErr(n, errors.New("null, and the schema does not allow null in this array"))
+			}
+			dst = appendLong(dst, items.nullIndex)
+			i += len("null")
+		} else {
+			if items.nullable {
+				dst = appendLong(dst, items.valueIndex)
+			}
+			if dst, i, err = e.value(dst, items, i); err != nil {
+				return dst, i, indexErr(n, err)
+			}
+		}
+		n++
+		i = skipSpace(e.in, i)
+		if e.in[i] == ']' {
+			break
+		}
+		i = skipSpace(e.in, i+1) // after the ','
+	}
+	dst = insertCount(dst, at, n)
+	return append(dst, 0), i + 1, nil
+}
+
+// number returns the text of the number at e.in[i] and the offset after it. Xero quotes some
+// numbers (BatchPayment.TotalAmount in its own examples), so a string holding exactly a JSON
+// number is read the same way as the bare number.
+func (e *encoder) number(i int) ([]byte, int, error) {
+	switch c := e.in[i]; {
+	case c == '-' || (c >= '0' && c <= '9'):
+		end, _ := scanNumber(e.in, i) // validated before
+		return e.in[i:end], end, nil
+	case c == '"':
+		num, end, err := e.str(i)
+		if err != nil {
+			return nil, i, err
+		}
+		if n, err := scanNumber(num, 0); len(num) == 0 || err != nil || n != len(num) {
+			return nil, i, fmt.Errorf("want a number, got the string %s", quoteValue(num))
+		}
+		return num, end, nil
+	default:
+		return nil, i, wrongType("a number", c)
+	}
+}
+
+// str returns the text of the JSON string at e.in[i] and the offset after it. The text is a
+// slice of the input, or of e.text when escapes had to be resolved.
+func (e *encoder) str(i int) ([]byte, int, error) {
+	end := stringEnd(e.in, i)
+	text := e.in[i+1 : end-1]
+	if bytes.IndexByte(text, '\\') < 0 {
+		return text, end, nil
+	}
+	var err error
+	e.text, err = unquote(e.text[:0], e.in[i:end])
+	return e.text, end, err
+}
+
+// integer reads the JSON number num as an Avro int (32 bits) or long (64 bits). The number must
+// be a whole number (5, 5.0 and 5e0 are; 5.5 is not) in the type's range.
+func integer(num []byte, int32Only bool) (int64, error) {
+	lo, hi, what := int64(math.MinInt64), int64(math.MaxInt64), "a long (64 bits)"
+	if int32Only {
+		lo, hi, what = math.MinInt32, math.MaxInt32, "an int (32 bits)"
+	}
+	u, neg, err := parseDecimal(num, maxPrecision, 0)
+	var de *decimalError
+	if errors.As(err, &de) && de.places > 0 {
+		return 0, fmt.Errorf("%s is not a whole number", num)
+	}
+	if err != nil || u.hi != 0 || (!neg && u.lo > uint64(hi)) || (neg && u.lo > uint64(-(lo+1))+1) {
+		return 0, fmt.Errorf("%s is out of the range of %s", num, what)
+	}
+	if neg {
+		return -int64(u.lo-1) - 1, nil
+	}
+	return int64(u.lo), nil
+}
+
+func wrongType(want string, c byte) error {
+	return fmt.Errorf("want %s, got %s", want, jsonKind(c))
+}
+
+// pathError carries the path of the field where an error happened, built on the way back up:
+// segments are appended innermost first.
+type pathError struct {
+	segments []string
+	err      error
+}
+
+func (e *pathError) Error() string { return e.err.Error() }
+func (e *pathError) Unwrap() error { return e.err }
+
+func fieldErr(name string, err error) error {
+	return addSegment(name, err)
+}
+
+func indexErr(n int64, err error) error {
+	return addSegment("["+strconv.FormatInt(n, 10)+"]", err)
+}
+
+func addSegment(seg string, err error) error {
+	var pe *pathError
+	if errors.As(err, &pe) {
+		pe.segments = append(pe.segments, seg)
+		return pe
+	}
+	return &pathError{segments: []string{seg}, err: err}
+}
+
+// path joins the segments: LineItems[2].UnitAmount.
+func (e *pathError) path() string {
+	var b []byte
+	for k := len(e.segments) - 1; k >= 0; k-- {
+		s := e.segments[k]
+		if len(b) > 0 && s[0] != '[' {
+			b = append(b, '.')
+		}
+		b = append(b, s...)
+	}
+	return string(b)
+}

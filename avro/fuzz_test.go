@@ -1,0 +1,52 @@
+package avro
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	hamba "github.com/hamba/avro/v2"
+)
+
+// FuzzAppendValue feeds arbitrary bytes to the transcoder. It must never panic; it must answer
+// with a *FieldError or with Avro that an independent decoder reads back as exactly the JSON.
+func FuzzAppendValue(f *testing.F) {
+	names := []string{"invoices", "journals", "currencies", "bank_transfers"}
+	codecs := make([]*Codec, len(names))
+	schemas := make([]hamba.Schema, len(names))
+	for k, name := range names {
+		codecs[k] = mustCodec(f, name)
+		schemas[k] = parsedSchema(f, codecs[k])
+		for _, raw := range generatedRecords(f, schemas[k], 2, uint64(k+100), 1) {
+			f.Add(uint8(k), raw)
+		}
+	}
+	for _, s := range []string{
+		`{}`, `{"Total":"50.00","HasErrors":"false"}`, `{"LineItems":[{"Tracking":[{}]}],"X":[{"y":null}]}`,
+		`{"JournalNumber":1e3,"JournalLines":[{"NetAmount":-0.00}]}`, `{"Code":"NZD","Description":"\u00e9"}`,
+		`{"Date":"\/Date(-62135596800000)\/"}`, `{"Payments":[{"Invoice":{"Payments":[{"Amount":1}]}}]}`,
+	} {
+		f.Add(uint8(0), []byte(s))
+	}
+	f.Fuzz(func(t *testing.T, which uint8, raw []byte) {
+		k := int(which) % len(codecs)
+		c, s := codecs[k], schemas[k]
+		m := meta{tenantID: "tenant", extractedAt: time.UnixMilli(1)}
+		bin, err := c.AppendValue(nil, raw, m.tenantID, m.extractedAt)
+		if err != nil {
+			var fe *FieldError
+			if !errors.As(err, &fe) || fe.Stream != names[k] || !strings.HasPrefix(err.Error(), names[k]+": ") {
+				t.Fatalf("error %v (%T) is not a *FieldError of %s", err, err, names[k])
+			}
+			return
+		}
+		var got map[string]any
+		if err := hamba.Unmarshal(s, bin, &got); err != nil {
+			t.Fatalf("accepted %q but hamba cannot decode the result: %v", raw, err)
+		}
+		if diffs := compareValue(s, parseJSON(t, raw), got, m, ""); len(diffs) > 0 {
+			t.Fatalf("accepted %q but the Avro differs:\n%s", raw, strings.Join(diffs, "\n"))
+		}
+	})
+}
