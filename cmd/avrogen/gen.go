@@ -39,6 +39,14 @@ const (
 	rateScale       = 10
 )
 
+// dateTimes lists the properties marked x-is-msdate (a date) that Xero nevertheless sends with a
+// time of day, which a date would have to drop: they are written as timestamp-millis instead.
+//   - BankTransfer.Date: the spec's own example response for GET /BankTransfers has
+//     "Date": "/Date(1478985000000+0000)/" (2016-11-12T21:10:00Z, DateString 2016-11-12T21:10:00).
+var dateTimes = map[string]bool{
+	"BankTransfer.Date": true,
+}
+
 // Names of the fields the connector adds to Xero's.
 const (
 	fieldTenantID      = "_tenant_id"
@@ -197,6 +205,8 @@ func (g *generator) typeOf(owner, prop string, n *yaml.Node) (any, error) {
 	switch typ := scalar(n, "type"); typ {
 	case "string":
 		switch {
+		case isTrue(n, "x-is-msdate") && dateTimes[owner+"."+prop]:
+			return logical{Type: "long", LogicalType: "timestamp-millis"}, nil
 		case isTrue(n, "x-is-msdate"):
 			return logical{Type: "int", LogicalType: "date"}, nil
 		case isTrue(n, "x-is-msdate-time"):
