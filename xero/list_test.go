@@ -501,3 +501,20 @@ func TestListConcurrentCallersShareTheClient(t *testing.T) {
 		t.Errorf("%d calls, want 20", env.xero.APICalls())
 	}
 }
+
+func TestListWaitsOutAMinuteLimit(t *testing.T) {
+	s := &scripted{steps: steps(status(429, "X-Rate-Limit-Problem", "minute", "Retry-After", "38"))}
+	env := newTestEnv(t, s, nil)
+	if _, err := env.client.List(t.Context(), invoicesReq()); err != nil {
+		t.Fatal(err)
+	}
+	if got := env.clock.Sleeps(); len(got) != 1 || got[0] != 38*time.Second {
+		t.Errorf("waits %v, want [38s]", got)
+	}
+	if s.Calls() != 2 {
+		t.Errorf("%d calls, want 2", s.Calls())
+	}
+	if l := env.client.Limits(testTenant); l.Last429.Problem != ProblemMinute || l.Last429.RetryAfter != 38*time.Second {
+		t.Errorf("Last429 = %+v", l.Last429)
+	}
+}

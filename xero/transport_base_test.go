@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -84,5 +85,38 @@ func TestTimeoutTransport(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+// TestBaseTransportOnHTTPTest runs the real base transport against httptest: a prompt answer
+// passes, and a server that never answers fails the attempt with a retryable timeout.
+func TestBaseTransportOnHTTPTest(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/stall" {
+			<-r.Context().Done()
+			return
+		}
+		io.WriteString(w, "ok")
+	}))
+	defer srv.Close()
+	cfg := Config{RequestTimeout: 200 * time.Millisecond}
+	base := newBaseTransport(cfg)
+	defer base.CloseIdleConnections()
+	rt := &timeoutTransport{inner: base, timeout: cfg.RequestTimeout}
+
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+"/ok", nil)
+	resp, err := rt.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(body) != "ok" {
+		t.Errorf("body %q", body)
+	}
+
+	req, _ = http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+"/stall", nil)
+	if _, err := rt.RoundTrip(req); err == nil || !IsRetryable(err) {
+		t.Errorf("err = %v, want a retryable timeout", err)
 	}
 }
