@@ -459,6 +459,12 @@ func TestFencing(t *testing.T) {
 				t.Fatalf("IsFenced(%q) = false", err)
 			}
 			t.Logf("fenced: %v", err)
+			// Writing again fails too: a fenced producer never recovers.
+			err = e.txn(first, true, e.bookmarkRecs(tenantA, "invoices", Bookmark{Watermark: 4})...)
+			t.Logf("again: %v (IsFenced %t)", err, IsFenced(err))
+			if err == nil {
+				t.Fatal("the fenced producer wrote on its second try")
+			}
 
 			// The new instance goes on, and sees nothing from the fenced one.
 			e.commit(second, e.bookmarkRecs(tenantA, "journals", Bookmark{Watermark: 3})...)

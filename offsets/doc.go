@@ -1,0 +1,29 @@
+// Package offsets keeps the connector's state in a compacted Kafka topic: the bookmark of each
+// (tenant, stream) and the latest refresh token of Xero's single-use chain, encrypted. It writes
+// state as records that the connector produces inside its own transactions, and reads it back
+// once, at start.
+//
+// A start goes like this:
+//
+//	err := offsets.CreateTopic(ctx, adm, topic, rf)             // compacted, one partition
+//	st, err := offsets.Load(ctx, producer, consumerOpts, topic, sealer)
+//	tok, ok := st.Token()                                       // compare tok.SeedHash with offsets.HashSeed(envToken)
+//	b, ok := st.Bookmark(tenant, stream)
+//
+// and then, for each page the connector writes:
+//
+//	recs, err := offsets.BookmarkRecords(topic, tenant, stream, b) // with the page's data, in one transaction
+//
+// and, after each refresh of the access token, in a transaction of its own that commits before
+// the new access token is used:
+//
+//	rec, err := offsets.TokenRecord(topic, tok, sealer)
+//
+// Load writes a startup marker in its own transaction (which also fences any older instance with
+// the same transactional id), then replays the topic read_committed from the start up to that
+// marker: what comes before it is the committed state, the last value of each key. A record it
+// cannot read stops it with a *RecordError naming the offset and key.
+//
+// The record keys, the value layout and its versions, how large bookmarks are split, how the
+// token is sealed and how the marker works are described in README.md next to this file.
+package offsets
