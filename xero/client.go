@@ -62,7 +62,7 @@ func newClient(cfg Config, refreshToken string, store TokenStore, logger *slog.L
 
 	base := cfg.Transport
 	if base == nil {
-		base = newBaseTransport(cfg)
+		base = newBaseTransport()
 	}
 	// Inner to outer; the package doc lists the layers outer to inner.
 	var rt http.RoundTripper = &timeoutTransport{inner: base, timeout: cfg.RequestTimeout}

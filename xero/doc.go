@@ -23,7 +23,7 @@
 //	                      TokenExpired forces one refresh and one more attempt
 //	transport_metrics.go  Prometheus counters per attempt: requests by endpoint and status, 429s
 //	                      by problem, the day limit left per tenant
-//	transport_base.go     net/http with dial, TLS and header timeouts, and a deadline of
+//	transport_base.go     net/http with dial and TLS timeouts, and a deadline of
 //	                      Config.RequestTimeout on each attempt, body included
 //
 // The retry layer tells the budget about each attempt it makes on its own, so a retry waits for

@@ -202,7 +202,9 @@ func IsRetryable(err error) bool {
 		return t.retryable()
 	}
 	// The caller cancelled or its own deadline passed: stopping was asked for, not a fault.
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	// (Only context.DeadlineExceeded itself: net/http's own timeouts also claim to be it
+	// through errors.Is, and those are faults.)
+	if errors.Is(err, context.Canceled) || holds(err, context.DeadlineExceeded) {
 		return false
 	}
 	// Decisions, not faults.
@@ -227,6 +229,30 @@ func IsRetryable(err error) bool {
 	var oe *net.OpError
 	var de *net.DNSError
 	return errors.As(err, &oe) || errors.As(err, &de)
+}
+
+// holds reports whether target itself is in err's chain, compared with == rather than through
+// the Is methods of the errors in the chain.
+func holds(err, target error) bool {
+	for err != nil {
+		if err == target {
+			return true
+		}
+		switch u := err.(type) {
+		case interface{ Unwrap() error }:
+			err = u.Unwrap()
+		case interface{ Unwrap() []error }:
+			for _, e := range u.Unwrap() {
+				if holds(e, target) {
+					return true
+				}
+			}
+			return false
+		default:
+			return false
+		}
+	}
+	return false
 }
 
 // attemptTimeoutError is one attempt running past Config.RequestTimeout while the caller's

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"strings"
 	"syscall"
 	"testing"
@@ -37,7 +38,9 @@ func TestIsRetryable(t *testing.T) {
 		{"connection reset", &net.OpError{Op: "read", Err: syscall.ECONNRESET}, true},
 		{"connection refused", &net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}, true},
 		{"DNS", &net.DNSError{Err: "no such host", Name: "api.xero.com"}, true},
+		{"net/http header timeout", &url.Error{Op: "Get", URL: "u", Err: headerTimeout{}}, true},
 		{"caller cancelled", context.Canceled, false},
+		{"caller deadline through net/http", &url.Error{Op: "Get", URL: "u", Err: context.DeadlineExceeded}, false},
 		{"caller deadline", fmt.Errorf("x: %w", context.DeadlineExceeded), false},
 		{"invalid_grant", fmt.Errorf("refresh: %w: re-authorise", ErrUnauthorized), false},
 		{"unknown", errors.New("something else"), false},
@@ -50,6 +53,15 @@ func TestIsRetryable(t *testing.T) {
 		})
 	}
 }
+
+// headerTimeout is shaped like net/http's timeout error: a net.Error whose Is claims
+// context.DeadlineExceeded.
+type headerTimeout struct{}
+
+func (headerTimeout) Error() string        { return "net/http: timeout awaiting response headers" }
+func (headerTimeout) Timeout() bool        { return true }
+func (headerTimeout) Temporary() bool      { return true }
+func (headerTimeout) Is(target error) bool { return target == context.DeadlineExceeded }
 
 func TestAPIErrorMessage(t *testing.T) {
 	tests := []struct {

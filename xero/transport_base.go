@@ -9,9 +9,10 @@ import (
 	"time"
 )
 
-// newBaseTransport is the innermost layer: net/http with bounded dial, TLS handshake and wait
-// for response headers. Keep-alive connections are shared by all tenants (one API host).
-func newBaseTransport(cfg Config) *http.Transport {
+// newBaseTransport is the innermost layer: net/http with bounded dial and TLS handshake (the
+// wait for the response is bounded by timeoutTransport). Keep-alive connections are shared by
+// all tenants (one API host).
+func newBaseTransport() *http.Transport {
 	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
 	return &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
@@ -21,7 +22,6 @@ func newBaseTransport(cfg Config) *http.Transport {
 		MaxIdleConnsPerHost:   32,
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   10 * time.Second,
-		ResponseHeaderTimeout: cfg.RequestTimeout,
 		ExpectContinueTimeout: time.Second,
 	}
 }

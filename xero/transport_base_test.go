@@ -100,7 +100,7 @@ func TestBaseTransportOnHTTPTest(t *testing.T) {
 	}))
 	defer srv.Close()
 	cfg := Config{RequestTimeout: 200 * time.Millisecond}
-	base := newBaseTransport(cfg)
+	base := newBaseTransport()
 	defer base.CloseIdleConnections()
 	rt := &timeoutTransport{inner: base, timeout: cfg.RequestTimeout}
 
