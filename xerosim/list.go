@@ -106,7 +106,7 @@ func (s *Sim) parseList(d *streamDef, r *http.Request, endpoint string) (q listQ
 	q.unitdp = 2
 	q.pageSize = defaultPageSize
 	for _, f := range unsupportedFilters {
-		if v.Has(f) && !(d.id == sPurchaseOrders && (f == "DateFrom" || f == "DateTo")) {
+		if v.Has(f) {
 			return q, fmt.Sprintf("xerosim does not evaluate the %s filter", f)
 		}
 	}
