@@ -2,7 +2,6 @@ package xerosim
 
 import (
 	"crypto/subtle"
-	"encoding/base64"
 	"fmt"
 	"net/http"
 	"strings"
@@ -246,9 +245,4 @@ func (s *Sim) handleConnections(w http.ResponseWriter, r *http.Request) {
 // connectionTime formats a /connections date: seven fraction digits and no zone.
 func connectionTime(ms int64) string {
 	return time.UnixMilli(ms).UTC().Format("2006-01-02T15:04:05.0000000")
-}
-
-// basicAuth returns the Authorization header value for client credentials (for tests).
-func basicAuth(id, secret string) string {
-	return "Basic " + base64.StdEncoding.EncodeToString([]byte(id+":"+secret))
 }
