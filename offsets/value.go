@@ -40,7 +40,7 @@ const (
 	codecZstdJSON payloadCodec = 1 // one zstd frame holding the JSON
 )
 
-// Sizes of the fixed parts of the values (see the layout in doc.go).
+// Sizes of the fixed parts of the values (the layout is in README.md).
 const (
 	genSize         = 16
 	nonceSize       = 16
