@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# test.sh is what `make test` runs after `make setup`:
+#
+#   1. go vet ./...
+#   2. gofmt: every Go file formatted (gofmt -l prints nothing)
+#   3. go test -race ./...                  on kfake and srfake (the real services start meanwhile)
+#   4. go test -race -count=1 <packages>    again, on the real Apache Kafka and Apicurio Registry:
+#                                           the packages whose tests use internal/testenv
+#   5. the services are stopped, whatever happened
+#
+# Every step runs even if an earlier one failed; the exit status is 1 if any failed.
+# Extra flags for go test: GOTESTFLAGS (for example GOTESTFLAGS="-v -run Fencing").
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+GO="${GO:-go}"
+read -r -a testflags <<<"${GOTESTFLAGS:-}"
+failed=()
+export XK_REQUIRE_TOOLS=1 # a missing tool fails its test instead of skipping it
+
+step() {
+	local name="$1"
+	shift
+	printf '\n==> %s\n' "$name"
+	if ! "$@"; then
+		printf '==> FAILED: %s\n' "$name"
+		failed+=("$name")
+	fi
+}
+
+check_gofmt() {
+	local files unformatted
+	files="$(find . \( -path ./.cache -o -path ./.services -o -path ./.git -o -name node_modules \) -prune \
+		-o -name '*.go' -print)"
+	[[ -n "$files" ]] || return 0
+	unformatted="$(gofmt -l $files)"
+	if [[ -n "$unformatted" ]]; then
+		printf 'not formatted (run gofmt -w):\n%s\n' "$unformatted"
+		return 1
+	fi
+}
+
+# real_packages lists the packages whose tests import internal/testenv: those run again
+# against the real services.
+real_packages() {
+	"$GO" list -e -f '{{.ImportPath}} {{join .TestImports " "}} {{join .XTestImports " "}}' ./... |
+		awk '/ github.com\/xero-kafka\/xero-kafka\/internal\/testenv( |$)/ {print $1}'
+}
+
+trap 'printf "\n==> stopping the services\n"; scripts/services.sh down' EXIT
+
+# The JVMs start while the fast tests run.
+mkdir -p .services
+scripts/services.sh up >.services/up.log 2>&1 &
+up_pid=$!
+
+step "go vet ./..." "$GO" vet ./...
+step "gofmt" check_gofmt
+step "tests on kfake and srfake" "$GO" test -race "${testflags[@]}" ./...
+
+printf '\n==> starting Apache Kafka and Apicurio Registry\n'
+if wait "$up_pid"; then
+	cat .services/up.log
+	eval "$(scripts/services.sh env)"
+	export XK_KAFKA_BROKERS XK_SCHEMA_REGISTRY_URL
+	mapfile -t pkgs < <(real_packages)
+	if ((${#pkgs[@]} == 0)); then
+		printf 'no package imports internal/testenv\n'
+		failed+=("tests on the real services")
+	else
+		step "tests on Apache Kafka ($XK_KAFKA_BROKERS) and Apicurio ($XK_SCHEMA_REGISTRY_URL)" \
+			"$GO" test -race -count=1 "${testflags[@]}" "${pkgs[@]}"
+	fi
+else
+	cat .services/up.log
+	failed+=("starting the services")
+fi
+
+if ((${#failed[@]} > 0)); then
+	printf '\n==> %d step(s) failed:\n' "${#failed[@]}"
+	printf '    %s\n' "${failed[@]}"
+	exit 1
+fi
+printf '\n==> all steps passed\n'
