@@ -14,10 +14,15 @@ go mod download
 
 "$ROOT/scripts/provision.sh" all
 
-if docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null 2>&1; then
-	exit 0
-fi
-if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+install_compose() {
+	if docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null 2>&1; then
+		return 0
+	fi
+	if [[ "$(id -u)" != 0 ]] || ! command -v apt-get >/dev/null 2>&1; then
+		log "setup: warning: no Docker Compose client and no way to install one here (root and apt-get);"
+		log "       the test of docker-compose.yml fails under XK_REQUIRE_TOOLS (make test)"
+		return 0
+	fi
 	log "setup: installing Debian's docker-compose (a Compose client, no engine) to check docker-compose.yml"
 	export DEBIAN_FRONTEND=noninteractive
 	if ! apt-get install -y -q --no-install-recommends docker-compose >"$CACHE_DIR/apt.log" 2>&1; then
@@ -27,7 +32,7 @@ if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
 			die "could not install docker-compose with apt-get"
 		}
 	fi
-else
-	log "setup: warning: no Docker Compose client and no way to install one here (root and apt-get);"
-	log "       the test of docker-compose.yml fails under XK_REQUIRE_TOOLS (make test)"
-fi
+}
+
+install_compose
+log "setup: done in ${SECONDS}s"

@@ -3,7 +3,8 @@
 #
 #   1. go vet ./...
 #   2. gofmt: every Go file formatted (gofmt -l prints nothing)
-#   3. go test -race ./...                  on kfake and srfake (the real services start meanwhile)
+#   3. go test -race ./...                  on kfake and srfake (meanwhile the real services start,
+#                                           on empty data)
 #   4. go test -race -count=1 <packages>    again, on the real Apache Kafka and Apicurio Registry:
 #                                           the packages whose tests use internal/testenv
 #   5. the services are stopped, whatever happened
@@ -21,11 +22,14 @@ export XK_REQUIRE_TOOLS=1 # a missing tool fails its test instead of skipping it
 step() {
 	local name="$1"
 	shift
+	local start=$SECONDS
 	printf '\n==> %s\n' "$name"
 	if ! "$@"; then
-		printf '==> FAILED: %s\n' "$name"
+		printf '==> FAILED: %s (%ds)\n' "$name" $((SECONDS - start))
 		failed+=("$name")
+		return
 	fi
+	printf '==> ok: %s (%ds)\n' "$name" $((SECONDS - start))
 }
 
 check_gofmt() {
@@ -49,7 +53,9 @@ real_packages() {
 
 trap 'printf "\n==> stopping the services\n"; scripts/services.sh down' EXIT
 
-# The JVMs start while the fast tests run.
+# Fresh services on empty data (a previous run's topics would pile up), started while the fast
+# tests run.
+scripts/services.sh clean
 mkdir -p .services
 scripts/services.sh up >.services/up.log 2>&1 &
 up_pid=$!
@@ -77,8 +83,8 @@ else
 fi
 
 if ((${#failed[@]} > 0)); then
-	printf '\n==> %d step(s) failed:\n' "${#failed[@]}"
+	printf '\n==> %d step(s) failed after %ds:\n' "${#failed[@]}" "$SECONDS"
 	printf '    %s\n' "${failed[@]}"
 	exit 1
 fi
-printf '\n==> all steps passed\n'
+printf '\n==> all steps passed in %ds\n' "$SECONDS"
