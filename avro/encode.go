@@ -323,11 +323,13 @@ func integer(num []byte, int32Only bool) (int64, error) {
 		lo, hi, what = math.MinInt32, math.MaxInt32, "an int (32 bits)"
 	}
 	u, neg, err := parseDecimal(num, maxPrecision, 0)
-	var de *decimalError
-	if errors.As(err, &de) && de.places > 0 {
-		return 0, fmt.Errorf("%s is not a whole number", num)
+	if err != nil {
+		if de := (*decimalError)(nil); errors.As(err, &de) && de.places > 0 {
+			return 0, fmt.Errorf("%s is not a whole number", num)
+		}
+		return 0, fmt.Errorf("%s is out of the range of %s", num, what)
 	}
-	if err != nil || u.hi != 0 || (!neg && u.lo > uint64(hi)) || (neg && u.lo > uint64(-(lo+1))+1) {
+	if u.hi != 0 || (!neg && u.lo > uint64(hi)) || (neg && u.lo > uint64(-(lo+1))+1) {
 		return 0, fmt.Errorf("%s is out of the range of %s", num, what)
 	}
 	if neg {

@@ -41,6 +41,16 @@ func repoRoot(tb testing.TB) string {
 // root), or skips the test when it is absent.
 func specPath(tb testing.TB) string {
 	tb.Helper()
+	p, ok := findSpec(tb)
+	if !ok {
+		tb.Skipf("Xero's OpenAPI spec is not at %s: set XERO_OPENAPI_SPEC to the path of xero_accounting.yaml", p)
+	}
+	return p
+}
+
+// findSpec returns where Xero's spec should be and whether it is there.
+func findSpec(tb testing.TB) (string, bool) {
+	tb.Helper()
 	p := os.Getenv("XERO_OPENAPI_SPEC")
 	if p == "" {
 		p = "../shared/xero/openapi/xero_accounting.yaml"
@@ -48,10 +58,8 @@ func specPath(tb testing.TB) string {
 	if !filepath.IsAbs(p) {
 		p = filepath.Join(repoRoot(tb), p)
 	}
-	if _, err := os.Stat(p); err != nil {
-		tb.Skipf("Xero's OpenAPI spec is not at %s: set XERO_OPENAPI_SPEC to the path of xero_accounting.yaml", p)
-	}
-	return p
+	_, err := os.Stat(p)
+	return p, err == nil
 }
 
 func mustCodec(tb testing.TB, stream string) *Codec {
