@@ -319,3 +319,44 @@ func TestCompareCatchesDifferences(t *testing.T) {
 		t.Error("a different tenant was not reported")
 	}
 }
+
+// TestConcurrentUse encodes from several goroutines with one codec (run with -race): each result
+// must equal the one encoded alone.
+func TestConcurrentUse(t *testing.T) {
+	c := mustCodec(t, "invoices")
+	s := parsedSchema(t, c)
+	records := generatedRecords(t, s, 8, 42, 2)
+	at := time.UnixMilli(99)
+	want := make([][]byte, len(records))
+	for k, raw := range records {
+		var err error
+		if want[k], err = c.AppendValue(nil, raw, "tenant", at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	errs := make(chan error, 4)
+	for g := 0; g < 4; g++ {
+		go func() {
+			var buf []byte
+			for round := 0; round < 20; round++ {
+				for k, raw := range records {
+					var err error
+					if buf, err = c.AppendValue(buf[:0], raw, "tenant", at); err != nil {
+						errs <- err
+						return
+					}
+					if string(buf) != string(want[k]) {
+						errs <- errors.New("a concurrent encoding differs from the sequential one")
+						return
+					}
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
