@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # sourced: the variables are used by the scripts that source it
 # Shared settings and helpers for provision.sh and services.sh. Sourced, not run.
 #
 # Every setting can be overridden from the environment; the defaults are what the

@@ -44,12 +44,16 @@ EOF
 
 	# Kafka's release tarball adds the SLF4J binding for Log4j2 itself; the POM does not list it.
 	# Use the binding that matches the resolved slf4j-api (1.x or 2.x) and log4j-core versions.
-	local log4j slf4j binding
-	log4j="$(cd "$tmp/libs" && ls log4j-core-*.jar 2>/dev/null | sed -n 's/^log4j-core-\(.*\)\.jar$/\1/p' | head -n 1)"
-	slf4j="$(cd "$tmp/libs" && ls slf4j-api-*.jar 2>/dev/null | sed -n 's/^slf4j-api-\(.*\)\.jar$/\1/p' | head -n 1)"
+	local log4j="" slf4j="" binding jar
+	for jar in "$tmp"/libs/log4j-core-*.jar; do
+		if [[ -f "$jar" ]]; then log4j="${jar##*/log4j-core-}" log4j="${log4j%.jar}"; fi
+	done
+	for jar in "$tmp"/libs/slf4j-api-*.jar; do
+		if [[ -f "$jar" ]]; then slf4j="${jar##*/slf4j-api-}" slf4j="${slf4j%.jar}"; fi
+	done
 	[[ -n "$log4j" ]] || die "kafka_2.13:$KAFKA_VERSION did not bring log4j-core; see $tmp/libs"
 	[[ -n "$slf4j" ]] || die "kafka_2.13:$KAFKA_VERSION did not bring slf4j-api; see $tmp/libs"
-	if [[ "$slf4j" == 1.* ]]; then binding=log4j-slf4j-impl; else binding=log4j-slf4j2-impl; fi
+	if [[ "$slf4j" == 1.* ]]; then binding="log4j-slf4j-impl"; else binding="log4j-slf4j2-impl"; fi
 	mvn_run "$tmp/mvn-binding.log" dependency:copy \
 		-Dartifact="org.apache.logging.log4j:$binding:$log4j" -DoutputDirectory="$tmp/libs" ||
 		die "could not download org.apache.logging.log4j:$binding:$log4j"
@@ -68,7 +72,8 @@ EOF
 	touch "$tmp/.complete"
 	rm -rf "$KAFKA_HOME"
 	mv "$tmp" "$KAFKA_HOME"
-	log "provision: Kafka ready in $KAFKA_HOME ($(ls "$KAFKA_HOME/libs" | wc -l) jars)"
+	local jars=("$KAFKA_HOME"/libs/*.jar)
+	log "provision: Kafka ready in $KAFKA_HOME (${#jars[@]} jars)"
 }
 
 provision_registry() {

@@ -55,7 +55,7 @@ fail_start() {
 	tail -n 40 "$dir/out.log" >&2 || true
 	log "----"
 	pid="$(pid_of "$svc")"
-	[[ -n "$pid" ]] && kill -KILL "$pid" 2>/dev/null || true
+	if [[ -n "$pid" ]]; then kill -KILL "$pid" 2>/dev/null || true; fi
 	exit 1
 }
 
@@ -146,7 +146,9 @@ start_kafka() {
 	local java
 	java="$(kafka_java)"
 	write_kafka_config
-	local jvm=($KAFKA_HEAP_OPTS -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:+ExplicitGCInvokesConcurrent
+	local heap jvm
+	read -r -a heap <<<"$KAFKA_HEAP_OPTS"
+	jvm=("${heap[@]}" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:+ExplicitGCInvokesConcurrent
 		-Djava.awt.headless=true
 		-Dlog4j2.configurationFile="$KAFKA_DIR/log4j2.properties" -Dkafka.logs.dir="$KAFKA_DIR/logs")
 	if [[ ! -f "$KAFKA_DIR/data/meta.properties" ]]; then
@@ -167,14 +169,15 @@ start_registry() {
 	fi
 	port_open "$REGISTRY_PORT" && die "port $REGISTRY_PORT is in use by another program; stop it or set XK_REGISTRY_PORT"
 	port_open "$REGISTRY_MANAGEMENT_PORT" && die "port $REGISTRY_MANAGEMENT_PORT is in use by another program; stop it or set XK_REGISTRY_MANAGEMENT_PORT"
-	local java jar
+	local java jar heap
 	java="$(registry_java)"
+	read -r -a heap <<<"$REGISTRY_HEAP_OPTS"
 	jar="$APICURIO_HOME/$(cat "$APICURIO_HOME/JAR")"
 	mkdir -p "$REGISTRY_DIR"
 	log "registry: starting Apicurio Registry $APICURIO_VERSION on $REGISTRY_URL"
 	# In-memory storage (the default: H2 in memory). Compatibility BACKWARD by default, like a
 	# Confluent registry (Apicurio's own default is no rule at all).
-	launch registry "$java" $REGISTRY_HEAP_OPTS -XX:+UseSerialGC -Djava.awt.headless=true \
+	launch registry "$java" "${heap[@]}" -XX:+UseSerialGC -Djava.awt.headless=true \
 		-Dxk.service=registry -Dxk.dir="$REGISTRY_DIR" \
 		-Dquarkus.http.host=127.0.0.1 -Dquarkus.http.port="$REGISTRY_PORT" \
 		-Dquarkus.management.host=127.0.0.1 -Dquarkus.management.port="$REGISTRY_MANAGEMENT_PORT" \

@@ -12,7 +12,7 @@
 # Every step runs even if an earlier one failed; the exit status is 1 if any failed.
 # Extra flags for go test: GOTESTFLAGS (for example GOTESTFLAGS="-v -run Fencing").
 set -uo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
+cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
 
 GO="${GO:-go}"
 read -r -a testflags <<<"${GOTESTFLAGS:-}"
@@ -33,11 +33,9 @@ step() {
 }
 
 check_gofmt() {
-	local files unformatted
-	files="$(find . \( -path ./.cache -o -path ./.services -o -path ./.git -o -name node_modules \) -prune \
-		-o -name '*.go' -print)"
-	[[ -n "$files" ]] || return 0
-	unformatted="$(gofmt -l $files)"
+	local unformatted
+	unformatted="$(find . \( -path ./.cache -o -path ./.services -o -path ./.git -o -name node_modules \) -prune \
+		-o -name '*.go' -print0 | xargs -0 -r gofmt -l)" || return 1 # gofmt printed why
 	if [[ -n "$unformatted" ]]; then
 		printf 'not formatted (run gofmt -w):\n%s\n' "$unformatted"
 		return 1
