@@ -28,6 +28,13 @@
 // same ports and data directory; the real broker is restarted by the services script. Tests on
 // the real broker hold a shared lock while they use it, and Restart takes it exclusively, so a
 // restart waits for the tests of other packages that are using the broker, and they wait for it.
+// A test that restarts must be the only holder in its own line: no second Kafka call in the same
+// test or in its parent (the restart would wait for itself; it gives up with an error after 10
+// minutes).
+//
+// DecodeWithPython reads topics back through an independent client (librdkafka and fastavro,
+// interop/decode.py) and decodes them with the registry's schemas; interop tests compare what it
+// returns with what was written.
 //
 // Differences to keep in mind:
 //   - kfake compacts on a timer (log.cleaner.backoff.ms is set to 1s here, like the real broker)
@@ -35,5 +42,8 @@
 //     segments.
 //   - srfake accepts every schema whatever the compatibility level; Apicurio checks it (the global
 //     default is BACKWARD, set by the services script).
+//   - Apache Kafka writes a transaction's commit markers just after EndTransaction returns, so a
+//     read_committed reader can, for a moment, not see records whose commit has returned; kfake
+//     writes them before returning. Read to a marker committed afterwards, not to an offset.
 //   - Schema ids come from the registry in use: never hard-code them.
 package testenv
