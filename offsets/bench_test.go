@@ -13,10 +13,11 @@ import (
 //	go test -run '^$' -bench BenchmarkBookmark -benchmem ./offsets/
 func BenchmarkBookmark(b *testing.B) {
 	verify := keysetBookmark()
-	verify.Verify = &Verify{Value: verify.Watermark, Until: verify.Watermark + 60_000}
-	for range 1000 {
-		verify.Verify.IDs = append(verify.Verify.IDs, uuid())
+	v := Verify{From: verify.Watermark, To: verify.Watermark + 5_000, Until: verify.Watermark + 60_000, Written: map[string]int64{}}
+	for i := range 1000 {
+		v.Written[uuid()] = v.From + int64(i)
 	}
+	verify.Verify = []Verify{v}
 	cases := []struct {
 		name string
 		bm   Bookmark

@@ -23,21 +23,29 @@ type Bookmark struct {
 	// Keyset: id -> replication-key value (unix ms) of records already written whose value is at or
 	// above the fetch lower bound of Watermark (used to drop re-read records, keep the rest).
 	Window map[string]int64 `json:"window,omitempty"`
-	// Keyset: a traversal past page 1 whose page boundaries are not yet known to be gap-free.
-	Verify *Verify `json:"verify,omitempty"`
+	// Keyset: traversals past page 1 whose page boundaries are not yet known to be gap-free.
+	Verify []Verify `json:"verify,omitempty"`
 	// Scan: id -> 64-bit hash of the last version written of each live record.
 	Hashes map[string]uint64 `json:"hashes,omitempty"`
-	// Scan: a multi-page scan in progress: next page to read (0 = none) and ids read so far.
-	ScanPage int      `json:"scan_page,omitempty"`
-	ScanSeen []string `json:"scan_seen,omitempty"`
 }
 
-// Verify is a keyset traversal past page 1 that must still be checked for gaps.
+// Verify is a keyset traversal past page 1 that must still be checked for gaps: the range of
+// replication-key values it paged through and what was written in that range.
 type Verify struct {
-	Value int64    `json:"value,omitempty"` // the replication-key value (unix ms) the traversal paged through
-	Until int64    `json:"until,omitempty"` // server time (unix ms) when the traversal ended
-	IDs   []string `json:"ids,omitempty"`   // ids read by the traversal at or below Value
-	Moved bool     `json:"moved,omitempty"` // one of IDs came back later with a newer value: the traversal must be repeated
+	// From is the watermark when the traversal began (unix ms); the range starts at its fetch
+	// lower bound.
+	From int64 `json:"from,omitempty"`
+	// To is the watermark when the traversal ended, the range's upper end; 0 while under way.
+	To int64 `json:"to,omitempty"`
+	// Start and Until are the server times (unix ms) of the traversal's first and last answers:
+	// a record modified outside them cannot have shifted the traversal's pages.
+	Start int64 `json:"start,omitempty"`
+	Until int64 `json:"until,omitempty"`
+	// Written maps the ids written in the range to the replication-key value written.
+	Written map[string]int64 `json:"written,omitempty"`
+	// Moved is true when a record of Written came back with a newer value between Start and
+	// Until: the range must be read again.
+	Moved bool `json:"moved,omitempty"`
 }
 
 const (

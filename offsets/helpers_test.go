@@ -233,8 +233,8 @@ func checkBookmark(t testing.TB, st *State, tenant, stream string, want Bookmark
 func short(b Bookmark) string {
 	s := fmt.Sprintf("%+v", b)
 	if len(s) > 300 {
-		return fmt.Sprintf("{Watermark:%d Window:%d entries Hashes:%d entries ScanSeen:%d ids Verify:%v ...}",
-			b.Watermark, len(b.Window), len(b.Hashes), len(b.ScanSeen), b.Verify != nil)
+		return fmt.Sprintf("{Watermark:%d Window:%d entries Hashes:%d entries Verify:%d ...}",
+			b.Watermark, len(b.Window), len(b.Hashes), len(b.Verify))
 	}
 	return s
 }

@@ -40,13 +40,16 @@ func TestRoundTrip(t *testing.T) {
 		{"keyset with verify", tenantB, "contacts", Bookmark{
 			Watermark: 1_700_000_000_000,
 			Window:    map[string]int64{uuid(): 1_700_000_000_000},
-			Verify:    &Verify{Value: 1_700_000_000_000, Until: 1_700_000_100_000, IDs: []string{uuid(), uuid()}, Moved: true},
+			Verify: []Verify{{
+				From: 1_700_000_000_000, To: 1_700_000_050_000, Until: 1_700_000_100_000,
+				Written: map[string]int64{uuid(): 1_700_000_000_001, uuid(): 1_700_000_000_002}, Moved: true,
+			}},
 		}},
 		{"offset", tenantA, "journals", Bookmark{Watermark: 48213}},
 		{"negative watermark", tenantB, "bank_transfers", Bookmark{Watermark: -86_400_000}},
 		{"scan small", tenantB, "tax_rates", scanBookmark(20)},
 		{"scan in progress", tenantA, "linked_transactions", Bookmark{
-			Hashes: map[string]uint64{uuid(): 1<<64 - 1, uuid(): 0}, ScanPage: 7, ScanSeen: []string{uuid(), uuid(), uuid()},
+			Hashes: map[string]uint64{uuid(): 1<<64 - 1, uuid(): 0},
 		}},
 		{"scan 100k", tenantB, "items", scanBookmark(100_000)},
 	}
@@ -287,11 +290,12 @@ func TestRecordSizes(t *testing.T) {
 	if MaxValueSize > brokerDefaultMaxMessageBytes/3 {
 		t.Fatalf("MaxValueSize %d is not well under the broker default %d", MaxValueSize, brokerDefaultMaxMessageBytes)
 	}
-	// Random ids compress little: about 5 MB of JSON in ScanSeen.
-	incompressible := Bookmark{ScanSeen: make([]string, 130_000)}
-	for i := range incompressible.ScanSeen {
-		incompressible.ScanSeen[i] = uuid()
+	// Random ids compress little: about 5 MB of JSON in a traversal's written ids.
+	written := make(map[string]int64, 130_000)
+	for i := range 130_000 {
+		written[uuid()] = int64(i)
 	}
+	incompressible := Bookmark{Verify: []Verify{{From: 1, To: 2, Written: written}}}
 	cases := []struct {
 		name      string
 		b         Bookmark
