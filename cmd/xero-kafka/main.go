@@ -1,0 +1,221 @@
+// Command xero-kafka streams Xero accounting data into Kafka as Avro, exactly once.
+//
+//	xero-kafka run    the connector, configured by environment variables
+//	xero-kafka demo   the whole pipeline in one process: an in-process Kafka, Schema Registry
+//	                  and Xero simulator
+//	xero-kafka help   the commands and the environment variables
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/sethvargo/go-envconfig"
+
+	"github.com/xero-kafka/xero-kafka/connector"
+	"github.com/xero-kafka/xero-kafka/offsets"
+)
+
+func main() {
+	os.Exit(realMain(os.Args[1:], envconfig.OsLookuper(), os.Stdout, os.Stderr))
+}
+
+// Exit statuses.
+const (
+	exitOK     = 0
+	exitFailed = 1
+	exitConfig = 2
+)
+
+func realMain(args []string, env envconfig.Lookuper, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitConfig
+	}
+	ctx, stop := softStop(stderr)
+	defer stop()
+
+	var err error
+	switch args[0] {
+	case "run":
+		err = run(ctx, env, stderr)
+	case "demo":
+		err = demo(ctx, args[1:], stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	default:
+		fmt.Fprintf(stderr, "xero-kafka: unknown command %q\n\n%s", args[0], usage)
+		return exitConfig
+	}
+	var cfgErr *configError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &cfgErr):
+		fmt.Fprintf(stderr, "xero-kafka: configuration: %v\n", err)
+		return exitConfig
+	default:
+		fmt.Fprintf(stderr, "xero-kafka: %v\n", err)
+		return exitFailed
+	}
+}
+
+// softStop returns a context that ends on the first SIGINT or SIGTERM (a soft stop: the
+// transaction under way finishes); a second signal exits at once. An open transaction left by
+// that is aborted by Kafka after its timeout, or fenced by the next start; nothing is lost.
+func softStop(stderr io.Writer) (context.Context, func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 2)
+	done := make(chan struct{})
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	go func() {
+		select {
+		case <-sigs:
+		case <-done:
+			return
+		}
+		fmt.Fprintln(stderr, "xero-kafka: stopping after the transaction under way (signal again to stop at once)")
+		cancel()
+		select {
+		case <-sigs:
+			fmt.Fprintln(stderr, "xero-kafka: stopping at once")
+			os.Exit(exitFailed)
+		case <-done:
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(sigs)
+		close(done)
+		cancel()
+	}
+}
+
+// run is `xero-kafka run`: the connector configured by the environment.
+func run(ctx context.Context, lookup envconfig.Lookuper, stderr io.Writer) error {
+	e, err := readEnv(ctx, lookup)
+	if err != nil {
+		return err
+	}
+	level, _ := slogLevel(e.LogLevel)
+	log := newLogger(stderr, level, e.LogFormat)
+
+	key, _ := stateKey(e.Xero.StateKey)
+	sealer, err := offsets.NewAESGCM(key)
+	if err != nil {
+		return badConfig("XERO_STATE_KEY", "%v", err)
+	}
+	kafka, err := e.kafkaOpts()
+	if err != nil {
+		return err
+	}
+	registry, err := e.registry()
+	if err != nil {
+		return err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	c, err := connector.New(e.connectorConfig(), connector.Deps{
+		Kafka: kafka, Registry: registry, Sealer: sealer, Logger: log, Metrics: reg,
+	})
+	if err != nil {
+		return &configError{msg: err.Error()}
+	}
+	stopHTTP, err := serveHTTP(e.HTTPAddr, c, reg, log)
+	if err != nil {
+		return err
+	}
+	defer stopHTTP()
+	return c.Run(ctx)
+}
+
+// serveHTTP serves /status, /metrics and /healthz on addr.
+func serveHTTP(addr string, c *connector.Connector, reg *prometheus.Registry, log *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("status server on %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /status", c.StatusHandler())
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("status server stopped", "err", err)
+		}
+	}()
+	log.Info("serving /status, /metrics and /healthz", "addr", ln.Addr().String())
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	}, nil
+}
+
+func newLogger(w io.Writer, level slog.Level, format string) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: level}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+const usage = `xero-kafka streams Xero accounting data into Kafka as Avro, exactly once.
+
+Commands:
+  run    run the connector, configured by the environment (below)
+  demo   run the whole pipeline in one process on an in-process Kafka, Schema Registry and
+         Xero simulator; 'xero-kafka demo -h' lists its flags
+  help   print this
+
+Environment of 'run' (* required):
+  XERO_CLIENT_ID *            the Xero app's client id
+  XERO_CLIENT_SECRET *        the Xero app's client secret
+  XERO_REFRESH_TOKEN *        a refresh token of the app (offline_access); it seeds the token
+                              chain, which then lives, encrypted, in the state topic
+  XERO_STATE_KEY *            32 random bytes in base64 (openssl rand -base64 32): encrypts the
+                              refresh token in the state topic
+  XERO_TENANT_ID              organisation ids, comma-separated; empty: every connected one
+  XERO_STREAMS                streams to read, comma-separated; empty: all 26
+  XERO_START_DATE             skip records last updated before this date (2006-01-02)
+  XERO_API_URL                default https://api.xero.com
+  XERO_IDENTITY_URL           default https://identity.xero.com
+  XERO_DAY_LIMIT              Xero's daily calls per organisation, default 5000 (Starter: 1000)
+  XERO_POLL_INTERVAL          pause between polls of a stream; default: planned from the limit
+  XERO_FULL_TABLE_INTERVAL    pause between reads of the reference tables, default 6h
+  XERO_REQUEST_TIMEOUT        per call, default 60s
+  KAFKA_BOOTSTRAP_SERVERS *   host:port, comma-separated
+  KAFKA_TOPIC_PREFIX          topics are <prefix>.<stream>, default xero
+  KAFKA_STATE_TOPIC           compacted state topic, default _xero-kafka-state
+  KAFKA_DEAD_LETTER_TOPIC     default <prefix>.dead_letters
+  KAFKA_TRANSACTIONAL_ID      default xero-kafka; a second instance with the same id takes over
+  KAFKA_TRANSACTION_TIMEOUT   default 60s
+  KAFKA_TOPIC_PARTITIONS      for created topics, default 1
+  KAFKA_TOPIC_REPLICATION_FACTOR  for created topics, default -1 (the broker's default)
+  KAFKA_TOPIC_CLEANUP_POLICY  for created data topics, default compact
+  KAFKA_TLS                   true to connect with TLS
+  KAFKA_TLS_CA_FILE           PEM file of the CA to trust
+  KAFKA_SASL_MECHANISM        PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512
+  KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD
+  KAFKA_MAX_TRANSACTION_RECORDS  records per transaction at most, default 20000
+  SCHEMA_REGISTRY_URL *       Confluent-compatible Schema Registry
+  SCHEMA_REGISTRY_USERNAME, SCHEMA_REGISTRY_PASSWORD
+  HTTP_ADDR                   serves /status, /metrics, /healthz; default :8080
+  LOG_LEVEL                   debug, info, warn, error; default info
+  LOG_FORMAT                  text or json; default text
+
+Exit status: 0 after a stop by signal, 1 on failure, 2 on a configuration error.
+`

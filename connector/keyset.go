@@ -1,0 +1,328 @@
+package connector
+
+import (
+	"context"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/xero-kafka/xero-kafka/offsets"
+)
+
+// Keyset sync: how no record is skipped or written twice while Xero data changes.
+//
+// Xero returns the records modified since If-Modified-Since ordered by UpdatedDateUTC, in pages
+// selected by number. Paging by number through a list that changes is unsafe: when a record on
+// an earlier page is edited it moves to the end, everything after it shifts one place forward,
+// and the record that crosses the page boundary is never seen. So a cycle always asks for page
+// 1 of a window that starts just below the watermark, and moves the watermark after each
+// committed page (keyset windows).
+//
+// The bookmark holds:
+//
+//   - Watermark: every record version whose UpdatedDateUTC is below it has been written.
+//   - Window: the records already written at or above the window's lower bound, with the
+//     UpdatedDateUTC written. A record read again with that same value (or an older one) is
+//     dropped; a record not there, or with a newer value, is written. This is exact
+//     deduplication, whether Xero compares If-Modified-Since inclusively or not, by millisecond
+//     or by second.
+//
+// Page 1 of a window is contiguous from its start, so after it the watermark may move to the
+// largest UpdatedDateUTC on it. When page 1 holds nothing new and more pages follow (more
+// records than a page within the window, a bulk import sharing one timestamp), the cycle pages
+// forward through the window: a traversal. Its page boundaries may hide a record if one of the
+// records already read moves during the traversal. Such a move is detectable: the moved record
+// reappears, later in the list, with a newer UpdatedDateUTC no later than the traversal's last
+// answer. A traversal is therefore remembered (offsets.Verify: its range, the records written
+// in it, its last server time) until a cycle has read to the end of the list. If none of its
+// records moved, it is dropped; if one did, its range is read again and every record in it that
+// was not written is written then.
+
+// lowerBound is the If-Modified-Since sent for a watermark: one second below the watermark's
+// whole second, so records at the watermark itself are returned however Xero compares.
+func lowerBound(watermark int64) int64 {
+	if watermark <= 0 {
+		return 0
+	}
+	return watermark - watermark%1000 - 1000
+}
+
+// keysetCycle reads everything modified since the bookmark, then settles its traversals.
+func (p *poller) keysetCycle(ctx context.Context) error {
+	page := 1
+	traversing := -1 // index in Verify of the traversal under way, or -1 on page 1
+	for {
+		f, err := p.fetch(ctx, p.stream.Query(), page, lowerBound(p.bm.Watermark))
+		if err != nil {
+			return err
+		}
+		next := cloneBookmark(p.bm)
+		if traversing >= 0 && f.serverTime > 0 {
+			next.Verify[traversing].Until = f.serverTime
+		}
+		out, maxPos, beyond, fresh, err := p.keysetPage(&next, f, p.now())
+		if err != nil {
+			return err
+		}
+
+		switch {
+		case traversing < 0 && (f.last || beyond || fresh > 0):
+			// Page 1 is contiguous from the window's start: everything below its largest
+			// value has now been written. A traversal left unfinished by a failure needs
+			// no settling: the watermark never jumped over its range, and reading on from
+			// page 1 covers it.
+			dropUnfinished(&next)
+			advance(&next, maxPos)
+			if err := p.commitIfChanged(ctx, out, next); err != nil {
+				return err
+			}
+			if f.last {
+				return p.settle(ctx)
+			}
+		case traversing < 0:
+			// Page 1 holds only records already written and more pages follow: traverse,
+			// or resume a traversal a failure interrupted (its pages are read again and
+			// what they wrote is in the window).
+			traversing = unfinished(next)
+			if traversing < 0 {
+				next.Verify = append(next.Verify, offsets.Verify{
+					From:    next.Watermark,
+					Start:   f.serverTime,
+					Written: copyPositions(next.Window),
+				})
+				traversing = len(next.Verify) - 1
+			}
+			next.Verify[traversing].Until = max(next.Verify[traversing].Until, f.serverTime)
+			if err := p.commit(ctx, out, next); err != nil {
+				return err
+			}
+			page = 2
+			continue
+		case f.last || beyond:
+			// The traversal reached records above the watermark: it ends here.
+			advance(&next, maxPos)
+			next.Verify[traversing].To = next.Watermark
+			if err := p.commit(ctx, out, next); err != nil {
+				return err
+			}
+			traversing = -1
+			if f.last {
+				return p.settle(ctx)
+			}
+		default:
+			if err := p.commit(ctx, out, next); err != nil {
+				return err
+			}
+			page++
+			continue
+		}
+		page = 1
+	}
+}
+
+// keysetPage writes the new records of one page into out and the working bookmark next. It
+// returns the largest UpdatedDateUTC on the page, whether any record lies above the watermark,
+// and how many records were new.
+func (p *poller) keysetPage(next *offsets.Bookmark, f fetched, now time.Time) (out []*kgo.Record, maxPos int64, beyond bool, fresh int, err error) {
+	maxPos = next.Watermark
+	for _, it := range f.items {
+		if it.bad != nil {
+			if out, err = p.emit(out, it, now); err != nil {
+				return nil, 0, false, 0, err
+			}
+			continue
+		}
+		m := it.meta
+		maxPos = max(maxPos, m.pos)
+		if m.pos > next.Watermark {
+			beyond = true
+		}
+		noteMoves(next, m)
+		if w, ok := next.Window[m.id]; ok && w >= m.pos {
+			continue // this version, or a newer one, is written
+		}
+		if out, err = p.emit(out, it, now); err != nil {
+			return nil, 0, false, 0, err
+		}
+		remember(next, m)
+		fresh++
+	}
+	return out, maxPos, beyond, fresh, nil
+}
+
+// advance moves the watermark up to pos and drops from the window what the next window's lower
+// bound excludes.
+func advance(b *offsets.Bookmark, pos int64) {
+	if pos <= b.Watermark {
+		return
+	}
+	b.Watermark = pos
+	lb := lowerBound(pos)
+	for id, w := range b.Window {
+		if w < lb {
+			delete(b.Window, id)
+		}
+	}
+}
+
+// remember records that the version m was written: in the window, and in every traversal
+// whose range holds it.
+func remember(b *offsets.Bookmark, m recordMeta) {
+	if m.pos >= lowerBound(b.Watermark) {
+		if b.Window == nil {
+			b.Window = make(map[string]int64)
+		}
+		b.Window[m.id] = m.pos
+	}
+	for i := range b.Verify {
+		v := &b.Verify[i]
+		if m.pos >= lowerBound(v.From) && (v.To == 0 || m.pos <= v.To) {
+			v.Written[m.id] = m.pos
+		}
+	}
+}
+
+// noteMoves marks the traversals that m shows were not gap-free: m was written in the
+// traversal's range and has been modified while the traversal ran. (A change before its first
+// answer removed the record before any page was read, and one after its last answer came after
+// every page: neither shifts a page boundary.)
+func noteMoves(b *offsets.Bookmark, m recordMeta) {
+	for i := range b.Verify {
+		v := &b.Verify[i]
+		if w, ok := v.Written[m.id]; ok && m.pos > w && m.pos >= v.Start && (v.Until == 0 || m.pos <= v.Until) {
+			v.Moved = true
+		}
+	}
+}
+
+// unfinished returns the index of the traversal under way in b, or -1.
+func unfinished(b offsets.Bookmark) int {
+	for i, v := range b.Verify {
+		if v.To == 0 {
+			return i
+		}
+	}
+	return -1
+}
+
+// dropUnfinished removes the traversals of b that never ended.
+func dropUnfinished(b *offsets.Bookmark) {
+	if unfinished(*b) < 0 {
+		return
+	}
+	kept := b.Verify[:0]
+	for _, v := range b.Verify {
+		if v.To != 0 {
+			kept = append(kept, v)
+		}
+	}
+	b.Verify = kept
+}
+
+func copyPositions(m map[string]int64) map[string]int64 {
+	c := make(map[string]int64, len(m))
+	for k, v := range m {
+		c[k] = v
+	}
+	return c
+}
+
+// commitIfChanged commits unless there is nothing to write and the bookmark is unchanged.
+func (p *poller) commitIfChanged(ctx context.Context, out []*kgo.Record, next offsets.Bookmark) error {
+	if len(out) == 0 && next.Watermark == p.bm.Watermark && len(next.Window) == len(p.bm.Window) && !verifyChanged(p.bm, next) {
+		p.bm = next
+		return nil
+	}
+	return p.commit(ctx, out, next)
+}
+
+func verifyChanged(a, b offsets.Bookmark) bool {
+	if len(a.Verify) != len(b.Verify) {
+		return true
+	}
+	for i := range a.Verify {
+		if a.Verify[i].Moved != b.Verify[i].Moved || len(a.Verify[i].Written) != len(b.Verify[i].Written) {
+			return true
+		}
+	}
+	return false
+}
+
+// settle runs when a cycle has read to the end of the list: every record that moved during a
+// finished traversal has been seen by now. Traversals with no move are dropped; the range of
+// each one with a move is read again.
+func (p *poller) settle(ctx context.Context) error {
+	for i := 0; i < len(p.bm.Verify); {
+		v := p.bm.Verify[i]
+		switch {
+		case v.To == 0:
+			i++ // unfinished (cannot happen at the end of a cycle; kept to be safe)
+		case !v.Moved:
+			next := cloneBookmark(p.bm)
+			next.Verify = append(next.Verify[:i], next.Verify[i+1:]...)
+			if err := p.commit(ctx, nil, next); err != nil {
+				return err
+			}
+		default:
+			p.log.Info("records moved while a traversal paged through them; reading its range again", "from", time.UnixMilli(v.From).UTC(), "to", time.UnixMilli(v.To).UTC())
+			p.metrics.rereads.WithLabelValues(p.tenant, p.stream.Name).Inc()
+			if err := p.reread(ctx, i); err != nil {
+				return err
+			}
+			i++
+		}
+	}
+	return nil
+}
+
+// reread reads the range of traversal i again from its start and writes every record in it
+// that was not written. The reading is itself a traversal: it replaces traversal i, and a
+// later cycle settles it in turn.
+func (p *poller) reread(ctx context.Context, i int) error {
+	old := p.bm.Verify[i]
+	for page := 1; ; page++ {
+		f, err := p.fetch(ctx, p.stream.Query(), page, lowerBound(old.From))
+		if err != nil {
+			return err
+		}
+		next := cloneBookmark(p.bm)
+		v := &next.Verify[i]
+		if page == 1 {
+			// The reading starts afresh: no move seen yet, and no answer time.
+			*v = offsets.Verify{From: old.From, To: old.To, Start: f.serverTime, Written: v.Written}
+		}
+		if f.serverTime > 0 {
+			v.Until = f.serverTime
+		}
+		var out []*kgo.Record
+		now := p.now()
+		end := false // the page reached past the range
+		for _, it := range f.items {
+			m := it.meta
+			if it.bad != nil {
+				continue // dead-lettered when the range was first read
+			}
+			if m.pos > old.To {
+				end = true
+				continue
+			}
+			noteMoves(&next, m)
+			if w, ok := v.Written[m.id]; ok && w >= m.pos {
+				continue
+			}
+			if w, ok := next.Window[m.id]; ok && w >= m.pos {
+				continue
+			}
+			if out, err = p.emit(out, it, now); err != nil {
+				return err
+			}
+			remember(&next, m)
+		}
+		if err := p.commit(ctx, out, next); err != nil {
+			return err
+		}
+		if f.last || end {
+			return nil
+		}
+	}
+}

@@ -1,0 +1,291 @@
+package connector
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sort"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/xero-kafka/xero-kafka/streams"
+	"github.com/xero-kafka/xero-kafka/xero"
+)
+
+// memSource is an adversarial in-memory Xero list endpoint: records ordered by (UpdatedDateUTC,
+// id), filtered by If-Modified-Since, paged by number, and changed between calls by a mutate
+// function, as Xero's data changes while a client pages through it.
+type memSource struct {
+	mu       sync.Mutex
+	pageSize int
+	// secondResolution and exclusive select how If-Modified-Since is compared.
+	secondResolution, exclusive bool
+	now                         int64 // the source's clock, unix ms
+	step                        int64 // the clock advances by 1 to step ms per change
+	rng                         *rand.Rand
+	recs                        map[string]*memRec
+	mutate                      func(s *memSource, call int)
+	calls                       int
+}
+
+type memRec struct {
+	id      string
+	pos     int64
+	version int
+}
+
+func (s *memSource) tick() int64 {
+	s.now += 1 + s.rng.Int64N(s.step)
+	return s.now
+}
+
+// upsert creates or updates a record at the source's current time.
+func (s *memSource) upsert(id string, at int64) {
+	r, ok := s.recs[id]
+	if !ok {
+		r = &memRec{id: id}
+		s.recs[id] = r
+	}
+	r.pos, r.version = at, r.version+1
+}
+
+func (s *memSource) sorted() []*memRec {
+	all := make([]*memRec, 0, len(s.recs))
+	for _, r := range s.recs {
+		all = append(all, r)
+	}
+	sort.Slice(all, func(i, j int) bool {
+		if all[i].pos != all[j].pos {
+			return all[i].pos < all[j].pos
+		}
+		return all[i].id < all[j].id
+	})
+	return all
+}
+
+func (s *memSource) List(_ context.Context, req xero.Request) (*xero.Page, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls++
+	if s.mutate != nil {
+		s.mutate(s, s.calls)
+	}
+	var ims int64
+	if !req.ModifiedSince.IsZero() {
+		ims = req.ModifiedSince.UnixMilli()
+	}
+	var match []*memRec
+	for _, r := range s.sorted() {
+		pos, bound := r.pos, ims
+		if s.secondResolution {
+			pos, bound = pos/1000*1000, bound/1000*1000
+		}
+		if req.ModifiedSince.IsZero() || pos > bound || (!s.exclusive && pos == bound) {
+			match = append(match, r)
+		}
+	}
+	page, _ := strconv.Atoi(req.Query.Get("page"))
+	if page < 1 {
+		page = 1
+	}
+	lo, hi := min((page-1)*s.pageSize, len(match)), min(page*s.pageSize, len(match))
+	pg := &xero.Page{
+		Pagination: &xero.Pagination{Page: page, PageSize: s.pageSize, PageCount: (len(match) + s.pageSize - 1) / s.pageSize, ItemCount: len(match)},
+		ServerTime: time.UnixMilli(s.now),
+	}
+	for _, r := range match[lo:hi] {
+		pg.Records = append(pg.Records, json.RawMessage(fmt.Sprintf(`{"InvoiceID":%q,"UpdatedDateUTC":"/Date(%d+0000)/","V":%d}`, r.id, r.pos, r.version)))
+	}
+	return pg, nil
+}
+
+// rawEncoder "encodes" a record as its raw JSON, so the test can read what was written.
+type rawEncoder struct{}
+
+func (rawEncoder) AppendKey(dst []byte, tenantID, pk string) ([]byte, error) {
+	return append(dst, pk...), nil
+}
+
+func (rawEncoder) AppendValue(dst, raw []byte, _ string, _ time.Time) ([]byte, error) {
+	return append(dst, raw...), nil
+}
+
+// memLog is a committer that keeps every committed record, failing some commits on demand.
+type memLog struct {
+	mu      sync.Mutex
+	data    []*kgo.Record
+	failing func(n int) bool
+	commits int
+}
+
+func (l *memLog) commit(_ context.Context, recs []*kgo.Record) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.commits++
+	if l.failing != nil && l.failing(l.commits) {
+		return fmt.Errorf("injected commit failure %d", l.commits)
+	}
+	for _, r := range recs {
+		if r.Topic == "data" {
+			l.data = append(l.data, r)
+		}
+	}
+	return nil
+}
+
+func newTestPoller(t testing.TB, stream string, src lister, out committer) *poller {
+	t.Helper()
+	s, ok := streams.ByName(stream)
+	if !ok {
+		t.Fatalf("no stream %s", stream)
+	}
+	return &poller{
+		stream: &s, tenant: "t1", api: src, out: out,
+		build:      builder{stream: &s, tenant: "t1", topic: "data", deadTopic: "dead", enc: rawEncoder{}},
+		stateTopic: "state",
+		now:        time.Now,
+		log:        slog.New(slog.DiscardHandler),
+		status:     &streamStatus{},
+		metrics:    newMetrics(nil),
+	}
+}
+
+// checkEndState asserts that the written records, last value per key, equal the source, and
+// that no record version was written twice or after a newer one.
+func checkEndState(t *testing.T, src *memSource, log *memLog) {
+	t.Helper()
+	last := map[string]int{}
+	for _, r := range log.data {
+		var v struct{ V int }
+		if err := json.Unmarshal(r.Value[5:], &v); err != nil {
+			t.Fatalf("value %q: %v", r.Value, err)
+		}
+		id := string(r.Key[5:])
+		if v.V <= last[id] {
+			t.Errorf("record %s: version %d written after version %d", id, v.V, last[id])
+		}
+		last[id] = v.V
+	}
+	for id, r := range src.recs {
+		if last[id] != r.version {
+			t.Errorf("record %s: source has version %d, the topic %d", id, r.version, last[id])
+		}
+	}
+	if len(last) != len(src.recs) {
+		t.Errorf("topic has %d records, source %d", len(last), len(src.recs))
+	}
+}
+
+// syncUntilSettled runs cycles, continuing from the committed bookmark after failures as a
+// restarted connector would, stops the changes and the injected failures after stopAfter
+// cycles, and runs on until a cycle ends with no traversal left to check.
+func syncUntilSettled(t *testing.T, p *poller, src *memSource, log *memLog, stopAfter int) {
+	t.Helper()
+	ctx := context.Background()
+	for i := 0; i < stopAfter+50; i++ {
+		if i == stopAfter {
+			src.mu.Lock()
+			src.mutate = nil
+			src.mu.Unlock()
+			log.mu.Lock()
+			log.failing = nil
+			log.mu.Unlock()
+		}
+		err := p.cycle(ctx)
+		if i >= stopAfter {
+			if err != nil {
+				t.Fatalf("cycle without failures injected: %v", err)
+			}
+			if len(p.bm.Verify) == 0 {
+				return
+			}
+		}
+	}
+	t.Fatalf("did not settle; the bookmark has %d pending traversals", len(p.bm.Verify))
+}
+
+func TestKeysetUnderChange(t *testing.T) {
+	for _, mode := range []struct {
+		name               string
+		seconds, exclusive bool
+	}{
+		{"inclusive-ms", false, false},
+		{"exclusive-ms", false, true},
+		{"inclusive-second", true, false},
+		{"exclusive-second", true, true},
+	} {
+		for seed := uint64(1); seed <= 25; seed++ {
+			t.Run(fmt.Sprintf("%s/seed%d", mode.name, seed), func(t *testing.T) {
+				rng := rand.New(rand.NewPCG(seed, 7))
+				src := &memSource{pageSize: 10, secondResolution: mode.seconds, exclusive: mode.exclusive, now: 1_700_000_000_000, step: 400, rng: rng, recs: map[string]*memRec{}}
+				next := 0
+				newID := func() string { next++; return fmt.Sprintf("r%05d", next) }
+				// History: spread records, then a burst of 35 sharing one timestamp.
+				for i := 0; i < 120; i++ {
+					src.upsert(newID(), src.tick())
+				}
+				at := src.tick()
+				for i := 0; i < 35; i++ {
+					src.upsert(newID(), at)
+				}
+				for i := 0; i < 30; i++ {
+					src.upsert(newID(), src.tick())
+				}
+				src.mutate = func(s *memSource, call int) {
+					switch rng.IntN(4) {
+					case 0: // edit records anywhere, including the ones being paged through
+						all := s.sorted()
+						for j := 0; j < 1+rng.IntN(3); j++ {
+							s.upsert(all[rng.IntN(len(all))].id, s.tick())
+						}
+					case 1: // create
+						s.upsert(newID(), s.tick())
+					case 2: // a bulk import: many records, one timestamp
+						if rng.IntN(4) == 0 {
+							at := s.tick()
+							for j := 0; j < 5+rng.IntN(25); j++ {
+								s.upsert(newID(), at)
+							}
+						}
+					}
+				}
+				log := &memLog{failing: func(n int) bool { return rng.IntN(15) == 0 }}
+				p := newTestPoller(t, "invoices", src, log)
+				syncUntilSettled(t, p, src, log, 25)
+				checkEndState(t, src, log)
+			})
+		}
+	}
+}
+
+func TestKeysetRestartResumes(t *testing.T) {
+	src := &memSource{pageSize: 10, now: 1_700_000_000_000, step: 5000, rng: rand.New(rand.NewPCG(1, 2)), recs: map[string]*memRec{}}
+	for i := 0; i < 95; i++ {
+		src.upsert(fmt.Sprintf("r%03d", i), src.tick())
+	}
+	log := &memLog{}
+	p := newTestPoller(t, "invoices", src, log)
+	if err := p.cycle(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	callsFirst := src.calls
+	// A new poller from the committed bookmark reads nothing it already wrote.
+	p2 := newTestPoller(t, "invoices", src, log)
+	p2.bm = p.bm
+	if err := p2.cycle(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := src.calls - callsFirst; got != 1 {
+		t.Errorf("resumed cycle made %d calls, want 1", got)
+	}
+	checkEndState(t, src, log)
+	if len(log.data) != 95 {
+		t.Errorf("wrote %d records, want 95", len(log.data))
+	}
+}

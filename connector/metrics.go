@@ -1,0 +1,50 @@
+package connector
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the connector's Prometheus collectors. Labels are tenant, stream and outcome only:
+// never record ids or pages.
+type metrics struct {
+	records            *prometheus.CounterVec
+	pages              *prometheus.CounterVec
+	cycles             *prometheus.CounterVec
+	rereads            *prometheus.CounterVec
+	transactions       *prometheus.CounterVec
+	transactionSeconds prometheus.Histogram
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		records: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "xero_kafka_records_total",
+			Help: "Records committed, by outcome: written (data topic), tombstone, dead_letter.",
+		}, []string{"tenant", "stream", "outcome"}),
+		pages: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "xero_kafka_pages_total",
+			Help: "Pages read from Xero.",
+		}, []string{"tenant", "stream"}),
+		cycles: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "xero_kafka_sync_cycles_total",
+			Help: "Sync cycles, by outcome: ok, error, day_limit, removed.",
+		}, []string{"tenant", "stream", "outcome"}),
+		rereads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "xero_kafka_keyset_rereads_total",
+			Help: "Ranges read again because records moved while a traversal paged through them.",
+		}, []string{"tenant", "stream"}),
+		transactions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "xero_kafka_transactions_total",
+			Help: "Kafka transactions, by outcome: committed, aborted.",
+		}, []string{"outcome"}),
+		transactionSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "xero_kafka_transaction_seconds",
+			Help:    "Time from the start of a transaction to its commit.",
+			Buckets: prometheus.ExponentialBuckets(0.005, 2, 12),
+		}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.records, m.pages, m.cycles, m.rereads, m.transactions, m.transactionSeconds)
+	}
+	return m
+}

@@ -1,0 +1,124 @@
+package connector
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sr"
+
+	"github.com/xero-kafka/xero-kafka/avro"
+	"github.com/xero-kafka/xero-kafka/streams"
+)
+
+// Record headers. Every data record carries the tenant, the stream and, where the stream has one,
+// the replication-key value, so consumers can route and trace without decoding the value.
+const (
+	headerTenant      = "xero.tenant_id"
+	headerStream      = "xero.stream"
+	headerPosition    = "xero.replication_key"
+	headerOp          = "xero.op" // "u" upsert, "d" delete (tombstone)
+	headerError       = "xero.error"
+	headerErrorDetail = "xero.error_field"
+)
+
+// encoder transcodes one stream's records to Avro; *avro.Codec implements it.
+type encoder interface {
+	AppendKey(dst []byte, tenantID, primaryKey string) ([]byte, error)
+	AppendValue(dst, raw []byte, tenantID string, extractedAt time.Time) ([]byte, error)
+}
+
+// builder turns the raw records of one (tenant, stream) into Kafka records: Avro key and value in
+// the Confluent wire format on the stream's topic, or the raw JSON on the dead-letter topic when
+// the record cannot be transcoded.
+type builder struct {
+	stream    *streams.Stream
+	tenant    string
+	topic     string
+	deadTopic string
+	enc       encoder
+	keyID     int
+	valueID   int
+}
+
+// record builds the Kafka record of one Xero record. A record that cannot be transcoded goes to
+// the dead-letter topic: dead is then true and the error says why.
+func (b *builder) record(raw []byte, m recordMeta, extractedAt time.Time) (rec *kgo.Record, dead bool, err error) {
+	key, err := b.key(m.id)
+	if err != nil {
+		return nil, false, err
+	}
+	var h sr.ConfluentHeader
+	value, err := h.AppendEncode(make([]byte, 0, len(raw)/2+16), b.valueID, nil)
+	if err != nil {
+		return nil, false, fmt.Errorf("frame value: %w", err)
+	}
+	value, encErr := b.enc.AppendValue(value, raw, b.tenant, extractedAt)
+	if encErr != nil {
+		return b.deadLetter(raw, m, encErr), true, encErr
+	}
+	rec = &kgo.Record{Topic: b.topic, Key: key, Value: value, Headers: b.headers(m, "u")}
+	return rec, false, nil
+}
+
+// tombstone builds the delete marker of a record that disappeared from Xero: its key with a null
+// value, so compaction removes the key.
+func (b *builder) tombstone(id string) (*kgo.Record, error) {
+	key, err := b.key(id)
+	if err != nil {
+		return nil, err
+	}
+	return &kgo.Record{Topic: b.topic, Key: key, Headers: b.headers(recordMeta{id: id}, "d")}, nil
+}
+
+func (b *builder) key(id string) ([]byte, error) {
+	var h sr.ConfluentHeader
+	key, err := h.AppendEncode(make([]byte, 0, 96), b.keyID, nil)
+	if err != nil {
+		return nil, fmt.Errorf("frame key: %w", err)
+	}
+	key, err = b.enc.AppendKey(key, b.tenant, id)
+	if err != nil {
+		return nil, fmt.Errorf("encode key %q: %w", id, err)
+	}
+	return key, nil
+}
+
+func (b *builder) headers(m recordMeta, op string) []kgo.RecordHeader {
+	h := make([]kgo.RecordHeader, 0, 4)
+	h = append(h,
+		kgo.RecordHeader{Key: headerTenant, Value: []byte(b.tenant)},
+		kgo.RecordHeader{Key: headerStream, Value: []byte(b.stream.Name)},
+		kgo.RecordHeader{Key: headerOp, Value: []byte(op)},
+	)
+	if m.posText != "" {
+		h = append(h, kgo.RecordHeader{Key: headerPosition, Value: []byte(m.posText)})
+	}
+	return h
+}
+
+// deadLetter wraps a record that could not be transcoded: the raw JSON as the value, a plain-text
+// key naming tenant, stream and record, and the error in the headers.
+func (b *builder) deadLetter(raw []byte, m recordMeta, cause error) *kgo.Record {
+	h := b.headers(m, "u")
+	h = append(h, kgo.RecordHeader{Key: headerError, Value: []byte(cause.Error())})
+	if f := fieldOf(cause); f != "" {
+		h = append(h, kgo.RecordHeader{Key: headerErrorDetail, Value: []byte(f)})
+	}
+	return &kgo.Record{
+		Topic:   b.deadTopic,
+		Key:     []byte(b.tenant + "/" + b.stream.Name + "/" + m.id),
+		Value:   append([]byte(nil), raw...),
+		Headers: h,
+	}
+}
+
+// fieldOf returns the field a transcoding error names, or "".
+func fieldOf(err error) string {
+	var fe *avro.FieldError
+	if errors.As(err, &fe) {
+		return fe.Path
+	}
+	return ""
+}

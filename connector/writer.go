@@ -1,0 +1,187 @@
+package connector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/xero-kafka/xero-kafka/offsets"
+)
+
+// ErrFenced means another instance with the same transactional id took over. The connector stops
+// at once, before any further Xero call.
+var ErrFenced = errors.New("fenced: another instance with the same KAFKA_TRANSACTIONAL_ID has started; this one stops")
+
+// errWriterStopped answers a commit asked for after the writer stopped.
+var errWriterStopped = errors.New("transactional writer stopped")
+
+// writer commits records in Kafka transactions on the connector's single transactional producer.
+//
+// Pollers hand it the records of a page together with their new bookmark and wait for the
+// answer; the writer groups the requests that are waiting at the same moment into one
+// transaction (one commit round trip for many pages) and answers every request of the group
+// with the transaction's outcome. A request is committed entirely or not at all, so a poller
+// moves its in-memory bookmark only after a nil answer.
+type writer struct {
+	cl *kgo.Client
+	// reqs is unbuffered: a request is taken only when the writer is ready for it, so after the
+	// writer stops nobody waits on an answer that will never come.
+	reqs chan *commitReq
+	// stopped is closed when run returns; err is then the reason.
+	stopped chan struct{}
+	err     error
+	// maxRecords bounds the records of one transaction, keeping transactions short.
+	maxRecords int
+	// txnTimeout bounds one transaction's produce and commit, whatever happens to the run context.
+	txnTimeout time.Duration
+	log        *slog.Logger
+	metrics    *metrics
+}
+
+type commitReq struct {
+	recs []*kgo.Record
+	done chan error
+}
+
+func newWriter(cl *kgo.Client, maxRecords int, txnTimeout time.Duration, log *slog.Logger, m *metrics) *writer {
+	return &writer{
+		cl:         cl,
+		reqs:       make(chan *commitReq),
+		stopped:    make(chan struct{}),
+		maxRecords: maxRecords,
+		txnTimeout: txnTimeout,
+		log:        log,
+		metrics:    m,
+	}
+}
+
+// commit writes recs in a transaction and returns its outcome. It returns an error without
+// writing when ctx ends before the writer takes the request or the writer has stopped; once
+// taken, the request's transaction runs to its end and commit waits for it.
+func (w *writer) commit(ctx context.Context, recs []*kgo.Record) error {
+	req := &commitReq{recs: recs, done: make(chan error, 1)}
+	select {
+	case w.reqs <- req:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-w.stopped:
+		if w.err != nil {
+			return w.err
+		}
+		return errWriterStopped
+	}
+	return <-req.done
+}
+
+// run takes requests until ctx ends (a soft stop: the transaction under way finishes first) or
+// the producer is fenced or broken, which it returns.
+func (w *writer) run(ctx context.Context) (err error) {
+	defer func() {
+		w.err = err
+		close(w.stopped)
+	}()
+	for {
+		var group []*commitReq
+		select {
+		case <-ctx.Done():
+			return nil
+		case r := <-w.reqs:
+			group = append(group, r)
+		}
+		n := len(group[0].recs)
+	gather:
+		for n < w.maxRecords {
+			select {
+			case r := <-w.reqs:
+				group = append(group, r)
+				n += len(r.recs)
+			default:
+				break gather
+			}
+		}
+		err := w.transact(group, n)
+		for _, r := range group {
+			r.done <- err
+		}
+		switch {
+		case err == nil:
+		case errors.Is(err, ErrFenced):
+			w.log.Error("stopping: the producer was fenced by a newer instance", "transactional_id_error", err)
+			return err
+		case errors.Is(err, errProducerBroken):
+			return err
+		default:
+			w.log.Warn("transaction aborted; its pages will be read again", "requests", len(group), "records", n, "err", err)
+		}
+	}
+}
+
+// errProducerBroken marks a producer that cannot begin another transaction.
+var errProducerBroken = errors.New("transactional producer is in an unrecoverable state")
+
+// transact produces the records of group in one transaction and commits it, or aborts it.
+//
+// The context of the produce and the commit is not the run context: cancelling an EndTxn in
+// flight would leave its outcome unknown (kgo's EndTransaction documentation), so a soft stop
+// lets it finish and only txnTimeout cuts it short.
+func (w *writer) transact(group []*commitReq, n int) error {
+	ctx, cancel := context.WithTimeout(context.Background(), w.txnTimeout)
+	defer cancel()
+	start := time.Now()
+
+	if err := w.cl.BeginTransaction(); err != nil {
+		if isFenced(err) {
+			return fmt.Errorf("%w: %v", ErrFenced, err)
+		}
+		return fmt.Errorf("%w: begin transaction: %v", errProducerBroken, err)
+	}
+	recs := make([]*kgo.Record, 0, n)
+	for _, r := range group {
+		recs = append(recs, r.recs...)
+	}
+	if err := w.cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		w.metrics.transactions.WithLabelValues("aborted").Inc()
+		abortErr := w.end(ctx, kgo.TryAbort)
+		if isFenced(err) || isFenced(abortErr) {
+			return fmt.Errorf("%w: %v", ErrFenced, errors.Join(err, abortErr))
+		}
+		return fmt.Errorf("produce %d records: %w", len(recs), errors.Join(err, abortErr))
+	}
+	if err := w.end(ctx, kgo.TryCommit); err != nil {
+		w.metrics.transactions.WithLabelValues("aborted").Inc()
+		if isFenced(err) {
+			return fmt.Errorf("%w: %v", ErrFenced, err)
+		}
+		return fmt.Errorf("commit transaction of %d records: %w", len(recs), err)
+	}
+	w.metrics.transactions.WithLabelValues("committed").Inc()
+	w.metrics.transactionSeconds.Observe(time.Since(start).Seconds())
+	return nil
+}
+
+// end ends the open transaction. A commit that was not attempted, or whose outcome is unknown,
+// is retried as an abort, as kgo's EndTransaction documentation prescribes; the error of the
+// commit is still returned, since nothing was committed.
+func (w *writer) end(ctx context.Context, try kgo.TransactionEndTry) error {
+	err := w.cl.EndTransaction(ctx, try)
+	if err == nil || try == kgo.TryAbort {
+		return err
+	}
+	if abortErr := w.cl.EndTransaction(ctx, kgo.TryAbort); abortErr != nil {
+		return errors.Join(err, abortErr)
+	}
+	return err
+}
+
+// isFenced reports whether err means a newer producer with the same transactional id exists.
+func isFenced(err error) bool {
+	return err != nil && (offsets.IsFenced(err) ||
+		errors.Is(err, kerr.ProducerFenced) ||
+		errors.Is(err, kerr.InvalidProducerEpoch) ||
+		errors.Is(err, kerr.TransactionalIDAuthorizationFailed))
+}
