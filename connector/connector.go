@@ -91,7 +91,7 @@ func (c *Connector) StatusHandler() http.Handler { return c.board }
 // refresh token, and when the setup fails (topics, schemas, state).
 func (c *Connector) Run(ctx context.Context) error {
 	cfg := c.cfg
-	kafka := append([]kgo.Opt{kgo.WithLogger(kslog.New(c.log.With("component", "kafka")))}, c.deps.Kafka...)
+	kafka := append([]kgo.Opt{kgo.WithLogger(kafkaLogger{kslog.New(c.log.With("component", "kafka"))})}, c.deps.Kafka...)
 
 	// Topics and schemas come first: nothing is read from Xero that could not be written.
 	topics := make([]string, len(cfg.Streams))
@@ -236,4 +236,15 @@ func (c *Connector) newPoller(tenant, name string, api lister, w *writer, b buil
 		status:     st,
 		metrics:    c.metrics,
 	}
+}
+
+// kafkaLogger passes franz-go's logs to the connector's logger, from warnings up unless debug
+// logging is on: at info, franz-go narrates every transaction.
+type kafkaLogger struct{ *kslog.Logger }
+
+func (l kafkaLogger) Level() kgo.LogLevel {
+	if lvl := l.Logger.Level(); lvl < kgo.LogLevelDebug {
+		return min(lvl, kgo.LogLevelWarn)
+	}
+	return kgo.LogLevelDebug
 }

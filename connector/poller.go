@@ -70,7 +70,15 @@ func (p *poller) run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		p.status.end(p.now(), err)
+		removed := p.stream.Removed && errors.Is(err, xero.ErrNotFound)
+		if removed {
+			// Nothing to read is a complete read: the stream is caught up, and says why
+			// it is empty.
+			p.status.end(p.now(), nil)
+			p.status.warn("Xero has removed " + p.stream.Path + " (404): the topic stays empty")
+		} else {
+			p.status.end(p.now(), err)
+		}
 		wait := p.interval
 		switch {
 		case err == nil:
@@ -83,7 +91,7 @@ func (p *poller) run(ctx context.Context) error {
 			p.status.pause(p.now().Add(wait))
 			p.metrics.cycles.WithLabelValues(p.tenant, p.stream.Name, "day_limit").Inc()
 			p.log.Warn("Xero's daily call limit for this organisation is used up; pausing the stream until it resets", "resume_in", wait.Round(time.Second))
-		case p.stream.Removed && errors.Is(err, xero.ErrNotFound):
+		case removed:
 			p.metrics.cycles.WithLabelValues(p.tenant, p.stream.Name, "removed").Inc()
 			if !warnedRemoved {
 				p.log.Warn("Xero has removed this endpoint; the stream stays empty and is checked again later", "path", p.stream.Path)

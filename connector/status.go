@@ -35,6 +35,8 @@ type StreamStatus struct {
 	DeadLetters int64      `json:"dead_letters"`
 	LastPoll    *time.Time `json:"last_poll,omitempty"`
 	LastError   string     `json:"last_error,omitempty"`
+	// Warning explains a stream that is caught up but cannot hold data.
+	Warning     string     `json:"warning,omitempty"`
 	PausedUntil *time.Time `json:"paused_until,omitempty"`
 	// CaughtUp is true when the last cycle read to the end of the stream without error.
 	CaughtUp bool `json:"caught_up"`
@@ -65,6 +67,7 @@ type streamStatus struct {
 	written     int64
 	lastPoll    time.Time
 	lastErr     string
+	warning     string
 	pausedUntil time.Time
 	caughtUp    bool
 	everCaught  bool
@@ -90,6 +93,12 @@ func (s *streamStatus) end(now time.Time, err error) {
 		s.lastErr = ""
 		s.pausedUntil = time.Time{}
 	}
+}
+
+func (s *streamStatus) warn(msg string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.warning = msg
 }
 
 func (s *streamStatus) pause(until time.Time) {
@@ -122,6 +131,7 @@ func (s *streamStatus) snapshot() StreamStatus {
 		RecordsWritten: s.written,
 		DeadLetters:    s.deadLetters.Load(),
 		LastError:      s.lastErr,
+		Warning:        s.warning,
 		CaughtUp:       s.caughtUp,
 		Syncing:        s.syncing,
 	}

@@ -207,6 +207,7 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer tick.Stop()
 	firstSync := true
 	var lastTotal int64
+	var lastLine string
 	for {
 		select {
 		case err := <-done:
@@ -220,7 +221,10 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		st := c.Status()
 		total, caught, all := progress(st)
 		if firstSync {
-			fmt.Fprintf(stdout, "\rfirst sync: %d/%d streams caught up, %d records written   ", caught, all, total)
+			if line := fmt.Sprintf("\rfirst sync: %d/%d streams caught up, %d records written   ", caught, all, total); line != lastLine {
+				fmt.Fprint(stdout, line)
+				lastLine = line
+			}
 			if !st.CaughtUp {
 				continue
 			}
@@ -295,6 +299,9 @@ func printSummary(w io.Writer, st connector.Status) {
 			r.dead += s.DeadLetters
 			if s.LastError != "" {
 				r.note = s.LastError
+			}
+			if s.Warning != "" {
+				r.note = s.Warning
 			}
 		}
 	}
