@@ -9,6 +9,7 @@ import (
 
 	hamba "github.com/hamba/avro/v2"
 
+	"github.com/xero-kafka/xero-kafka/internal/avrocheck"
 	"github.com/xero-kafka/xero-kafka/streams"
 )
 
@@ -291,14 +292,14 @@ func TestAppendKey(t *testing.T) {
 func TestCompareCatchesDifferences(t *testing.T) {
 	c := mustCodec(t, "invoices")
 	s := parsedSchema(t, c)
-	m := meta{tenantID: "t", extractedAt: time.UnixMilli(7)}
+	m := avrocheck.Meta{TenantID: "t", ExtractedAt: time.UnixMilli(7)}
 	base := `{"InvoiceID":"x","Total":46.00,"Date":"\/Date(1539993600000+0000)\/","UpdatedDateUTC":"\/Date(1541176290160)\/","LineItems":[{"Quantity":1.5}],"Extra":1}`
-	bin, err := c.AppendValue(nil, []byte(base), m.tenantID, m.extractedAt)
+	bin, err := c.AppendValue(nil, []byte(base), m.TenantID, m.ExtractedAt)
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := decodeAvro(t, s, bin)
-	if diffs := compareValue(s, parseJSON(t, []byte(base)), got, m, ""); len(diffs) != 0 {
+	if diffs := avrocheck.Compare(s, parseJSON(t, []byte(base)), got, m); len(diffs) != 0 {
 		t.Fatalf("identical input reported as different: %v", diffs)
 	}
 	for _, other := range []string{
@@ -311,11 +312,11 @@ func TestCompareCatchesDifferences(t *testing.T) {
 		`{"InvoiceID":"x","Total":46.00,"Date":"\/Date(1539993600000+0000)\/","UpdatedDateUTC":"\/Date(1541176290160)\/","LineItems":[{"Quantity":1.5}]}`,
 		`{"Total":46.00,"Date":"\/Date(1539993600000+0000)\/","UpdatedDateUTC":"\/Date(1541176290160)\/","LineItems":[{"Quantity":1.5}],"Extra":1}`,
 	} {
-		if diffs := compareValue(s, parseJSON(t, []byte(other)), got, m, ""); len(diffs) == 0 {
+		if diffs := avrocheck.Compare(s, parseJSON(t, []byte(other)), got, m); len(diffs) == 0 {
 			t.Errorf("difference not reported for %s", other)
 		}
 	}
-	if diffs := compareValue(s, parseJSON(t, []byte(base)), got, meta{tenantID: "u", extractedAt: m.extractedAt}, ""); len(diffs) == 0 {
+	if diffs := avrocheck.Compare(s, parseJSON(t, []byte(base)), got, avrocheck.Meta{TenantID: "u", ExtractedAt: m.ExtractedAt}); len(diffs) == 0 {
 		t.Error("a different tenant was not reported")
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	hamba "github.com/hamba/avro/v2"
+	"github.com/xero-kafka/xero-kafka/internal/avrocheck"
 )
 
 // FuzzAppendValue feeds arbitrary bytes to the transcoder. It must never panic; it must answer
@@ -32,8 +33,8 @@ func FuzzAppendValue(f *testing.F) {
 	f.Fuzz(func(t *testing.T, which uint8, raw []byte) {
 		k := int(which) % len(codecs)
 		c, s := codecs[k], schemas[k]
-		m := meta{tenantID: "tenant", extractedAt: time.UnixMilli(1)}
-		bin, err := c.AppendValue(nil, raw, m.tenantID, m.extractedAt)
+		m := avrocheck.Meta{TenantID: "tenant", ExtractedAt: time.UnixMilli(1)}
+		bin, err := c.AppendValue(nil, raw, m.TenantID, m.ExtractedAt)
 		if err != nil {
 			var fe *FieldError
 			if !errors.As(err, &fe) || fe.Stream != names[k] || !strings.HasPrefix(err.Error(), names[k]+": ") {
@@ -45,7 +46,7 @@ func FuzzAppendValue(f *testing.F) {
 		if err := hamba.Unmarshal(s, bin, &got); err != nil {
 			t.Fatalf("accepted %q but hamba cannot decode the result: %v", raw, err)
 		}
-		if diffs := compareValue(s, parseJSON(t, raw), got, m, ""); len(diffs) > 0 {
+		if diffs := avrocheck.Compare(s, parseJSON(t, raw), got, m); len(diffs) > 0 {
 			t.Fatalf("accepted %q but the Avro differs:\n%s", raw, strings.Join(diffs, "\n"))
 		}
 	})

@@ -14,6 +14,7 @@ import (
 
 	hamba "github.com/hamba/avro/v2"
 
+	"github.com/xero-kafka/xero-kafka/internal/avrocheck"
 	"github.com/xero-kafka/xero-kafka/streams"
 )
 
@@ -37,7 +38,7 @@ func interopPython(tb testing.TB) string {
 func TestInterop(t *testing.T) {
 	py := interopPython(t)
 	dir := t.TempDir()
-	m := meta{tenantID: "7a5c1c7e-0b5e-4a57-9d2e-2f0ad4bb0f11", extractedAt: time.UnixMilli(1767225600123)}
+	m := avrocheck.Meta{TenantID: "7a5c1c7e-0b5e-4a57-9d2e-2f0ad4bb0f11", ExtractedAt: time.UnixMilli(1767225600123)}
 
 	var examples map[string][][]byte
 	if _, ok := findSpec(t); ok {
@@ -70,7 +71,7 @@ func TestInterop(t *testing.T) {
 			records = append(records, raw)
 		}
 		for _, raw := range records {
-			bin, err := c.AppendValue(nil, raw, m.tenantID, m.extractedAt)
+			bin, err := c.AppendValue(nil, raw, m.TenantID, m.ExtractedAt)
 			if err != nil {
 				t.Fatalf("%s: %v", st.Name, err)
 			}
@@ -107,7 +108,7 @@ func TestInterop(t *testing.T) {
 	}
 	for k, tc := range cases {
 		got := fromPython(t, tc.s, decoded[k])
-		if diffs := compareValue(tc.s, parseJSON(t, tc.raw), got, m, ""); len(diffs) > 0 {
+		if diffs := avrocheck.Compare(tc.s, parseJSON(t, tc.raw), got, m); len(diffs) > 0 {
 			t.Errorf("%s: Python's decoding differs from the JSON:\n%s\ninput: %s", tc.stream, strings.Join(diffs, "\n"), tc.raw)
 		}
 	}
@@ -115,7 +116,7 @@ func TestInterop(t *testing.T) {
 }
 
 // fromPython turns decode.py's output for schema s into the values hamba's generic decoder
-// gives, so that compareValue can check it.
+// gives, so that avrocheck.Compare can check it.
 func fromPython(tb testing.TB, s hamba.Schema, v any) any {
 	tb.Helper()
 	if v == nil {

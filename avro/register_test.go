@@ -12,6 +12,7 @@ import (
 	"github.com/hamba/avro/v2/registry"
 	"github.com/twmb/franz-go/pkg/sr"
 	"github.com/twmb/franz-go/pkg/sr/srfake"
+	"github.com/xero-kafka/xero-kafka/internal/avrocheck"
 )
 
 func newRegistry(tb testing.TB) (*srfake.Registry, *sr.Client) {
@@ -95,7 +96,7 @@ func TestRegisterAndWireFormat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diffs := compareValue(s, parseJSON(t, raw), gotValue, meta{"tenant-1", time.UnixMilli(1000)}, ""); len(diffs) > 0 {
+	if diffs := avrocheck.Compare(s, parseJSON(t, raw), gotValue, avrocheck.Meta{TenantID: "tenant-1", ExtractedAt: time.UnixMilli(1000)}); len(diffs) > 0 {
 		t.Errorf("value read through the registry differs: %v", diffs)
 	}
 	var gotKey map[string]any

@@ -1,0 +1,251 @@
+// Package avrocheck is the oracle of the project's tests: it compares a Xero JSON record with
+// the Avro value an independent decoder (hamba's generic decoder, or the Python interop
+// decoder's output) read back, field by field and exactly: decimals as rationals, dates to the
+// day, timestamps to the millisecond, unknown fields as JSON.
+package avrocheck
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math/big"
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	hamba "github.com/hamba/avro/v2"
+)
+
+// Names of the metadata fields every value record carries.
+const (
+	fieldTenantID      = "_tenant_id"
+	fieldExtractedAt   = "_extracted_at"
+	fieldUnknownFields = "_unknown_fields"
+)
+
+// Meta is what the transcoder was given besides the JSON. A zero ExtractedAt is not checked
+// (only that the field holds a time).
+type Meta struct {
+	TenantID    string
+	ExtractedAt time.Time
+}
+
+// ParseJSON decodes a record's JSON keeping numbers as their text (json.Number).
+func ParseJSON(raw []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// Compare compares the Xero JSON value j (as ParseJSON returns it) with the value a that
+// hamba's generic decoder read for schema s, and returns every difference with its path.
+func Compare(s hamba.Schema, j, a any, m Meta) []string {
+	return compareValue(s, j, a, m, "")
+}
+
+// compareValue compares a JSON value (numbers as json.Number) with the value hamba decoded for
+// schema s, exactly: decimals as rationals, dates to the day, timestamps to the millisecond. It
+// returns the differences found, each with its path.
+func compareValue(s hamba.Schema, j, a any, m Meta, path string) []string {
+	if ref, ok := s.(*hamba.RefSchema); ok {
+		s = ref.Schema()
+	}
+	if u, ok := s.(*hamba.UnionSchema); ok {
+		if j == nil {
+			if a != nil {
+				return []string{fmt.Sprintf("%s: JSON null or absent, Avro %v", path, a)}
+			}
+			return nil
+		}
+		_, idx := u.Indices()
+		s = u.Types()[idx]
+		if ref, ok := s.(*hamba.RefSchema); ok {
+			s = ref.Schema()
+		}
+		// hamba's generic decoder wraps a union's record or array value in a map keyed by the
+		// branch's name.
+		branch := string(s.Type())
+		if n, ok := s.(hamba.NamedSchema); ok {
+			branch = n.FullName()
+		}
+		if w, ok := a.(map[string]any); ok && len(w) == 1 && w[branch] != nil {
+			a = w[branch]
+		}
+	}
+	if j == nil || a == nil {
+		return []string{fmt.Sprintf("%s: JSON %v, Avro %v", path, j, a)}
+	}
+	switch s := s.(type) {
+	case *hamba.RecordSchema:
+		jm, ok1 := j.(map[string]any)
+		am, ok2 := a.(map[string]any)
+		if !ok1 || !ok2 {
+			return []string{fmt.Sprintf("%s: JSON %T, Avro %T", path, j, a)}
+		}
+		return compareRecord(s, jm, am, m, path)
+	case *hamba.ArraySchema:
+		ja, ok1 := j.([]any)
+		aa, ok2 := a.([]any)
+		if !ok1 || !ok2 || len(ja) != len(aa) {
+			return []string{fmt.Sprintf("%s: JSON %v, Avro %v", path, j, a)}
+		}
+		var diffs []string
+		for k := range ja {
+			diffs = append(diffs, compareValue(s.Items(), ja[k], aa[k], m, fmt.Sprintf("%s[%d]", path, k))...)
+		}
+		return diffs
+	case *hamba.PrimitiveSchema:
+		if ok, why := comparePrimitive(s, j, a); !ok {
+			return []string{fmt.Sprintf("%s: %s", path, why)}
+		}
+		return nil
+	}
+	return []string{fmt.Sprintf("%s: unexpected schema %s", path, s)}
+}
+
+func compareRecord(s *hamba.RecordSchema, j, a map[string]any, m Meta, path string) []string {
+	var diffs []string
+	known := map[string]bool{}
+	prefix := path
+	if prefix != "" {
+		prefix += "."
+	}
+	for _, f := range s.Fields() {
+		known[f.Name()] = true
+		av, ok := a[f.Name()]
+		if !ok {
+			diffs = append(diffs, fmt.Sprintf("%s%s: missing from the decoded record", prefix, f.Name()))
+			continue
+		}
+		switch f.Name() {
+		case fieldTenantID:
+			if av != m.TenantID {
+				diffs = append(diffs, fmt.Sprintf("%s%s: %v, want %s", prefix, f.Name(), av, m.TenantID))
+			}
+		case fieldExtractedAt:
+			if t, ok := av.(time.Time); !ok || (!m.ExtractedAt.IsZero() && t.UnixMilli() != m.ExtractedAt.UnixMilli()) {
+				diffs = append(diffs, fmt.Sprintf("%s%s: %v, want %v", prefix, f.Name(), av, m.ExtractedAt))
+			}
+		case fieldUnknownFields:
+		default:
+			diffs = append(diffs, compareValue(f.Type(), j[f.Name()], av, m, prefix+f.Name())...)
+		}
+	}
+	// Every JSON field the schema does not know must be in _unknown_fields, with its value.
+	unknown := map[string]any{}
+	for k, v := range j {
+		if !known[k] || k == fieldUnknownFields || k == fieldTenantID || k == fieldExtractedAt {
+			unknown[k] = v
+		}
+	}
+	got := a[fieldUnknownFields]
+	switch {
+	case len(unknown) == 0 && got != nil:
+		diffs = append(diffs, fmt.Sprintf("%s%s: %v, want null", prefix, fieldUnknownFields, got))
+	case len(unknown) > 0:
+		text, _ := got.(string)
+		var decoded any
+		dec := json.NewDecoder(strings.NewReader(text))
+		dec.UseNumber()
+		if err := dec.Decode(&decoded); err != nil || !reflect.DeepEqual(decoded, any(unknown)) {
+			diffs = append(diffs, fmt.Sprintf("%s%s: %q, want the fields %v", prefix, fieldUnknownFields, text, unknown))
+		}
+	}
+	return diffs
+}
+
+func comparePrimitive(s *hamba.PrimitiveSchema, j, a any) (bool, string) {
+	logical := ""
+	if l := s.Logical(); l != nil {
+		logical = string(l.Type())
+	}
+	switch {
+	case logical == string(hamba.Decimal):
+		// A number, or a number quoted as a string (as Xero sometimes sends them).
+		var num string
+		switch j := j.(type) {
+		case json.Number:
+			num = string(j)
+		case string:
+			num = j
+		}
+		r, ok2 := a.(*big.Rat)
+		if num == "" || !ok2 {
+			return false, fmt.Sprintf("JSON %v (%T), Avro %v (%T)", j, j, a, a)
+		}
+		want, ok := new(big.Rat).SetString(num)
+		if !ok || want.Cmp(r) != 0 {
+			return false, fmt.Sprintf("JSON %s, Avro %s", num, r.FloatString(12))
+		}
+	case logical == string(hamba.Date):
+		str, ok := j.(string)
+		t, ok2 := a.(time.Time)
+		ms, err := refInstant(str)
+		if !ok || !ok2 || err != nil || ms%(24*60*60*1000) != 0 || t.UnixMilli() != ms {
+			return false, fmt.Sprintf("JSON %v, Avro %v (%v)", j, a, err)
+		}
+	case logical == string(hamba.TimestampMillis):
+		str, ok := j.(string)
+		t, ok2 := a.(time.Time)
+		ms, err := refInstant(str)
+		if !ok || !ok2 || err != nil || t.UnixMilli() != ms {
+			return false, fmt.Sprintf("JSON %v, Avro %v (%v)", j, a, err)
+		}
+	case s.Type() == hamba.Boolean:
+		// A boolean, or one quoted as a string (as Xero sometimes sends them).
+		want, ok := j.(bool)
+		if str, isStr := j.(string); isStr {
+			want, ok = strings.EqualFold(str, "true"), strings.EqualFold(str, "true") || strings.EqualFold(str, "false")
+		}
+		if !ok || a != want {
+			return false, fmt.Sprintf("JSON %#v, Avro %#v", j, a)
+		}
+	case s.Type() == hamba.Int || s.Type() == hamba.Long:
+		num, ok := j.(json.Number)
+		if str, isStr := j.(string); isStr {
+			num, ok = json.Number(str), true
+		}
+		want, err := num.Int64()
+		var got int64
+		switch a := a.(type) {
+		case int:
+			got = int64(a)
+		case int32:
+			got = int64(a)
+		case int64:
+			got = a
+		default:
+			ok = false
+		}
+		if !ok || err != nil || got != want {
+			return false, fmt.Sprintf("JSON %v, Avro %v", j, a)
+		}
+	default:
+		if !reflect.DeepEqual(j, a) {
+			return false, fmt.Sprintf("JSON %#v, Avro %#v", j, a)
+		}
+	}
+	return true, ""
+}
+
+var refMSDate = regexp.MustCompile(`^/Date\((-?\d+)([+-]\d{2,4})?\)/$`)
+
+// refInstant is the tests' own reading of a date value, independent of the transcoder's: the
+// /Date(ms±hhmm)/ form (the milliseconds are UTC) or ISO-8601 with no zone meaning UTC.
+func refInstant(s string) (int64, error) {
+	if m := refMSDate.FindStringSubmatch(s); m != nil {
+		return strconv.ParseInt(m[1], 10, 64)
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UnixMilli(), nil
+		}
+	}
+	return 0, fmt.Errorf("not a date: %q", s)
+}
