@@ -124,9 +124,18 @@ func (s *tokenSource) expire(ctx context.Context, tok *oauth2.Token) error {
 	return nil
 }
 
-// usable reports whether tok is set and outlives the refresh margin.
+// usable reports whether tok is set and outlives the refresh margin. The margin is at most half
+// the token's lifetime: a token server that hands out short-lived tokens would otherwise have
+// every token refreshed as soon as it arrives.
 func (s *tokenSource) usable(tok *oauth2.Token) bool {
-	return tok != nil && tok.AccessToken != "" && s.clock.Now().Add(s.margin).Before(tok.Expiry)
+	if tok == nil || tok.AccessToken == "" {
+		return false
+	}
+	margin := s.margin
+	if life := time.Duration(tok.ExpiresIn) * time.Second; life > 0 {
+		margin = min(margin, life/2)
+	}
+	return s.clock.Now().Add(margin).Before(tok.Expiry)
 }
 
 // savePending hands the pending refresh token to the store and, once stored, makes its access

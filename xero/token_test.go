@@ -96,6 +96,10 @@ func TestTokenRefreshedBeforeExpiry(t *testing.T) {
 		{"inside the default margin", 0, 25*time.Minute + time.Second, 2},
 		{"inside a wider margin", 10 * time.Minute, 21 * time.Minute, 2},
 		{"outside a narrower margin", time.Minute, 28 * time.Minute, 1},
+		// A margin longer than half the 30-minute lifetime counts as half of it: otherwise a
+		// fresh token would look expired at once.
+		{"a margin capped at half the lifetime", 20 * time.Minute, 10 * time.Minute, 1},
+		{"past half the lifetime", 20 * time.Minute, 15*time.Minute + time.Second, 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
