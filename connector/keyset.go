@@ -2,6 +2,7 @@ package connector
 
 import (
 	"context"
+	"net/url"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -47,12 +48,19 @@ func lowerBound(watermark int64) int64 {
 	return watermark - watermark%1000 - 1000
 }
 
+// keysetQuery is the stream's query ordered by the replication key, oldest first.
+func (p *poller) keysetQuery() url.Values {
+	q := p.stream.Query()
+	q.Set("order", p.stream.ReplicationKey+" ASC")
+	return q
+}
+
 // keysetCycle reads everything modified since the bookmark, then settles its traversals.
 func (p *poller) keysetCycle(ctx context.Context) error {
 	page := 1
 	traversing := -1 // index in Verify of the traversal under way, or -1 on page 1
 	for {
-		f, err := p.fetch(ctx, p.stream.Query(), page, lowerBound(p.bm.Watermark))
+		f, err := p.fetch(ctx, p.keysetQuery(), page, lowerBound(p.bm.Watermark))
 		if err != nil {
 			return err
 		}
@@ -281,7 +289,7 @@ func (p *poller) settle(ctx context.Context) error {
 func (p *poller) reread(ctx context.Context, i int) error {
 	old := p.bm.Verify[i]
 	for page := 1; ; page++ {
-		f, err := p.fetch(ctx, p.stream.Query(), page, lowerBound(old.From))
+		f, err := p.fetch(ctx, p.keysetQuery(), page, lowerBound(old.From))
 		if err != nil {
 			return err
 		}

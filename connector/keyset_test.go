@@ -80,8 +80,13 @@ func (s *memSource) List(_ context.Context, req xero.Request) (*xero.Page, error
 	if !req.ModifiedSince.IsZero() {
 		ims = req.ModifiedSince.UnixMilli()
 	}
+	// Like Xero, the list is in creation order unless asked otherwise.
+	all := s.sorted()
+	if req.Query.Get("order") != "UpdatedDateUTC ASC" {
+		sort.Slice(all, func(i, j int) bool { return all[i].id < all[j].id })
+	}
 	var match []*memRec
-	for _, r := range s.sorted() {
+	for _, r := range all {
 		pos, bound := r.pos, ims
 		if s.secondResolution {
 			pos, bound = pos/1000*1000, bound/1000*1000

@@ -170,7 +170,9 @@ func (c *rctx) userFields(u int) {
 	w.str("EmailAddress", mail)
 	w.str("FirstName", fn)
 	w.str("LastName", ln)
-	w.msDate("UpdatedDateUTC", t.tables[sUsers].upd(u))
+	// A snapshot, not the user's live timestamp: a change to the user does not move the
+	// UpdatedDateUTC of the claims that embed it (see README, Limitations).
+	w.msDate("UpdatedDateUTC", t.tables[sUsers].initTS(u))
 	w.boolean("IsSubscriber", u == 0)
 	roles := []string{"STANDARD", "FINANCIALADVISER", "READONLY", "INVOICEONLY", "STANDARD"}
 	w.str("OrganisationRole", roles[u%len(roles)])

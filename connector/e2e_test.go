@@ -1,0 +1,481 @@
+package connector_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	hamba "github.com/hamba/avro/v2"
+	"github.com/hamba/avro/v2/registry"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/xero-kafka/xero-kafka/connector"
+	"github.com/xero-kafka/xero-kafka/internal/avrocheck"
+	"github.com/xero-kafka/xero-kafka/internal/testenv"
+	"github.com/xero-kafka/xero-kafka/offsets"
+	"github.com/xero-kafka/xero-kafka/streams"
+	"github.com/xero-kafka/xero-kafka/xero"
+	"github.com/xero-kafka/xero-kafka/xerosim"
+)
+
+// settleLimit bounds every wait for the connector to catch up: a limit on a condition, not a
+// timing assertion.
+const settleLimit = 3 * time.Minute
+
+// harness runs connectors against the simulator and the test's Kafka and Schema Registry.
+type harness struct {
+	t           *testing.T
+	kafka       testenv.Cluster
+	registryURL string
+	sim         *xerosim.Sim
+	cfg         connector.Config
+	sealer      offsets.Sealer
+	logs        *lockedBuffer
+}
+
+func newHarness(t *testing.T, simOpts ...xerosim.Option) *harness {
+	t.Helper()
+	kafka := testenv.Kafka(t)
+	regURL := testenv.Registry(t)
+	sim := xerosim.New(simOpts...)
+	t.Cleanup(sim.Close)
+	prefix := testenv.Prefix(t)
+	sealer, err := offsets.NewAESGCM([]byte("0123456789abcdef0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{
+		t: t, kafka: kafka, registryURL: regURL, sim: sim, sealer: sealer, logs: &lockedBuffer{},
+		cfg: connector.Config{
+			Xero: xero.Config{
+				APIURL: sim.URL(), IdentityURL: sim.URL(),
+				ClientID: sim.ClientID(), ClientSecret: sim.ClientSecret(),
+				BackoffBase: 10 * time.Millisecond, BackoffMax: 200 * time.Millisecond,
+			},
+			RefreshToken:           sim.RefreshToken(),
+			TopicPrefix:            prefix,
+			StateTopic:             prefix + "._state",
+			TransactionalID:        prefix + "-connector",
+			TopicReplicationFactor: 1,
+			// Keep every version, so the test can tell whether one was written twice.
+			TopicCleanupPolicy: "delete",
+			PollInterval:       100 * time.Millisecond,
+			FullTableInterval:  300 * time.Millisecond,
+		},
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("connector logs:\n%s", h.logs.tail(60))
+		}
+	})
+	return h
+}
+
+// running is a connector started by the harness.
+type running struct {
+	*connector.Connector
+	cancel context.CancelFunc
+	done   chan struct{}
+	err    error // Run's error, once done is closed
+}
+
+// stop soft-stops the connector and returns Run's error.
+func (r *running) stop() error {
+	r.cancel()
+	<-r.done
+	return r.err
+}
+
+// start runs a connector until it is stopped (or the test ends).
+func (h *harness) start(cfg connector.Config) *running {
+	h.t.Helper()
+	c, err := connector.New(cfg, connector.Deps{
+		Kafka:    []kgo.Opt{kgo.SeedBrokers(h.kafka.Brokers...)},
+		Registry: testenv.RegistryClient(h.t, h.registryURL),
+		Sealer:   h.sealer,
+		Logger:   slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelInfo})),
+	})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &running{Connector: c, cancel: cancel, done: make(chan struct{})}
+	go func() {
+		r.err = c.Run(ctx)
+		close(r.done)
+	}()
+	h.t.Cleanup(func() { _ = r.stop() })
+	return r
+}
+
+// waitSettled waits until every stream has finished, without error, a cycle that began after
+// since: everything the simulator held at since is then written.
+func (h *harness) waitSettled(c *running, since time.Time) {
+	h.t.Helper()
+	deadline := time.Now().Add(settleLimit)
+	for time.Now().Before(deadline) {
+		if settled(c.Status(), since) {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	h.t.Fatalf("the connector did not settle within %v; streams not settled:\n%s", settleLimit, unsettled(c.Status(), since))
+}
+
+// unsettled describes the streams that have not finished a cycle begun after since.
+func unsettled(st connector.Status, since time.Time) string {
+	var b strings.Builder
+	for _, t := range st.Tenants {
+		for _, s := range t.Streams {
+			if !s.CaughtUp || s.Syncing || s.LastPoll == nil || !s.LastPoll.After(since) || s.LastError != "" {
+				j, _ := json.Marshal(s)
+				fmt.Fprintf(&b, "  %s: %s\n", t.TenantID, j)
+			}
+		}
+	}
+	return b.String()
+}
+
+func settled(st connector.Status, since time.Time) bool {
+	if len(st.Tenants) == 0 {
+		return false
+	}
+	for _, t := range st.Tenants {
+		for _, s := range t.Streams {
+			if !s.CaughtUp || s.Syncing || s.LastPoll == nil || !s.LastPoll.After(since) || s.LastError != "" {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// streams returns the streams the harness's connectors read.
+func (h *harness) streams() []streams.Stream {
+	if len(h.cfg.Streams) == 0 {
+		return streams.All()
+	}
+	var out []streams.Stream
+	for _, name := range h.cfg.Streams {
+		s, _ := streams.ByName(name)
+		out = append(out, s)
+	}
+	return out
+}
+
+// decoded is one record of a data topic, decoded through the registry.
+type decoded struct {
+	tenant, id string
+	value      map[string]any // nil for a tombstone
+	schema     hamba.Schema
+}
+
+// readTopics reads every data topic (read_committed) and decodes each record through the
+// registry with hamba's generic decoder, independent of the transcoder.
+func (h *harness) readTopics() map[string][]decoded {
+	h.t.Helper()
+	var topics []string
+	for _, s := range h.streams() {
+		topics = append(topics, h.cfg.TopicPrefix+"."+s.Name)
+	}
+	reg, err := registry.NewClient(h.registryURL)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	schemas := map[uint32]hamba.Schema{}
+	schemaOf := func(framed []byte) (hamba.Schema, []byte) {
+		h.t.Helper()
+		if len(framed) < 5 || framed[0] != 0 {
+			h.t.Fatalf("not Confluent wire format: % x", framed[:min(len(framed), 8)])
+		}
+		id := binary.BigEndian.Uint32(framed[1:5])
+		s, ok := schemas[id]
+		if !ok {
+			s, err = reg.GetSchema(context.Background(), int(id))
+			if err != nil {
+				h.t.Fatalf("schema %d: %v", id, err)
+			}
+			schemas[id] = s
+		}
+		return s, framed[5:]
+	}
+	out := map[string][]decoded{}
+	for _, r := range h.kafka.ReadAll(h.t, kgo.ReadCommitted(), topics...) {
+		ks, kb := schemaOf(r.Key)
+		var key map[string]any
+		if err := hamba.Unmarshal(ks, kb, &key); err != nil {
+			h.t.Fatalf("%s: key: %v", r.Topic, err)
+		}
+		stream := strings.TrimPrefix(r.Topic, h.cfg.TopicPrefix+".")
+		s, _ := streams.ByName(stream)
+		d := decoded{tenant: fmt.Sprint(key["TenantID"]), id: fmt.Sprint(key[s.PrimaryKey])}
+		if r.Value != nil {
+			vs, vb := schemaOf(r.Value)
+			if err := hamba.Unmarshal(vs, vb, &d.value); err != nil {
+				h.t.Fatalf("%s: value: %v", r.Topic, err)
+			}
+			d.schema = vs
+		}
+		out[stream] = append(out[stream], d)
+	}
+	return out
+}
+
+// checkEndState is the correctness oracle: for every tenant and stream, the last value per key
+// of the topic equals the simulator's current records, field by field; and no record version
+// was written twice.
+func (h *harness) checkEndState() {
+	h.t.Helper()
+	topics := h.readTopics()
+	checked := 0
+	for _, s := range h.streams() {
+		type key struct{ tenant, id string }
+		last := map[key]decoded{}
+		seen := map[key]map[[32]byte]bool{}
+		for _, d := range topics[s.Name] {
+			k := key{d.tenant, d.id}
+			if d.value == nil {
+				delete(last, k)
+				continue
+			}
+			fp := fingerprint(d.value)
+			if seen[k] == nil {
+				seen[k] = map[[32]byte]bool{}
+			}
+			if seen[k][fp] {
+				h.t.Errorf("%s %s/%s: the same version written twice", s.Name, d.tenant, d.id)
+			}
+			seen[k][fp] = true
+			last[k] = d
+		}
+		for _, tenant := range h.sim.Tenants() {
+			truth, err := h.sim.Truth(tenant, s.Name)
+			if err != nil {
+				h.t.Fatal(err)
+			}
+			want := map[string]any{}
+			for _, raw := range truth {
+				j, err := avrocheck.ParseJSON(raw)
+				if err != nil {
+					h.t.Fatal(err)
+				}
+				want[fmt.Sprint(j.(map[string]any)[s.PrimaryKey])] = j
+			}
+			for id, j := range want {
+				got, ok := last[key{tenant, id}]
+				if !ok {
+					h.t.Errorf("%s %s/%s: in Xero (%s %v), missing from the topic", s.Name, tenant, id, s.ReplicationKey, j.(map[string]any)[s.ReplicationKey])
+					continue
+				}
+				if diffs := avrocheck.Compare(got.schema, j, got.value, avrocheck.Meta{TenantID: tenant}); len(diffs) > 0 {
+					h.t.Errorf("%s %s/%s differs from Xero:\n  %s", s.Name, tenant, id, strings.Join(diffs[:min(len(diffs), 5)], "\n  "))
+				}
+				checked++
+			}
+			for k := range last {
+				if _, ok := want[k.id]; !ok && k.tenant == tenant {
+					h.t.Errorf("%s %s/%s: in the topic, not in Xero", s.Name, tenant, k.id)
+				}
+			}
+		}
+	}
+	if checked == 0 {
+		h.t.Fatal("no record was compared")
+	}
+	h.t.Logf("end state: %d records equal Xero's, field by field", checked)
+}
+
+// fingerprint identifies a record version: its decoded value without the extraction time.
+func fingerprint(v map[string]any) [32]byte {
+	c := make(map[string]any, len(v))
+	for k, x := range v {
+		if k != "_extracted_at" {
+			c[k] = x
+		}
+	}
+	b, _ := json.Marshal(c)
+	return sha256.Sum256(b)
+}
+
+// mutator changes the simulator's data until stopped: single edits of every kind, and bulk
+// imports larger than a page, on invoices (pages of 1000) and quotes (pages of 100).
+func mutator(sim *xerosim.Sim, seed uint64) (stop func()) {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
+		for n := 0; ; n++ {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+			sim.Mutate(1 + rng.IntN(3))
+			if n%150 == 75 {
+				tenant := sim.Tenants()[rng.IntN(len(sim.Tenants()))]
+				sim.Burst(tenant, "invoices", 1100+rng.IntN(400))
+				sim.Burst(tenant, "quotes", 120+rng.IntN(80))
+			}
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			close(done)
+			wg.Wait()
+		})
+	}
+}
+
+// TestEndToEnd is the oracle of the pipeline: two organisations, all 26 streams, the simulator
+// changing data all along (with bulk imports larger than a page), faults on Xero's side, the
+// connector stopped mid-sync several times and the broker restarted once; after the changes
+// stop and the connector catches up, every topic equals Xero, field by field.
+func TestEndToEnd(t *testing.T) {
+	h := newHarness(t,
+		xerosim.Seed(11), xerosim.Tenants(2), xerosim.NoLimits(),
+		xerosim.Volume("invoices", 2500), xerosim.Volume("journals", 2500), xerosim.Volume("quotes", 250),
+		// Access tokens live 15 s and the grace period too: the chain rotates during the
+		// test and across restarts.
+		xerosim.TimeScale(120),
+		xerosim.WithFaults(xerosim.Faults{Status500: 0.01, Status503: 0.01, Truncated: 0.01, Malformed: 0.005, Drop: 0.005}),
+	)
+	rng := rand.New(rand.NewPCG(3, 4))
+	stopMutations := mutator(h.sim, 5)
+	defer stopMutations()
+	for i := range 4 {
+		r := h.start(h.cfg)
+		time.Sleep(time.Duration(300+rng.IntN(1200)) * time.Millisecond)
+		if i == 2 && os.Getenv("XK_SKIP_RESTART") == "" {
+			h.kafka.Restart(t)
+			time.Sleep(500 * time.Millisecond)
+		}
+		if err := r.stop(); err != nil {
+			t.Fatalf("run %d: %v", i, err)
+		}
+	}
+	r := h.start(h.cfg)
+	time.Sleep(time.Second)
+	stopMutations()
+	h.waitSettled(r, time.Now())
+	if err := r.stop(); err != nil {
+		t.Fatal(err)
+	}
+	h.checkEndState()
+	st := h.sim.Stats()
+	if st.TokenRefreshes < 2 || st.TokenRefreshFailures > 0 {
+		t.Errorf("token refreshes %d, refused %d: want the chain rotated and never broken", st.TokenRefreshes, st.TokenRefreshFailures)
+	}
+	t.Logf("simulator: %d mutations, %d token refreshes, faults %v", st.Mutations, st.TokenRefreshes, st.Faults)
+}
+
+// TestResumeReadsNothingTwice: a connector restarted after a complete sync makes one call per
+// stream and tenant, and writes nothing.
+func TestResumeReadsNothingTwice(t *testing.T) {
+	h := newHarness(t, xerosim.Seed(3), xerosim.Tenants(2), xerosim.Fast(), xerosim.Volume("invoices", 2500), xerosim.Volume("journals", 1200))
+	r := h.start(h.cfg)
+	h.waitSettled(r, time.Now())
+	if err := r.stop(); err != nil {
+		t.Fatal(err)
+	}
+	before := h.sim.Stats()
+
+	cfg := h.cfg
+	cfg.PollInterval, cfg.FullTableInterval = time.Hour, time.Hour // one cycle per stream
+	c := h.start(cfg)
+	h.waitSettled(c, time.Now().Add(-time.Hour))
+	if err := c.stop(); err != nil {
+		t.Fatal(err)
+	}
+	after := h.sim.Stats()
+	written := int64(0)
+	for _, tn := range c.Status().Tenants {
+		for _, s := range tn.Streams {
+			written += s.RecordsWritten
+		}
+	}
+	if written != 0 {
+		t.Errorf("the resumed connector wrote %d records, want 0", written)
+	}
+	for _, s := range streams.All() {
+		endpoint := "GET /api.xro/2.0" + s.Path
+		calls := total(after.Calls[endpoint]) - total(before.Calls[endpoint])
+		if calls != 2 {
+			t.Errorf("%s: %d calls after the restart, want 2 (one per tenant)", endpoint, calls)
+		}
+	}
+	h.checkEndState()
+}
+
+func total(byStatus map[int]int) int {
+	n := 0
+	for _, c := range byStatus {
+		n += c
+	}
+	return n
+}
+
+// TestFencedInstanceStops: a second instance with the same transactional id takes over; the
+// first stops with ErrFenced and calls Xero no more.
+func TestFencedInstanceStops(t *testing.T) {
+	// Two simulators of the same organisation, each with its own token chain: the first
+	// instance reads one, the second the other, so their Xero calls can be told apart.
+	h := newHarness(t, xerosim.Seed(5), xerosim.Tenants(1), xerosim.Fast(), xerosim.InitialRefreshToken("second-instance-seed"))
+	first := xerosim.New(xerosim.Seed(5), xerosim.Tenants(1), xerosim.Fast(), xerosim.InitialRefreshToken("first-instance-seed"))
+	t.Cleanup(first.Close)
+	cfgA := h.cfg
+	cfgA.Xero.APIURL, cfgA.Xero.IdentityURL = first.URL(), first.URL()
+	cfgA.Xero.ClientID, cfgA.Xero.ClientSecret, cfgA.RefreshToken = first.ClientID(), first.ClientSecret(), first.RefreshToken()
+	cfgA.Tenants = first.Tenants()
+	a := h.start(cfgA)
+	h.waitSettled(a, time.Now())
+
+	b := h.start(h.cfg)
+	select {
+	case <-a.done:
+		if !errors.Is(a.err, connector.ErrFenced) {
+			t.Fatalf("first instance stopped with %v, want ErrFenced", a.err)
+		}
+	case <-time.After(settleLimit):
+		t.Fatal("the first instance was not fenced")
+	}
+	callsAtStop := total(first.Stats().Calls["GET /api.xro/2.0/Invoices"])
+	h.waitSettled(b, time.Now())
+	if calls := total(first.Stats().Calls["GET /api.xro/2.0/Invoices"]); calls != callsAtStop {
+		t.Errorf("the fenced instance called Xero %d more times", calls-callsAtStop)
+	}
+}
+
+// lockedBuffer collects logs from several goroutines.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf = append(b.buf, p...)
+	return len(p), nil
+}
+
+func (b *lockedBuffer) tail(lines int) string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	all := strings.Split(strings.TrimRight(string(b.buf), "\n"), "\n")
+	return strings.Join(all[max(0, len(all)-lines):], "\n")
+}
