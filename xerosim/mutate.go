@@ -248,11 +248,23 @@ func (s *Sim) update(t *tenant, sid streamID, i int, now int64) bool {
 		return true
 	}
 	tb.touch(i, now)
+	if sid == sPayments {
+		t.touchPaid(i, now)
+	}
 	if posting(sid, old) {
 		t.jr.post(sid, i, true, now)
 		t.jr.post(sid, i, false, now)
 	}
 	return true
+}
+
+// touchPaid moves the UpdatedDateUTC of the document payment j pays: the document embeds a
+// summary of the payment, so an edit of the payment is a change of the document too.
+func (t *tenant) touchPaid(j int, now int64) {
+	ts, k := t.paymentTarget(j)
+	if tb := t.tables[ts]; (ts == sInvoices || ts == sCreditNotes) && k >= 0 && k < tb.len() && !tb.gone(k) {
+		tb.touch(k, now)
+	}
 }
 
 // setStatus moves record i to status st, with the side effects Xero has.
