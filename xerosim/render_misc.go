@@ -123,7 +123,10 @@ func renderExpenseClaim(c *rctx, i int) {
 	w.msDate("UpdatedDateUTC", c.upd(i))
 	if nu := t.n0(sUsers); nu > 0 {
 		w.objKey("User")
-		c.userFields(r.intn(nu))
+		// A snapshot, not the user's live timestamp: a change to the user does not move
+		// the UpdatedDateUTC of the claims that embed it (see README, Limitations).
+		u := r.intn(nu)
+		c.userFields(u, t.tables[sUsers].initTS(u))
 		w.end()
 	}
 	var total int64
@@ -162,17 +165,16 @@ func (t *tenant) userName(u int) (string, string, string) {
 	return fn, ln, strings.ToLower(fn+"."+ln) + fmt.Sprintf("%d@example.com", u+1)
 }
 
-// userFields writes the fields of user u into the open object.
-func (c *rctx) userFields(u int) {
+// userFields writes the fields of user u into the open object, with updated as its
+// UpdatedDateUTC.
+func (c *rctx) userFields(u int, updated int64) {
 	t, w := c.t, c.w
 	fn, ln, mail := t.userName(u)
 	w.id("UserID", t.rid(sUsers, u))
 	w.str("EmailAddress", mail)
 	w.str("FirstName", fn)
 	w.str("LastName", ln)
-	// A snapshot, not the user's live timestamp: a change to the user does not move the
-	// UpdatedDateUTC of the claims that embed it (see README, Limitations).
-	w.msDate("UpdatedDateUTC", t.tables[sUsers].initTS(u))
+	w.msDate("UpdatedDateUTC", updated)
 	w.boolean("IsSubscriber", u == 0)
 	roles := []string{"STANDARD", "FINANCIALADVISER", "READONLY", "INVOICEONLY", "STANDARD"}
 	w.str("OrganisationRole", roles[u%len(roles)])

@@ -110,7 +110,7 @@ func renderItem(c *rctx, i int) {
 
 func renderUser(c *rctx, i int) {
 	c.w.obj()
-	c.userFields(i)
+	c.userFields(i, c.upd(i))
 	c.w.end()
 }
 
