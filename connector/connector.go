@@ -90,6 +90,14 @@ func (c *Connector) StatusHandler() http.Handler { return c.board }
 // Run returns an error when another instance fences this one (ErrFenced), when Xero rejects the
 // refresh token, and when the setup fails (topics, schemas, state).
 func (c *Connector) Run(ctx context.Context) error {
+	err := c.run(ctx)
+	if err != nil && ctx.Err() != nil && !errors.Is(err, ErrFenced) {
+		return nil // stopped, perhaps during the setup: not a failure
+	}
+	return err
+}
+
+func (c *Connector) run(ctx context.Context) error {
 	cfg := c.cfg
 	kafka := append([]kgo.Opt{kgo.WithLogger(kafkaLogger{kslog.New(c.log.With("component", "kafka"))})}, c.deps.Kafka...)
 
@@ -141,6 +149,15 @@ func (c *Connector) Run(ctx context.Context) error {
 	w := newWriter(producer, cfg.MaxTransactionRecords, cfg.TransactionTimeout, c.log, c.metrics)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return w.run(gctx) })
+	// An idle instance may have nothing to commit for long, and would learn of its successor
+	// only then: watch for the successor's startup marker instead.
+	g.Go(func() error {
+		err := offsets.WatchTakeover(gctx, kafka, cfg.StateTopic, state)
+		if err != nil {
+			c.log.Error("stopping: another instance with the same transactional id has started", "err", err)
+		}
+		return err
+	})
 
 	api, err := xero.NewClient(cfg.Xero, refresh, &tokenStore{
 		w: w, topic: cfg.StateTopic, sealer: c.deps.Sealer, seedHash: seedHash, now: c.deps.Now,

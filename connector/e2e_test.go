@@ -176,6 +176,7 @@ func (h *harness) streams() []streams.Stream {
 // decoded is one record of a data topic, decoded through the registry.
 type decoded struct {
 	tenant, id string
+	offset     int64
 	value      map[string]any // nil for a tombstone
 	schema     hamba.Schema
 }
@@ -218,7 +219,7 @@ func (h *harness) readTopics() map[string][]decoded {
 		}
 		stream := strings.TrimPrefix(r.Topic, h.cfg.TopicPrefix+".")
 		s, _ := streams.ByName(stream)
-		d := decoded{tenant: fmt.Sprint(key["TenantID"]), id: fmt.Sprint(key[s.PrimaryKey])}
+		d := decoded{tenant: fmt.Sprint(key["TenantID"]), id: fmt.Sprint(key[s.PrimaryKey]), offset: r.Offset}
 		if r.Value != nil {
 			vs, vb := schemaOf(r.Value)
 			if err := hamba.Unmarshal(vs, vb, &d.value); err != nil {
@@ -241,7 +242,7 @@ func (h *harness) checkEndState() {
 	for _, s := range h.streams() {
 		type key struct{ tenant, id string }
 		last := map[key]decoded{}
-		seen := map[key]map[[32]byte]bool{}
+		seen := map[key]map[[32]byte]int64{}
 		for _, d := range topics[s.Name] {
 			k := key{d.tenant, d.id}
 			if d.value == nil {
@@ -250,12 +251,13 @@ func (h *harness) checkEndState() {
 			}
 			fp := fingerprint(d.value)
 			if seen[k] == nil {
-				seen[k] = map[[32]byte]bool{}
+				seen[k] = map[[32]byte]int64{}
 			}
-			if seen[k][fp] {
-				h.t.Errorf("%s %s/%s: the same version written twice", s.Name, d.tenant, d.id)
+			if first, ok := seen[k][fp]; ok {
+				h.t.Errorf("%s %s/%s: the same version written twice, at offsets %d and %d", s.Name, d.tenant, d.id, first, d.offset)
+			} else {
+				seen[k][fp] = d.offset
 			}
-			seen[k][fp] = true
 			last[k] = d
 		}
 		for _, tenant := range h.sim.Tenants() {

@@ -13,9 +13,9 @@ import (
 	"github.com/xero-kafka/xero-kafka/offsets"
 )
 
-// ErrFenced means another instance with the same transactional id took over. The connector stops
-// at once, before any further Xero call.
-var ErrFenced = errors.New("fenced: another instance with the same KAFKA_TRANSACTIONAL_ID has started; this one stops")
+// ErrFenced means another instance with the same transactional id took over: its startup
+// fenced this one's producer. The connector stops at once, before any further Xero call.
+var ErrFenced = offsets.ErrFenced
 
 // errWriterStopped answers a commit asked for after the writer stopped.
 var errWriterStopped = errors.New("transactional writer stopped")

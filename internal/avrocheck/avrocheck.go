@@ -249,3 +249,83 @@ func refInstant(s string) (int64, error) {
 	}
 	return 0, fmt.Errorf("not a date: %q", s)
 }
+
+// FromInterop converts a value as the Python interop decoder prints it (decimals as exact
+// strings, dates as YYYY-MM-DD, timestamps as ISO-8601, longs as numbers, unions bare; parsed
+// with ParseJSON) into the shape hamba's generic decoder gives for schema s, so Compare can
+// check it.
+func FromInterop(s hamba.Schema, v any) (any, error) {
+	if ref, ok := s.(*hamba.RefSchema); ok {
+		s = ref.Schema()
+	}
+	if v == nil {
+		return nil, nil
+	}
+	switch s := s.(type) {
+	case *hamba.UnionSchema:
+		for _, branch := range s.Types() {
+			if branch.Type() == hamba.Null {
+				continue
+			}
+			return FromInterop(branch, v)
+		}
+		return nil, fmt.Errorf("union %s has no non-null branch", s)
+	case *hamba.RecordSchema:
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("record %s: got %T", s.FullName(), v)
+		}
+		out := make(map[string]any, len(m))
+		for _, f := range s.Fields() {
+			fv, err := FromInterop(f.Type(), m[f.Name()])
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", f.Name(), err)
+			}
+			out[f.Name()] = fv
+		}
+		return out, nil
+	case *hamba.ArraySchema:
+		a, ok := v.([]any)
+		if !ok {
+			return nil, fmt.Errorf("array: got %T", v)
+		}
+		out := make([]any, len(a))
+		for i := range a {
+			var err error
+			if out[i], err = FromInterop(s.Items(), a[i]); err != nil {
+				return nil, fmt.Errorf("[%d]: %w", i, err)
+			}
+		}
+		return out, nil
+	case *hamba.PrimitiveSchema:
+		return primitiveFromInterop(s, v)
+	}
+	return nil, fmt.Errorf("unexpected schema %s", s)
+}
+
+func primitiveFromInterop(s *hamba.PrimitiveSchema, v any) (any, error) {
+	logical := ""
+	if l := s.Logical(); l != nil {
+		logical = string(l.Type())
+	}
+	str, _ := v.(string)
+	switch {
+	case logical == string(hamba.Decimal):
+		r, ok := new(big.Rat).SetString(str)
+		if !ok {
+			return nil, fmt.Errorf("decimal %v", v)
+		}
+		return r, nil
+	case logical == string(hamba.Date):
+		return time.Parse("2006-01-02", str)
+	case logical == string(hamba.TimestampMillis):
+		return time.Parse(time.RFC3339Nano, str)
+	case s.Type() == hamba.Long || s.Type() == hamba.Int:
+		n, ok := v.(json.Number)
+		if !ok {
+			return nil, fmt.Errorf("integer %v (%T)", v, v)
+		}
+		return n.Int64()
+	}
+	return v, nil
+}
