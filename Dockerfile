@@ -17,3 +17,4 @@ USER nonroot:nonroot
 # Metrics and health (HTTP_ADDR).
 EXPOSE 8080
 ENTRYPOINT ["/usr/local/bin/xero-kafka"]
+CMD ["run"]

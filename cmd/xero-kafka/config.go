@@ -93,7 +93,7 @@ func (d *date) EnvDecode(v string) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("%q is not a date (2006-01-02 or RFC 3339)", v)
+	return fmt.Errorf("XERO_START_DATE: %q is not a date (2006-01-02 or RFC 3339)", v)
 }
 
 // configError is a configuration problem: the program prints it on one line and exits with
@@ -133,7 +133,7 @@ func describeEnvError(err error) string {
 		}
 		f, found := t.FieldByName(name)
 		if !found {
-			return msg
+			return rest // a decoder's own message, which names its variable
 		}
 		key, opts, _ := strings.Cut(f.Tag.Get("env"), ",")
 		if p, ok := strings.CutPrefix(strings.TrimSpace(opts), "prefix="); ok {

@@ -181,7 +181,7 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	stopHTTP, err := serveHTTP(f.httpAddr, c, reg, slog.New(slog.DiscardHandler))
+	httpAddr, stopHTTP, err := serveHTTP(f.httpAddr, c, reg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return err
 	}
@@ -195,7 +195,7 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
   Status                http://%s/status   (also /metrics)
   Topics                xero.<stream> (26), xero.dead_letters, _xero-kafka-state
 
-`, f.tenants, strings.Join(brokers, ","), registryURL, simURL, strings.Join(sim.Tenants(), ", "), f.httpAddr)
+`, f.tenants, strings.Join(brokers, ","), registryURL, simURL, strings.Join(sim.Tenants(), ", "), httpAddr)
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

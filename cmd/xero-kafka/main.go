@@ -133,7 +133,7 @@ func run(ctx context.Context, lookup envconfig.Lookuper, stderr io.Writer) error
 	if err != nil {
 		return &configError{msg: err.Error()}
 	}
-	stopHTTP, err := serveHTTP(e.HTTPAddr, c, reg, log)
+	_, stopHTTP, err := serveHTTP(e.HTTPAddr, c, reg, log)
 	if err != nil {
 		return err
 	}
@@ -141,11 +141,11 @@ func run(ctx context.Context, lookup envconfig.Lookuper, stderr io.Writer) error
 	return c.Run(ctx)
 }
 
-// serveHTTP serves /status, /metrics and /healthz on addr.
-func serveHTTP(addr string, c *connector.Connector, reg *prometheus.Registry, log *slog.Logger) (stop func(), err error) {
+// serveHTTP serves /status, /metrics and /healthz on addr and returns the address it listens on.
+func serveHTTP(addr string, c *connector.Connector, reg *prometheus.Registry, log *slog.Logger) (bound string, stop func(), err error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("status server on %s: %w", addr, err)
+		return "", nil, fmt.Errorf("status server on %s: %w", addr, err)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /status", c.StatusHandler())
@@ -158,7 +158,7 @@ func serveHTTP(addr string, c *connector.Connector, reg *prometheus.Registry, lo
 		}
 	}()
 	log.Info("serving /status, /metrics and /healthz", "addr", ln.Addr().String())
-	return func() {
+	return ln.Addr().String(), func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(ctx)
