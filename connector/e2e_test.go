@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"os"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"testing"
@@ -35,7 +36,7 @@ const settleLimit = 3 * time.Minute
 
 // harness runs connectors against the simulator and the test's Kafka and Schema Registry.
 type harness struct {
-	t           *testing.T
+	t           testing.TB
 	kafka       testenv.Cluster
 	registryURL string
 	sim         *xerosim.Sim
@@ -44,7 +45,7 @@ type harness struct {
 	logs        *lockedBuffer
 }
 
-func newHarness(t *testing.T, simOpts ...xerosim.Option) *harness {
+func newHarness(t testing.TB, simOpts ...xerosim.Option) *harness {
 	t.Helper()
 	kafka := testenv.Kafka(t)
 	regURL := testenv.Registry(t)
@@ -130,7 +131,9 @@ func (h *harness) waitSettled(c *running, since time.Time) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	h.t.Fatalf("the connector did not settle within %v; streams not settled:\n%s", settleLimit, unsettled(c.Status(), since))
+	var stacks strings.Builder
+	_ = pprof.Lookup("goroutine").WriteTo(&stacks, 1)
+	h.t.Fatalf("the connector did not settle within %v; streams not settled:\n%s\ngoroutines:\n%s", settleLimit, unsettled(c.Status(), since), stacks.String())
 }
 
 // unsettled describes the streams that have not finished a cycle begun after since.

@@ -39,6 +39,14 @@ func (c *clock) now() int64 {
 	return ms
 }
 
+// reach makes sure the clock is at least at ms from now on: a timestamp given out ahead of the
+// clock (see table.touch) never lies in the future.
+func (c *clock) reach(ms int64) {
+	c.mu.Lock()
+	c.last = max(c.last, ms)
+	c.mu.Unlock()
+}
+
 // advance moves simulated time forward by d.
 func (c *clock) advance(d time.Duration) {
 	c.mu.Lock()

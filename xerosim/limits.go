@@ -97,6 +97,11 @@ func (l *limiter) acquire(t *tenant, now int64) admission {
 	a.dayLeft = max(0, l.limits.PerDay-tl.dayCount)
 	a.minLeft = max(0, l.limits.PerMinute-tl.minCount)
 	a.appLeft = max(0, l.limits.AppPerMinute-l.appCount)
+	if l.off {
+		// Limits that are not enforced are not spent: a client pacing itself by the headers
+		// must not wait for a window that nothing would refuse it in.
+		a.dayLeft, a.minLeft, a.appLeft = l.limits.PerDay, l.limits.PerMinute, l.limits.AppPerMinute
+	}
 	return a
 }
 
@@ -135,6 +140,9 @@ func (l *limiter) appHeaders(w http.ResponseWriter, now int64) {
 	}
 	l.appCount++
 	left := max(0, l.limits.AppPerMinute-l.appCount)
+	if l.off {
+		left = l.limits.AppPerMinute
+	}
 	l.mu.Unlock()
 	w.Header().Set("X-AppMinLimit-Remaining", strconv.Itoa(left))
 }

@@ -199,3 +199,30 @@ func TestPaymentDeleteReopensInvoice(t *testing.T) {
 		t.Fatalf("invoice after its payment was deleted: %+v", v)
 	}
 }
+
+// TestVersionsHaveDistinctTimestamps: two changes of one record in the same millisecond give
+// two different UpdatedDateUTC, later versions later, the log stays in time order, and the
+// clock never falls behind a timestamp it gave out.
+func TestVersionsHaveDistinctTimestamps(t *testing.T) {
+	frozen := time.UnixMilli(1_800_000_000_000)
+	s := newSim(t, Fast(), Clock(func() time.Time { return frozen }), StartTime(frozen))
+	tb := s.tenants[0].tables[sInvoices]
+	now := s.clock.now()
+	before := tb.upd(3)
+	for range 3 {
+		tb.touch(3, now)
+	}
+	tb.touch(4, now)
+	if got := tb.upd(3); got != max(now, before+1)+2 {
+		t.Fatalf("after three changes at %d, UpdatedDateUTC %d, want %d", now, got, max(now, before+1)+2)
+	}
+	if s.clock.now() < tb.upd(3) {
+		t.Fatalf("clock %d is behind the timestamp %d it gave out", s.clock.now(), tb.upd(3))
+	}
+	if tb.upd(4) < tb.upd(3) {
+		t.Fatalf("record 4 changed after record 3 but has an earlier timestamp: %d < %d", tb.upd(4), tb.upd(3))
+	}
+	if !slices.IsSorted(tb.ordTS) {
+		t.Fatal("the change log is out of time order")
+	}
+}

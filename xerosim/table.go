@@ -24,6 +24,9 @@ const (
 type table struct {
 	def    *streamDef
 	idSeed uint64
+	// clk is moved forward when a change is given a timestamp ahead of it (touch); nil in
+	// tests of the table alone.
+	clk *clock
 
 	n0             int   // records generated at start
 	baseTS, stepTS int64 // initial timestamps: baseTS + i*stepTS + jitter(i)
@@ -114,6 +117,9 @@ func (t *table) visible(i int, include bool) bool {
 // among entries that share the timestamp.
 func (t *table) appendEntry(i int, ts int64) {
 	p := len(t.ord)
+	if p > 0 {
+		ts = max(ts, t.ordTS[p-1]) // the log stays in time order (see touch)
+	}
 	t.ord = append(t.ord, int32(i))
 	t.ordTS = append(t.ordTS, ts)
 	t.logAll.push(true)
@@ -140,8 +146,16 @@ func (t *table) appendEntry(i int, ts int64) {
 	t.pos[i] = int32(p)
 }
 
-// touch records a change of record i at ts: a new version at the end of the log.
+// touch records a change of record i at ts: a new version at the end of the log. A version
+// is always later than the one it replaces, by a millisecond if two changes fall in the same
+// one: two versions with one UpdatedDateUTC would be indistinguishable to any client.
 func (t *table) touch(i int, ts int64) {
+	if prev := t.upd(i); ts <= prev {
+		ts = prev + 1
+		if t.clk != nil {
+			t.clk.reach(ts)
+		}
+	}
 	p := int(t.pos[i])
 	t.logAll.set(p, false)
 	t.logVis.set(p, false)

@@ -69,7 +69,7 @@ func volume(cfg *config, d *streamDef) int {
 	return d.volume
 }
 
-func newTenant(cfg *config, idx int, startMS int64) *tenant {
+func newTenant(cfg *config, idx int, startMS int64, clk *clock) *tenant {
 	seed := mix(uint64(cfg.seed), uint64(idx)+kindTenant)
 	r := newRNG(seed)
 	t := &tenant{idx: idx, seed: seed, id: makeUUID(mix(seed, kindTenant))}
@@ -143,6 +143,7 @@ func newTenant(cfg *config, idx int, startMS int64) *tenant {
 			continue
 		}
 		t.tables[d.id] = newTable(d, mix(seed, uint64(d.id)), t.vol[d.id], t.baseTS, t.endTS, func(i int) uint8 { return t.initStatus(d, i) })
+		t.tables[d.id].clk = clk
 	}
 	t.jr = newJournalLog(t, t.vol[sJournals])
 	return t
