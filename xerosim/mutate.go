@@ -247,10 +247,7 @@ func (s *Sim) update(t *tenant, sid streamID, i int, now int64) bool {
 		s.setStatus(t, sid, i, next, now)
 		return true
 	}
-	tb.touch(i, now)
-	if sid == sPayments {
-		t.touchPaid(i, now)
-	}
+	t.touch(sid, i, now)
 	if posting(sid, old) {
 		t.jr.post(sid, i, true, now)
 		t.jr.post(sid, i, false, now)
@@ -258,10 +255,15 @@ func (s *Sim) update(t *tenant, sid streamID, i int, now int64) bool {
 	return true
 }
 
-// touchPaid moves the UpdatedDateUTC of the document payment j pays: the document embeds a
-// summary of the payment, so an edit of the payment is a change of the document too.
-func (t *tenant) touchPaid(j int, now int64) {
-	ts, k := t.paymentTarget(j)
+// touch records an edit of record i of stream sid, and of the records that show it: the
+// document a payment pays embeds a summary of the payment, so an edit of the payment is a
+// change of the document too.
+func (t *tenant) touch(sid streamID, i int, now int64) {
+	t.tables[sid].touch(i, now)
+	if sid != sPayments {
+		return
+	}
+	ts, k := t.paymentTarget(i)
 	if tb := t.tables[ts]; (ts == sInvoices || ts == sCreditNotes) && k >= 0 && k < tb.len() && !tb.gone(k) {
 		tb.touch(k, now)
 	}
@@ -396,7 +398,7 @@ func (s *Sim) burstLocked(t *tenant, sid streamID, n int) int {
 	})
 	changed := 0
 	for _, i := range edits {
-		tb.touch(i, now)
+		t.touch(sid, i, now)
 		changed++
 	}
 	for k := 0; k < creates; k++ {

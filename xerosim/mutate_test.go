@@ -226,3 +226,63 @@ func TestVersionsHaveDistinctTimestamps(t *testing.T) {
 		t.Fatal("the change log is out of time order")
 	}
 }
+
+// TestContentChangesMoveTheTimestamp: whenever a record of an If-Modified-Since stream reads
+// differently, its UpdatedDateUTC has moved too. A change that did not move it would be
+// invisible to every incremental client, and the end-state tests could not pass.
+func TestContentChangesMoveTheTimestamp(t *testing.T) {
+	idOf := map[string]string{
+		"accounts": "AccountID", "bank_transactions": "BankTransactionID", "contacts": "ContactID",
+		"credit_notes": "CreditNoteID", "expense_claims": "ExpenseClaimID", "invoices": "InvoiceID",
+		"manual_journals": "ManualJournalID", "overpayments": "OverpaymentID", "payments": "PaymentID",
+		"prepayments": "PrepaymentID", "purchase_orders": "PurchaseOrderID", "quotes": "QuoteID",
+		"receipts": "ReceiptID", "users": "UserID",
+	}
+	for _, seed := range []int64{2} {
+		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
+			s := newSim(t, Fast(), Seed(seed), Tenants(2), Volume("invoices", 300), Volume("payments", 200), Volume("credit_notes", 60))
+			snapshot := func() map[string]string {
+				all := map[string]string{}
+				for _, ten := range s.Tenants() {
+					for name, key := range idOf {
+						recs, err := s.Truth(ten, name)
+						if err != nil {
+							t.Fatal(err)
+						}
+						for _, r := range recs {
+							var v map[string]any
+							if err := json.Unmarshal(r, &v); err != nil {
+								t.Fatal(err)
+							}
+							all[ten+"/"+name+"/"+fmt.Sprint(v[key])] = string(r)
+						}
+					}
+				}
+				return all
+			}
+			prev := snapshot()
+			// Batches large enough to include the bulk imports the mutator makes by itself.
+			for round := range 20 {
+				s.Mutate(200)
+				if round%25 == 10 {
+					s.Burst(s.Tenants()[round%2], "invoices", 40)
+				}
+				cur := snapshot()
+				for k, now := range cur {
+					if before, ok := prev[k]; ok && before != now && updated(t, before) == updated(t, now) {
+						t.Fatalf("round %d: %s changed without a new UpdatedDateUTC:\nbefore %s\nafter  %s", round, k, before, now)
+					}
+				}
+				prev = cur
+			}
+		})
+	}
+}
+
+func updated(tb testing.TB, raw string) string {
+	var v struct{ UpdatedDateUTC string }
+	if err := json.Unmarshal([]byte(raw), &v); err != nil {
+		tb.Fatal(err)
+	}
+	return v.UpdatedDateUTC
+}
