@@ -13,11 +13,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr"
 	"github.com/twmb/franz-go/plugin/kslog"
@@ -101,47 +103,28 @@ func (c *Connector) run(ctx context.Context) error {
 	cfg := c.cfg
 	kafka := append([]kgo.Opt{kgo.WithLogger(kafkaLogger{kslog.New(c.log.With("component", "kafka"))})}, c.deps.Kafka...)
 
-	// Topics and schemas come first: nothing is read from Xero that could not be written.
-	topics := make([]string, len(cfg.Streams))
-	for i, name := range cfg.Streams {
-		topics[i] = cfg.TopicPrefix + "." + name
-	}
-	admCl, err := kgo.NewClient(kafka...)
-	if err != nil {
-		return fmt.Errorf("kafka admin client: %w", err)
-	}
-	err = ensureTopics(ctx, kadm.NewClient(admCl), cfg, topics)
-	admCl.Close()
-	if err != nil {
-		return err
-	}
-	builders := make(map[string]builder, len(cfg.Streams))
-	for i, name := range cfg.Streams {
-		codec, err := avro.NewCodec(name)
-		if err != nil {
-			return fmt.Errorf("schema of %s: %w", name, err)
+	var (
+		builders map[string]builder
+		producer *kgo.Client
+		state    *offsets.State
+	)
+	for wait := time.Second; ; wait = min(2*wait, 30*time.Second) {
+		var err error
+		builders, producer, state, err = c.setup(ctx, kafka)
+		if err == nil {
+			break
 		}
-		ids, err := avro.Register(ctx, c.deps.Registry, topics[i], codec)
-		if err != nil {
-			return fmt.Errorf("register schemas of %s: %w", topics[i], err)
+		if !transient(err) || ctx.Err() != nil {
+			return err
 		}
-		builders[name] = builder{topic: topics[i], deadTopic: cfg.DeadLetterTopic, enc: codec, keyID: ids.KeyID, valueID: ids.ValueID}
-	}
-
-	// The transactional producer, then the state: writing the startup marker fences any
-	// earlier instance, so the state read after it is final.
-	producer, err := kgo.NewClient(append(kafka,
-		kgo.TransactionalID(cfg.TransactionalID),
-		kgo.TransactionTimeout(cfg.TransactionTimeout),
-	)...)
-	if err != nil {
-		return fmt.Errorf("kafka producer: %w", err)
+		c.log.Warn("setup failed; trying again", "retry_in", wait, "err", err)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
 	}
 	defer producer.Close()
-	state, err := offsets.Load(ctx, producer, kafka, cfg.StateTopic, c.deps.Sealer)
-	if err != nil {
-		return fmt.Errorf("load state from %s: %w", cfg.StateTopic, err)
-	}
 	refresh, seedHash := chooseRefreshToken(state, cfg.RefreshToken, c.log)
 
 	ctx, cancel := context.WithCancel(ctx)
@@ -264,4 +247,58 @@ func (l kafkaLogger) Level() kgo.LogLevel {
 		return min(lvl, kgo.LogLevelWarn)
 	}
 	return kgo.LogLevelDebug
+}
+
+// setup creates the missing topics, registers the schemas, creates the transactional producer
+// and loads the state. Topics and schemas come first: nothing is read from Xero that could not
+// be written. Writing the startup marker (in Load) fences any earlier instance, so the state
+// read after it is final.
+func (c *Connector) setup(ctx context.Context, kafka []kgo.Opt) (map[string]builder, *kgo.Client, *offsets.State, error) {
+	cfg := c.cfg
+	topics := make([]string, len(cfg.Streams))
+	for i, name := range cfg.Streams {
+		topics[i] = cfg.TopicPrefix + "." + name
+	}
+	admCl, err := kgo.NewClient(kafka...)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("kafka admin client: %w", err)
+	}
+	err = ensureTopics(ctx, kadm.NewClient(admCl), cfg, topics)
+	admCl.Close()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	builders := make(map[string]builder, len(cfg.Streams))
+	for i, name := range cfg.Streams {
+		codec, err := avro.NewCodec(name)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("schema of %s: %w", name, err)
+		}
+		ids, err := avro.Register(ctx, c.deps.Registry, topics[i], codec)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("register schemas of %s: %w", topics[i], err)
+		}
+		builders[name] = builder{topic: topics[i], deadTopic: cfg.DeadLetterTopic, enc: codec, keyID: ids.KeyID, valueID: ids.ValueID}
+	}
+	producer, err := kgo.NewClient(append(kafka,
+		kgo.TransactionalID(cfg.TransactionalID),
+		kgo.TransactionTimeout(cfg.TransactionTimeout),
+	)...)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("kafka producer: %w", err)
+	}
+	state, err := offsets.Load(ctx, producer, kafka, cfg.StateTopic, c.deps.Sealer)
+	if err != nil {
+		producer.Close()
+		return nil, nil, nil, fmt.Errorf("load state from %s: %w", cfg.StateTopic, err)
+	}
+	return builders, producer, state, nil
+}
+
+// transient reports whether a setup error may pass by itself: the broker or the registry out
+// of reach for a while, a broker still electing leaders. Anything else (a state record that
+// cannot be read, a state topic that is not compacted, fencing) needs a person.
+func transient(err error) bool {
+	var netErr *net.OpError
+	return !offsets.IsFenced(err) && (errors.As(err, &netErr) || kgo.IsRetryableBrokerErr(err) || kerr.IsRetriable(err))
 }

@@ -9,8 +9,10 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"os"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +20,7 @@ import (
 
 	hamba "github.com/hamba/avro/v2"
 	"github.com/hamba/avro/v2/registry"
+	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/xero-kafka/xero-kafka/avro"
@@ -376,7 +379,8 @@ func TestEndToEnd(t *testing.T) {
 		}
 	}
 	r := h.start(h.cfg)
-	time.Sleep(time.Second)
+	// XK_E2E_MUTATE_SECONDS lengthens the last run under change, to stress the sync.
+	time.Sleep(time.Duration(envInt("XK_E2E_MUTATE_SECONDS", 1)) * time.Second)
 	stopMutations()
 	h.waitSettled(r, time.Now())
 	if err := r.stop(); err != nil {
@@ -563,4 +567,46 @@ func TestInteropDecodesEveryTopic(t *testing.T) {
 		t.Fatal("nothing compared")
 	}
 	t.Logf("the independent consumer read %d records; %d equal Xero's, field by field", len(records), compared)
+}
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil {
+		return v
+	}
+	return def
+}
+
+// TestStartBeforeKafka: a connector started while its broker is out of reach keeps trying, and
+// syncs once the broker is there.
+func TestStartBeforeKafka(t *testing.T) {
+	if testenv.Real() {
+		t.Skip("needs a broker of its own that starts late; runs on kfake")
+	}
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+
+	h := newHarness(t, xerosim.Seed(2), xerosim.Tenants(1), xerosim.Fast())
+	h.cfg.Streams = []string{"invoices", "currencies"}
+	h.kafka = testenv.Cluster{Brokers: []string{fmt.Sprintf("127.0.0.1:%d", port)}}
+	r := h.start(h.cfg)
+	time.Sleep(1500 * time.Millisecond) // the first attempts fail: nothing listens yet
+	select {
+	case <-r.done:
+		t.Fatalf("the connector gave up while Kafka was away: %v", r.err)
+	default:
+	}
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.Ports(port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cluster.Close)
+	h.waitSettled(r, time.Now())
+	if !strings.Contains(h.logs.tail(200), "setup failed; trying again") {
+		t.Error("no retry was logged")
+	}
 }
