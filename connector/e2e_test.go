@@ -250,8 +250,14 @@ func (h *harness) checkEndState() {
 		type key struct{ tenant, id string }
 		last := map[key]decoded{}
 		seen := map[key]map[[32]byte]int64{}
+		history := map[key][]string{} // what was written for each record, for the failure messages
 		for _, d := range topics[s.Name] {
 			k := key{d.tenant, d.id}
+			if d.value == nil {
+				history[k] = append(history[k], fmt.Sprintf("@%d tombstone", d.offset))
+			} else {
+				history[k] = append(history[k], fmt.Sprintf("@%d %v", d.offset, d.value[s.ReplicationKey]))
+			}
 			if d.value == nil {
 				delete(last, k)
 				continue
@@ -283,11 +289,12 @@ func (h *harness) checkEndState() {
 			for id, j := range want {
 				got, ok := last[key{tenant, id}]
 				if !ok {
-					h.t.Errorf("%s %s/%s: in Xero (%s %v), missing from the topic", s.Name, tenant, id, s.ReplicationKey, j.(map[string]any)[s.ReplicationKey])
+					h.t.Errorf("%s %s/%s: in Xero (%s %v), missing from the topic; written: %v", s.Name, tenant, id, s.ReplicationKey, j.(map[string]any)[s.ReplicationKey], history[key{tenant, id}])
 					continue
 				}
 				if diffs := avrocheck.Compare(got.schema, j, got.value, avrocheck.Meta{TenantID: tenant}); len(diffs) > 0 {
-					h.t.Errorf("%s %s/%s differs from Xero:\n  %s", s.Name, tenant, id, strings.Join(diffs[:min(len(diffs), 5)], "\n  "))
+					h.t.Errorf("%s %s/%s (Xero's %s %v) differs from Xero:\n  %s\n  written: %v", s.Name, tenant, id, s.ReplicationKey,
+						j.(map[string]any)[s.ReplicationKey], strings.Join(diffs[:min(len(diffs), 5)], "\n  "), history[key{tenant, id}])
 				}
 				checked++
 			}
