@@ -140,6 +140,23 @@ func (h *harness) waitSettled(c *running, since time.Time) {
 	h.t.Fatalf("the connector did not settle within %v; streams not settled:\n%s\ngoroutines:\n%s", settleLimit, unsettled(c.Status(), since), stacks.String())
 }
 
+// waitWritten waits until c has committed at least one record.
+func (h *harness) waitWritten(c *running) {
+	h.t.Helper()
+	deadline := time.Now().Add(settleLimit)
+	for time.Now().Before(deadline) {
+		for _, t := range c.Status().Tenants {
+			for _, s := range t.Streams {
+				if s.RecordsWritten > 0 {
+					return
+				}
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	h.t.Fatalf("the connector wrote nothing within %v", settleLimit)
+}
+
 // unsettled describes the streams that have not finished a cycle begun after since.
 func unsettled(st connector.Status, since time.Time) string {
 	var b strings.Builder
@@ -377,6 +394,9 @@ func TestEndToEnd(t *testing.T) {
 	defer stopMutations()
 	for i := range 4 {
 		r := h.start(h.cfg)
+		// Stop it mid-sync: after it has committed something (on a loaded machine the setup
+		// alone may take longer than the pause), and at a random point after that.
+		h.waitWritten(r)
 		time.Sleep(time.Duration(300+rng.IntN(1200)) * time.Millisecond)
 		if i == 2 && os.Getenv("XK_SKIP_RESTART") == "" {
 			h.kafka.Restart(t)
@@ -396,8 +416,9 @@ func TestEndToEnd(t *testing.T) {
 	}
 	h.checkEndState()
 	st := h.sim.Stats()
-	if st.TokenRefreshes < 2 || st.TokenRefreshFailures > 0 {
-		t.Errorf("token refreshes %d, refused %d: want the chain rotated and never broken", st.TokenRefreshes, st.TokenRefreshFailures)
+	// Every run starts with a refresh, and access tokens expire during the longer runs.
+	if st.TokenRefreshes < 5 || st.TokenRefreshFailures > 0 {
+		t.Errorf("token refreshes %d, refused %d: want at least one per run (5), none refused", st.TokenRefreshes, st.TokenRefreshFailures)
 	}
 	t.Logf("simulator: %d mutations, %d token refreshes, faults %v", st.Mutations, st.TokenRefreshes, st.Faults)
 }
@@ -463,17 +484,18 @@ func TestFencedInstanceStops(t *testing.T) {
 	cfgA.Xero.APIURL, cfgA.Xero.IdentityURL = first.URL(), first.URL()
 	cfgA.Xero.ClientID, cfgA.Xero.ClientSecret, cfgA.RefreshToken = first.ClientID(), first.ClientSecret(), first.RefreshToken()
 	cfgA.Tenants = first.Tenants()
-	// When each call of the first instance arrives: a call begun before the stop may end after
-	// it, but none may begin after it.
-	var arrivals struct {
+	// When each call of the first instance begins, seen from its side: a call begun before the
+	// stop may reach the simulator after it (net/http writes requests from its own goroutine),
+	// but none may begin after Run has returned.
+	var begun struct {
 		sync.Mutex
 		times []time.Time
 	}
-	first.Intercept(func(http.ResponseWriter, *http.Request) bool {
-		arrivals.Lock()
-		arrivals.times = append(arrivals.times, time.Now())
-		arrivals.Unlock()
-		return false
+	cfgA.Xero.Transport = roundTripFunc(func(req *http.Request) (*http.Response, error) {
+		begun.Lock()
+		begun.times = append(begun.times, time.Now())
+		begun.Unlock()
+		return http.DefaultTransport.RoundTrip(req)
 	})
 	a := h.start(cfgA)
 	h.waitSettled(a, time.Now())
@@ -489,11 +511,11 @@ func TestFencedInstanceStops(t *testing.T) {
 	}
 	stopped := time.Now()
 	h.waitSettled(b, time.Now())
-	arrivals.Lock()
-	defer arrivals.Unlock()
-	for _, at := range arrivals.times {
+	begun.Lock()
+	defer begun.Unlock()
+	for _, at := range begun.times {
 		if at.After(stopped) {
-			t.Errorf("the fenced instance called Xero at %v, after it stopped at %v", at, stopped)
+			t.Errorf("the fenced instance began a call to Xero at %v, after it stopped at %v", at, stopped)
 		}
 	}
 }
@@ -634,3 +656,7 @@ func TestStartBeforeKafka(t *testing.T) {
 		t.Error("no retry was logged")
 	}
 }
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
