@@ -33,11 +33,12 @@ import (
 // records than a page within the window, a bulk import sharing one timestamp), the cycle pages
 // forward through the window: a traversal. Its page boundaries may hide a record if one of the
 // records already read moves during the traversal. Such a move is detectable: the moved record
-// reappears, later in the list, with a newer UpdatedDateUTC no later than the traversal's last
-// answer. A traversal is therefore remembered (offsets.Verify: its range, the records written
-// in it, its last server time) until a cycle has read to the end of the list. If none of its
-// records moved, it is dropped; if one did, its range is read again and every record in it that
-// was not written is written then.
+// reappears, later in the list, with a newer UpdatedDateUTC between the traversal's first and
+// last answers (give or take stampTolerance). A traversal is therefore remembered
+// (offsets.Verify: its range, the records written in it, the server times of its first and
+// last answers) until a cycle has read to the end of the list. If none of its records moved, it
+// is dropped; if one did, its range is read again and every record in it that was not written
+// is written then.
 
 // lowerBound is the If-Modified-Since sent for a watermark: one second below the watermark's
 // whole second, so records at the watermark itself are returned however Xero compares.
@@ -190,15 +191,25 @@ func remember(b *offsets.Bookmark, m recordMeta) {
 	}
 }
 
+// stampTolerance widens a traversal's span of server times on both sides. Xero stamps an
+// answer's DateTimeUTC at some point while it serves the call, not necessarily when it reads
+// the data: a change made just before the read may carry a later time than the stamp, and one
+// made just after it an earlier time. Counting the changes within this margin as moves costs at
+// most a needless re-read; missing one would lose a record.
+const stampTolerance = int64(5000) // ms
+
 // noteMoves marks the traversals that m shows were not gap-free: m was written in the
 // traversal's range and has been modified while the traversal ran. (A change before its first
 // answer removed the record before any page was read, and one after its last answer came after
-// every page: neither shifts a page boundary.)
+// every page: neither shifts a page boundary.) The version seen replaces the one in Written, so
+// a re-read of the range counts only the moves made after it: without that, a move just before
+// the re-read, inside the tolerance, would call for one re-read after another.
 func noteMoves(b *offsets.Bookmark, m recordMeta) {
 	for i := range b.Verify {
 		v := &b.Verify[i]
-		if w, ok := v.Written[m.id]; ok && m.pos > w && m.pos >= v.Start && (v.Until == 0 || m.pos <= v.Until) {
+		if w, ok := v.Written[m.id]; ok && m.pos > w && m.pos >= v.Start-stampTolerance && (v.Until == 0 || m.pos <= v.Until+stampTolerance) {
 			v.Moved = true
+			v.Written[m.id] = m.pos
 		}
 	}
 }

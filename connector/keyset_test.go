@@ -28,10 +28,13 @@ type memSource struct {
 	secondResolution, exclusive bool
 	now                         int64 // the source's clock, unix ms
 	step                        int64 // the clock advances by 1 to step ms per change
-	rng                         *rand.Rand
-	recs                        map[string]*memRec
-	mutate                      func(s *memSource, call int)
-	calls                       int
+	// stampSkew, when set, moves each answer's server time by up to that many ms either way
+	// from the moment its page was read, as Xero may stamp an answer before or after reading.
+	stampSkew int64
+	rng       *rand.Rand
+	recs      map[string]*memRec
+	mutate    func(s *memSource, call int)
+	calls     int
 }
 
 type memRec struct {
@@ -103,6 +106,9 @@ func (s *memSource) List(_ context.Context, req xero.Request) (*xero.Page, error
 	pg := &xero.Page{
 		Pagination: &xero.Pagination{Page: page, PageSize: s.pageSize, PageCount: (len(match) + s.pageSize - 1) / s.pageSize, ItemCount: len(match)},
 		ServerTime: time.UnixMilli(s.now),
+	}
+	if s.stampSkew > 0 {
+		pg.ServerTime = time.UnixMilli(s.now - s.stampSkew + s.rng.Int64N(2*s.stampSkew+1))
 	}
 	for _, r := range match[lo:hi] {
 		pg.Records = append(pg.Records, json.RawMessage(fmt.Sprintf(`{"InvoiceID":%q,"UpdatedDateUTC":"/Date(%d+0000)/","V":%d}`, r.id, r.pos, r.version)))
@@ -219,16 +225,20 @@ func TestKeysetUnderChange(t *testing.T) {
 	for _, mode := range []struct {
 		name               string
 		seconds, exclusive bool
+		stampSkew          int64
+		seeds              uint64
 	}{
-		{"inclusive-ms", false, false},
-		{"exclusive-ms", false, true},
-		{"inclusive-second", true, false},
-		{"exclusive-second", true, true},
+		{"inclusive-ms", false, false, 0, 12},
+		{"exclusive-ms", false, true, 0, 12},
+		{"inclusive-second", true, false, 0, 12},
+		{"exclusive-second", true, true, 0, 12},
+		// Losses from a skewed stamp are rarer: more seeds.
+		{"stamped-early-or-late", false, false, 2000, 40},
 	} {
-		for seed := uint64(1); seed <= 12; seed++ {
+		for seed := uint64(1); seed <= mode.seeds; seed++ {
 			t.Run(fmt.Sprintf("%s/seed%d", mode.name, seed), func(t *testing.T) {
 				rng := rand.New(rand.NewPCG(seed, 7))
-				src := &memSource{pageSize: 10, secondResolution: mode.seconds, exclusive: mode.exclusive, now: 1_700_000_000_000, step: 400, rng: rng, recs: map[string]*memRec{}}
+				src := &memSource{pageSize: 10, secondResolution: mode.seconds, exclusive: mode.exclusive, stampSkew: mode.stampSkew, now: 1_700_000_000_000, step: 400, rng: rng, recs: map[string]*memRec{}}
 				next := 0
 				newID := func() string { next++; return fmt.Sprintf("r%05d", next) }
 				// History: spread records, then a burst of 35 sharing one timestamp.

@@ -315,15 +315,16 @@ func (s *Sim) writeList(w http.ResponseWriter, t *tenant, d *streamDef, q listQu
 	}()
 	b.b = b.b[:0]
 	id := s.newID()
-	now := s.clock.now()
-	s.envelope(b, id, now)
 	h := w.Header()
 	h.Set("Content-Type", "application/json; charset=utf-8")
 	h.Set("Xero-Correlation-Id", id.String())
 	c := rctx{w: b, t: t, tb: t.tables[d.id], unitdp: q.unitdp, lines: !d.lines || q.page > 0, include: q.include}
 
+	// The answer is stamped once the data are locked: every change it shows is older than
+	// its DateTimeUTC, and every change it misses is newer.
 	if d.id == sJournals {
 		s.mu.RLock()
+		s.envelope(b, id, s.clock.now())
 		b.arr(d.wrapper)
 		jr := t.jr
 		n := q.offset + 1
@@ -346,6 +347,7 @@ func (s *Sim) writeList(w http.ResponseWriter, t *tenant, d *streamDef, q listQu
 	}
 
 	s.mu.RLock()
+	s.envelope(b, id, s.clock.now())
 	p := s.plan(t, d, &q)
 	if p.pagination {
 		b.objKey("pagination")

@@ -286,3 +286,36 @@ func updated(tb testing.TB, raw string) string {
 	}
 	return v.UpdatedDateUTC
 }
+
+// TestAnswerStampCoversItsData: an answer's DateTimeUTC is no earlier than any UpdatedDateUTC it
+// shows, even while changes are being made, so a client can tell the changes an answer saw
+// from the ones it could not.
+func TestAnswerStampCoversItsData(t *testing.T) {
+	s := newSim(t, Fast(), Seed(4), Volume("quotes", 300))
+	c := newClient(t, s)
+	ten := s.Tenants()[0]
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			s.Burst(ten, "quotes", 150)
+			s.Mutate(5)
+		}
+	}()
+	defer func() { close(done); <-stopped }()
+	for range 100 {
+		l := c.getList(ten, "quotes", "page=1&order=UpdatedDateUTC%20DESC", nil)
+		stamp := msDate(t, l.DateTimeUTC)
+		for _, r := range l.Records {
+			if at := msDate(t, r["UpdatedDateUTC"]); at > stamp {
+				t.Fatalf("answer stamped %d shows quote %v updated at %d", stamp, r["QuoteID"], at)
+			}
+		}
+	}
+}
