@@ -33,12 +33,14 @@ import (
 // records than a page within the window, a bulk import sharing one timestamp), the cycle pages
 // forward through the window: a traversal. Its page boundaries may hide a record if one of the
 // records already read moves during the traversal. Such a move is detectable: the moved record
-// reappears, later in the list, with a newer UpdatedDateUTC between the traversal's first and
-// last answers (give or take stampTolerance). A traversal is therefore remembered
-// (offsets.Verify: its range, the records written in it, the server times of its first and
-// last answers) until a cycle has read to the end of the list. If none of its records moved, it
-// is dropped; if one did, its range is read again and every record in it that was not written
-// is written then.
+// comes back, later in the list, with an UpdatedDateUTC newer than the one written and no older
+// than the traversal's first answer (give or take stampTolerance). It may have been edited again
+// since, and the version the move made never be read, so any newer version counts. A traversal
+// is therefore remembered (offsets.Verify: its range, the records written in it, the server time
+// of its first answer) until a cycle has read to the end of the list. If none of its records
+// moved, it is dropped; if one did, its range is read again and every record in it that was not
+// written is written then. The re-read is checked in turn: the cycle reads to the end of the
+// list once more at once, so that only the changes made during the re-read count against it.
 
 // lowerBound is the If-Modified-Since sent for a watermark: one second below the watermark's
 // whole second, so records at the watermark itself are returned however Xero compares.
@@ -56,22 +58,36 @@ func (p *poller) keysetQuery() url.Values {
 	return q
 }
 
-// keysetCycle reads everything modified since the bookmark, then settles its traversals.
+// followUps bounds the extra passes a cycle makes to check its re-reads; a re-read still
+// unchecked then is checked by the next cycle.
+const followUps = 3
+
+// keysetCycle reads everything modified since the bookmark, then settles its traversals. After
+// a re-read it reads to the end of the list again, so the re-read is checked against the
+// changes made while it ran, not against those of a whole poll interval.
 func (p *poller) keysetCycle(ctx context.Context) error {
+	for pass := 0; ; pass++ {
+		reread, err := p.keysetPass(ctx)
+		if err != nil || !reread || pass == followUps {
+			return err
+		}
+	}
+}
+
+// keysetPass reads from the watermark to the end of the list, then settles the traversals; it
+// reports whether a range was read again.
+func (p *poller) keysetPass(ctx context.Context) (reread bool, err error) {
 	page := 1
 	traversing := -1 // index in Verify of the traversal under way, or -1 on page 1
 	for {
 		f, err := p.fetch(ctx, p.keysetQuery(), page, lowerBound(p.bm.Watermark))
 		if err != nil {
-			return err
+			return false, err
 		}
 		next := cloneBookmark(p.bm)
-		if traversing >= 0 && f.serverTime > 0 {
-			next.Verify[traversing].Until = f.serverTime
-		}
 		out, maxPos, beyond, fresh, err := p.keysetPage(&next, f, p.now())
 		if err != nil {
-			return err
+			return false, err
 		}
 
 		switch {
@@ -83,7 +99,7 @@ func (p *poller) keysetCycle(ctx context.Context) error {
 			dropUnfinished(&next)
 			advance(&next, maxPos)
 			if err := p.commitIfChanged(ctx, out, next); err != nil {
-				return err
+				return false, err
 			}
 			if f.last {
 				return p.settle(ctx)
@@ -101,9 +117,8 @@ func (p *poller) keysetCycle(ctx context.Context) error {
 				})
 				traversing = len(next.Verify) - 1
 			}
-			next.Verify[traversing].Until = max(next.Verify[traversing].Until, f.serverTime)
 			if err := p.commit(ctx, out, next); err != nil {
-				return err
+				return false, err
 			}
 			page = 2
 			continue
@@ -112,7 +127,7 @@ func (p *poller) keysetCycle(ctx context.Context) error {
 			advance(&next, maxPos)
 			next.Verify[traversing].To = next.Watermark
 			if err := p.commit(ctx, out, next); err != nil {
-				return err
+				return false, err
 			}
 			traversing = -1
 			if f.last {
@@ -120,7 +135,7 @@ func (p *poller) keysetCycle(ctx context.Context) error {
 			}
 		default:
 			if err := p.commit(ctx, out, next); err != nil {
-				return err
+				return false, err
 			}
 			page++
 			continue
@@ -198,16 +213,16 @@ func remember(b *offsets.Bookmark, m recordMeta) {
 // most a needless re-read; missing one would lose a record.
 const stampTolerance = int64(5000) // ms
 
-// noteMoves marks the traversals that m shows were not gap-free: m was written in the
-// traversal's range and has been modified while the traversal ran. (A change before its first
-// answer removed the record before any page was read, and one after its last answer came after
-// every page: neither shifts a page boundary.) The version seen replaces the one in Written, so
-// a re-read of the range counts only the moves made after it: without that, a move just before
-// the re-read, inside the tolerance, would call for one re-read after another.
+// noteMoves marks the traversals that m shows may not be gap-free: m was written in the
+// traversal's range and has been modified since the traversal began. (A change before its first
+// answer removed the record before any page was read: it shifts no page boundary.) The change
+// may also have come after the traversal's last page; telling the two apart would take the
+// version in between, which a later edit can hide, so both count. The version seen replaces the
+// one in Written, so a re-read of the range counts only the changes made after it.
 func noteMoves(b *offsets.Bookmark, m recordMeta) {
 	for i := range b.Verify {
 		v := &b.Verify[i]
-		if w, ok := v.Written[m.id]; ok && m.pos > w && m.pos >= v.Start-stampTolerance && (v.Until == 0 || m.pos <= v.Until+stampTolerance) {
+		if w, ok := v.Written[m.id]; ok && m.pos > w && m.pos >= v.Start-stampTolerance {
 			v.Moved = true
 			v.Written[m.id] = m.pos
 		}
@@ -269,8 +284,8 @@ func verifyChanged(a, b offsets.Bookmark) bool {
 
 // settle runs when a cycle has read to the end of the list: every record that moved during a
 // finished traversal has been seen by now. Traversals with no move are dropped; the range of
-// each one with a move is read again.
-func (p *poller) settle(ctx context.Context) error {
+// each one with a move is read again, and settle reports that it did.
+func (p *poller) settle(ctx context.Context) (reread bool, err error) {
 	for i := 0; i < len(p.bm.Verify); {
 		v := p.bm.Verify[i]
 		switch {
@@ -280,18 +295,19 @@ func (p *poller) settle(ctx context.Context) error {
 			next := cloneBookmark(p.bm)
 			next.Verify = append(next.Verify[:i], next.Verify[i+1:]...)
 			if err := p.commit(ctx, nil, next); err != nil {
-				return err
+				return reread, err
 			}
 		default:
-			p.log.Info("records moved while a traversal paged through them; reading its range again", "from", time.UnixMilli(v.From).UTC(), "to", time.UnixMilli(v.To).UTC())
+			p.log.Info("a record of a traversal's range changed while or after it was paged through; reading the range again", "from", time.UnixMilli(v.From).UTC(), "to", time.UnixMilli(v.To).UTC())
 			p.metrics.rereads.WithLabelValues(p.tenant, p.stream.Name).Inc()
 			if err := p.reread(ctx, i); err != nil {
-				return err
+				return true, err
 			}
+			reread = true
 			i++
 		}
 	}
-	return nil
+	return reread, nil
 }
 
 // reread reads the range of traversal i again from its start and writes every record in it
@@ -307,11 +323,8 @@ func (p *poller) reread(ctx context.Context, i int) error {
 		next := cloneBookmark(p.bm)
 		v := &next.Verify[i]
 		if page == 1 {
-			// The reading starts afresh: no move seen yet, and no answer time.
+			// The reading starts afresh: no move seen yet.
 			*v = offsets.Verify{From: old.From, To: old.To, Start: f.serverTime, Written: v.Written}
-		}
-		if f.serverTime > 0 {
-			v.Until = f.serverTime
 		}
 		var out []*kgo.Record
 		now := p.now()

@@ -34,7 +34,9 @@ type memSource struct {
 	rng       *rand.Rand
 	recs      map[string]*memRec
 	mutate    func(s *memSource, call int)
-	calls     int
+	// downtime, when set, changes the data while the connector is down after a failure.
+	downtime func(s *memSource)
+	calls    int
 }
 
 type memRec struct {
@@ -209,6 +211,14 @@ func syncUntilSettled(t *testing.T, p *poller, src *memSource, log *memLog, stop
 			log.mu.Unlock()
 		}
 		err := p.cycle(ctx)
+		if err != nil && i < stopAfter {
+			// The connector is down for a while after a failure, and Xero changes meanwhile.
+			src.mu.Lock()
+			if src.downtime != nil {
+				src.downtime(src)
+			}
+			src.mu.Unlock()
+		}
 		if i >= stopAfter {
 			if err != nil {
 				t.Fatalf("cycle without failures injected: %v", err)
@@ -240,7 +250,9 @@ func TestKeysetUnderChange(t *testing.T) {
 				rng := rand.New(rand.NewPCG(seed, 7))
 				src := &memSource{pageSize: 10, secondResolution: mode.seconds, exclusive: mode.exclusive, stampSkew: mode.stampSkew, now: 1_700_000_000_000, step: 400, rng: rng, recs: map[string]*memRec{}}
 				next := 0
-				newID := func() string { next++; return fmt.Sprintf("r%05d", next) }
+				// Ids in random order, as Xero's: a new record sorts anywhere among the
+				// records sharing its timestamp.
+				newID := func() string { next++; return fmt.Sprintf("%08x-%05d", rng.Uint32(), next) }
 				// History: spread records, then a burst of 35 sharing one timestamp.
 				for i := 0; i < 120; i++ {
 					src.upsert(newID(), src.tick())
@@ -252,12 +264,15 @@ func TestKeysetUnderChange(t *testing.T) {
 				for i := 0; i < 30; i++ {
 					src.upsert(newID(), src.tick())
 				}
+				var edited []string
 				src.mutate = func(s *memSource, call int) {
-					switch rng.IntN(4) {
+					switch rng.IntN(5) {
 					case 0: // edit records anywhere, including the ones being paged through
 						all := s.sorted()
 						for j := 0; j < 1+rng.IntN(3); j++ {
-							s.upsert(all[rng.IntN(len(all))].id, s.tick())
+							id := all[rng.IntN(len(all))].id
+							s.upsert(id, s.tick())
+							edited = append(edited, id)
 						}
 					case 1: // create
 						s.upsert(newID(), s.tick())
@@ -268,6 +283,16 @@ func TestKeysetUnderChange(t *testing.T) {
 								s.upsert(newID(), at)
 							}
 						}
+					case 3: // a record created in the millisecond of the last answer: it
+						// sorts among the records of that millisecond already read
+						s.upsert(newID(), s.now)
+					}
+				}
+				// While the connector is down, the records edited lately are edited again: a
+				// version made during a traversal may then never be read.
+				src.downtime = func(s *memSource) {
+					for _, id := range edited[max(0, len(edited)-6):] {
+						s.upsert(id, s.tick())
 					}
 				}
 				log := &memLog{failing: func(n int) bool { return rng.IntN(15) == 0 }}

@@ -13,7 +13,7 @@ import (
 //	go test -run '^$' -bench BenchmarkBookmark -benchmem ./offsets/
 func BenchmarkBookmark(b *testing.B) {
 	verify := keysetBookmark()
-	v := Verify{From: verify.Watermark, To: verify.Watermark + 5_000, Until: verify.Watermark + 60_000, Written: map[string]int64{}}
+	v := Verify{From: verify.Watermark, To: verify.Watermark + 5_000, Written: map[string]int64{}}
 	for i := range 1000 {
 		v.Written[uuid()] = v.From + int64(i)
 	}

@@ -37,14 +37,13 @@ type Verify struct {
 	From int64 `json:"from,omitempty"`
 	// To is the watermark when the traversal ended, the range's upper end; 0 while under way.
 	To int64 `json:"to,omitempty"`
-	// Start and Until are the server times (unix ms) of the traversal's first and last answers:
-	// a record modified outside them cannot have shifted the traversal's pages.
+	// Start is the server time (unix ms) of the traversal's first answer: a record modified
+	// before it cannot have shifted the traversal's pages.
 	Start int64 `json:"start,omitempty"`
-	Until int64 `json:"until,omitempty"`
 	// Written maps the ids written in the range to the replication-key value written.
 	Written map[string]int64 `json:"written,omitempty"`
-	// Moved is true when a record of Written came back with a newer value between Start and
-	// Until: the range must be read again.
+	// Moved is true when a record of Written came back with a newer value from after Start:
+	// the range must be read again.
 	Moved bool `json:"moved,omitempty"`
 }
 

@@ -41,7 +41,7 @@ func TestRoundTrip(t *testing.T) {
 			Watermark: 1_700_000_000_000,
 			Window:    map[string]int64{uuid(): 1_700_000_000_000},
 			Verify: []Verify{{
-				From: 1_700_000_000_000, To: 1_700_000_050_000, Until: 1_700_000_100_000,
+				From: 1_700_000_000_000, To: 1_700_000_050_000, Start: 1_700_000_100_000,
 				Written: map[string]int64{uuid(): 1_700_000_000_001, uuid(): 1_700_000_000_002}, Moved: true,
 			}},
 		}},
