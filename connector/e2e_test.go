@@ -513,6 +513,9 @@ func TestFencedInstanceStops(t *testing.T) {
 	h.waitSettled(b, time.Now())
 	begun.Lock()
 	defer begun.Unlock()
+	if len(begun.times) == 0 {
+		t.Fatal("no call of the first instance went through its transport")
+	}
 	for _, at := range begun.times {
 		if at.After(stopped) {
 			t.Errorf("the fenced instance began a call to Xero at %v, after it stopped at %v", at, stopped)

@@ -206,11 +206,11 @@ func remember(b *offsets.Bookmark, m recordMeta) {
 	}
 }
 
-// stampTolerance widens a traversal's span of server times on both sides. Xero stamps an
-// answer's DateTimeUTC at some point while it serves the call, not necessarily when it reads
-// the data: a change made just before the read may carry a later time than the stamp, and one
-// made just after it an earlier time. Counting the changes within this margin as moves costs at
-// most a needless re-read; missing one would lose a record.
+// stampTolerance moves a traversal's start back. Xero stamps an answer's DateTimeUTC at some
+// point while it serves the call, not necessarily when it reads the data: a change made just
+// after the first page was read may carry an earlier time than that page's stamp, and it can
+// still shift the next page. Counting the changes within this margin costs at most a needless
+// re-read; missing one would lose a record.
 const stampTolerance = int64(5000) // ms
 
 // noteMoves marks the traversals that m shows may not be gap-free: m was written in the

@@ -320,8 +320,8 @@ func (s *Sim) writeList(w http.ResponseWriter, t *tenant, d *streamDef, q listQu
 	h.Set("Xero-Correlation-Id", id.String())
 	c := rctx{w: b, t: t, tb: t.tables[d.id], unitdp: q.unitdp, lines: !d.lines || q.page > 0, include: q.include}
 
-	// The answer is stamped once the data are locked: every change it shows is older than
-	// its DateTimeUTC, and every change it misses is newer.
+	// The answer is stamped once the data are locked: no change it shows is newer than its
+	// DateTimeUTC, and no change it misses is older.
 	if d.id == sJournals {
 		s.mu.RLock()
 		s.envelope(b, id, s.clock.now())
