@@ -5,7 +5,7 @@
 #   2. gofmt: every Go file formatted (gofmt -l prints nothing)
 #   3. go test -race ./...                  on kfake and srfake (meanwhile the real services start,
 #                                           on empty data)
-#   4. go test -race -count=1 <packages>    again, on the real Apache Kafka and Apicurio Registry:
+#   4. go test -race -count=1 -p 1 <pkgs>   again, on the real Apache Kafka and Apicurio Registry:
 #                                           the packages whose tests use internal/testenv
 #   5. the services are stopped, whatever happened
 #
@@ -72,8 +72,10 @@ if wait "$up_pid"; then
 		printf 'no package imports internal/testenv\n'
 		failed+=("tests on the real services")
 	else
+		# One package at a time: some tests restart the shared broker, which would only slow
+		# down the other packages' tests.
 		step "tests on Apache Kafka ($XK_KAFKA_BROKERS) and Apicurio ($XK_SCHEMA_REGISTRY_URL)" \
-			"$GO" test -race -count=1 "${testflags[@]}" "${pkgs[@]}"
+			"$GO" test -race -count=1 -p 1 "${testflags[@]}" "${pkgs[@]}"
 	fi
 else
 	cat .services/up.log
