@@ -98,6 +98,11 @@ func parseInstant(s []byte) (int64, error) {
 	return t.UnixMilli(), nil
 }
 
+// ParseTime reads a Xero date or timestamp as milliseconds since the epoch (UTC), by the rules
+// the transcoder applies to timestamp fields: "/Date(milliseconds±hhmm)/" or ISO 8601, nothing
+// finer than a millisecond.
+func ParseTime(s string) (int64, error) { return parseInstant([]byte(s)) }
+
 // daysOf turns an instant into an Avro date (days since the epoch). Xero sends dates as midnight
 // UTC; any other time of day is an error, never truncated.
 func daysOf(ms int64, text []byte) (int32, error) {

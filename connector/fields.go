@@ -4,12 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/cespare/xxhash/v2"
 	"github.com/tidwall/gjson"
 
+	"github.com/xero-kafka/xero-kafka/avro"
 	"github.com/xero-kafka/xero-kafka/streams"
 )
 
@@ -51,7 +51,7 @@ func readMeta(s *streams.Stream, raw []byte) (recordMeta, error) {
 		}
 		m.pos, m.posText = n, v.Raw
 	case gjson.String:
-		ms, err := parseXeroTime(v.Str)
+		ms, err := avro.ParseTime(v.Str)
 		if err != nil {
 			return m, fmt.Errorf("%s: %w", s.ReplicationKey, err)
 		}
@@ -60,29 +60,4 @@ func readMeta(s *streams.Stream, raw []byte) (recordMeta, error) {
 		return m, fmt.Errorf("%s: missing", s.ReplicationKey)
 	}
 	return m, nil
-}
-
-// parseXeroTime reads a Xero timestamp, /Date(1541176290160+0000)/ (the offset is optional and
-// informational: the number is milliseconds since the epoch in UTC) or ISO 8601, as unix ms.
-func parseXeroTime(s string) (int64, error) {
-	if rest, ok := strings.CutPrefix(s, "/Date("); ok {
-		body, ok := strings.CutSuffix(rest, ")/")
-		if !ok {
-			return 0, fmt.Errorf("malformed date %q", s)
-		}
-		if i := strings.IndexAny(body[1:], "+-"); i >= 0 {
-			body = body[:i+1]
-		}
-		ms, err := strconv.ParseInt(body, 10, 64)
-		if err != nil {
-			return 0, fmt.Errorf("malformed date %q", s)
-		}
-		return ms, nil
-	}
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.9999999"} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t.UnixMilli(), nil
-		}
-	}
-	return 0, fmt.Errorf("malformed date %q", s)
 }
