@@ -2,6 +2,7 @@ package connector
 
 import (
 	"context"
+	"maps"
 	"net/url"
 	"time"
 
@@ -253,12 +254,12 @@ func dropUnfinished(b *offsets.Bookmark) {
 	b.Verify = kept
 }
 
+// copyPositions copies m; the copy is never nil, since traversals add to it.
 func copyPositions(m map[string]int64) map[string]int64 {
-	c := make(map[string]int64, len(m))
-	for k, v := range m {
-		c[k] = v
+	if m == nil {
+		return map[string]int64{}
 	}
-	return c
+	return maps.Clone(m)
 }
 
 // commitIfChanged commits unless there is nothing to write and the bookmark is unchanged.

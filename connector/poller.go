@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/url"
 	"strconv"
 	"time"
@@ -298,32 +299,14 @@ func (p *poller) offsetCycle(ctx context.Context) error {
 // cloneBookmark returns a deep copy of b: a working copy that a failed commit leaves behind.
 func cloneBookmark(b offsets.Bookmark) offsets.Bookmark {
 	c := b
-	if b.Window != nil {
-		c.Window = make(map[string]int64, len(b.Window))
-		for k, v := range b.Window {
-			c.Window[k] = v
-		}
-	}
-	if b.Hashes != nil {
-		c.Hashes = make(map[string]uint64, len(b.Hashes))
-		for k, v := range b.Hashes {
-			c.Hashes[k] = v
-		}
-	}
+	c.Window = maps.Clone(b.Window)
+	c.Hashes = maps.Clone(b.Hashes)
 	if b.Verify != nil {
 		c.Verify = make([]offsets.Verify, len(b.Verify))
 		for i, v := range b.Verify {
-			c.Verify[i] = cloneVerify(v)
+			c.Verify[i] = v
+			c.Verify[i].Written = copyPositions(v.Written)
 		}
-	}
-	return c
-}
-
-func cloneVerify(v offsets.Verify) offsets.Verify {
-	c := v
-	c.Written = make(map[string]int64, len(v.Written))
-	for k, w := range v.Written {
-		c.Written[k] = w
 	}
 	return c
 }
