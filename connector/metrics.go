@@ -31,7 +31,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"tenant", "stream", "outcome"}),
 		rereads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "xero_kafka_keyset_rereads_total",
-			Help: "Ranges read again because records moved while a traversal paged through them.",
+			Help: "Keyset ranges read again because a record in them changed while or after a traversal paged through them.",
 		}, []string{"tenant", "stream"}),
 		transactions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "xero_kafka_transactions_total",
