@@ -3,7 +3,6 @@ package connector_test
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,6 +22,7 @@ import (
 	"github.com/hamba/avro/v2/registry"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sr"
 
 	"github.com/xero-kafka/xero-kafka/avro"
 	"github.com/xero-kafka/xero-kafka/connector"
@@ -218,22 +218,23 @@ func (h *harness) readTopics() map[string][]decoded {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	schemas := map[uint32]hamba.Schema{}
+	schemas := map[int]hamba.Schema{}
 	schemaOf := func(framed []byte) (hamba.Schema, []byte) {
 		h.t.Helper()
-		if len(framed) < 5 || framed[0] != 0 {
-			h.t.Fatalf("not Confluent wire format: % x", framed[:min(len(framed), 8)])
+		var hdr sr.ConfluentHeader
+		id, body, err := hdr.DecodeID(framed)
+		if err != nil {
+			h.t.Fatalf("not Confluent wire format: % x: %v", framed[:min(len(framed), 8)], err)
 		}
-		id := binary.BigEndian.Uint32(framed[1:5])
 		s, ok := schemas[id]
 		if !ok {
-			s, err = reg.GetSchema(context.Background(), int(id))
+			s, err = reg.GetSchema(context.Background(), id)
 			if err != nil {
 				h.t.Fatalf("schema %d: %v", id, err)
 			}
 			schemas[id] = s
 		}
-		return s, framed[5:]
+		return s, body
 	}
 	out := map[string][]decoded{}
 	for _, r := range h.kafka.ReadAll(h.t, kgo.ReadCommitted(), topics...) {
