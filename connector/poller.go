@@ -64,7 +64,7 @@ const (
 // whole cannot go on (fenced, the refresh token rejected, the writer broken).
 func (p *poller) run(ctx context.Context) error {
 	backoff := firstRetry
-	warnedRemoved := false
+	warnedRemoved, warnedStall := false, false
 	for {
 		p.status.begin(p.now())
 		err := p.cycle(ctx)
@@ -98,6 +98,16 @@ func (p *poller) run(ctx context.Context) error {
 				p.log.Warn("Xero has removed this endpoint; the stream stays empty and is checked again later", "path", p.stream.Path)
 				warnedRemoved = true
 			}
+		case errors.As(err, new(*stallError)):
+			// The server answers in a way the strategy cannot make progress with: reading on
+			// would read the same pages again. Back off as after an error, and say so once.
+			p.metrics.cycles.WithLabelValues(p.tenant, p.stream.Name, "stalled").Inc()
+			if !warnedStall {
+				p.log.Warn("sync cycle stopped without progress; retrying with backoff", "err", err)
+				warnedStall = true
+			}
+			wait = backoff
+			backoff = min(2*backoff, lastRetry)
 		default:
 			p.metrics.cycles.WithLabelValues(p.tenant, p.stream.Name, "error").Inc()
 			wait = backoff
@@ -119,7 +129,7 @@ func (p *poller) run(ctx context.Context) error {
 
 // fatal reports whether err stops the whole connector rather than one stream.
 func fatal(err error) bool {
-	return errors.Is(err, ErrFenced) || errors.Is(err, errProducerBroken) || tokenRejected(err)
+	return errors.Is(err, ErrFenced) || errors.Is(err, errProducerBroken) || errors.Is(err, errOutcomeUnknown) || tokenRejected(err)
 }
 
 // tokenRejected reports whether Xero refused the app's refresh token or credentials: no call of
@@ -291,7 +301,7 @@ func (p *poller) offsetCycle(ctx context.Context) error {
 			return nil
 		}
 		if next.Watermark == p.bm.Watermark && len(out) == 0 {
-			return fmt.Errorf("offset %d: a full page with nothing above the offset", p.bm.Watermark)
+			return &stallError{reason: fmt.Sprintf("offset %d: a full page with nothing above the offset", p.bm.Watermark)}
 		}
 	}
 }
