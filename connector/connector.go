@@ -104,7 +104,7 @@ func (c *Connector) Run(ctx context.Context) error {
 
 func (c *Connector) run(ctx context.Context) error {
 	cfg := c.cfg
-	kafka := append([]kgo.Opt{kgo.WithLogger(kafkaLogger{kslog.New(c.log.With("component", "kafka"))})}, c.deps.Kafka...)
+	kafka := append([]kgo.Opt{kgo.WithLogger(kafkaLogger{kslog.New(c.log.With("component", "kafka")), kafkaLevels[cfg.KafkaLogLevel]})}, c.deps.Kafka...)
 
 	builders, err := retrySetup(ctx, c.log, func() (map[string]builder, error) { return c.prepare(ctx, kafka) })
 	if err != nil {
@@ -308,16 +308,14 @@ func (c *Connector) newPoller(tenant, name string, api lister, w *writer, b buil
 	}
 }
 
-// kafkaLogger passes franz-go's logs to the connector's logger, from warnings up unless debug
-// logging is on: at info, franz-go narrates every transaction.
-type kafkaLogger struct{ *kslog.Logger }
-
-func (l kafkaLogger) Level() kgo.LogLevel {
-	if lvl := l.Logger.Level(); lvl < kgo.LogLevelDebug {
-		return min(lvl, kgo.LogLevelWarn)
-	}
-	return kgo.LogLevelDebug
+// kafkaLogger passes franz-go's logs to the connector's logger from its own level up (warnings by
+// default: at info, franz-go narrates every transaction, and its debug drowns the connector's).
+type kafkaLogger struct {
+	*kslog.Logger
+	level kgo.LogLevel
 }
+
+func (l kafkaLogger) Level() kgo.LogLevel { return min(l.Logger.Level(), l.level) }
 
 // prepare creates the missing topics and registers the schemas: nothing is read from Xero that
 // could not be written.

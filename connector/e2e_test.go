@@ -762,3 +762,61 @@ func TestCommitAnswerLost(t *testing.T) {
 		t.Error("the connector never reloaded its state")
 	}
 }
+
+// TestEndToEndCoarseModifiedSince: against a server that reads If-Modified-Since at day
+// precision, or ignores it, streams of several pages sync under change to the simulator's truth
+// with no record version written twice, and a caught-up cycle costs a bounded number of calls.
+func TestEndToEndCoarseModifiedSince(t *testing.T) {
+	t.Parallel()
+	for _, mode := range []xerosim.IMSMode{xerosim.IMSDay, xerosim.IMSIgnored} {
+		t.Run(mode.String(), func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, xerosim.Seed(31), xerosim.Tenants(1), xerosim.NoLimits(), xerosim.ModifiedSince(mode),
+				xerosim.Volume("invoices", 2500), xerosim.Volume("contacts", 1200), xerosim.Volume("quotes", 250))
+			h.cfg.Streams = []string{"invoices", "contacts", "quotes", "payments"}
+			stopMutations := mutator(h.sim, 37)
+			r := h.start(h.cfg)
+			h.waitWritten(r)
+			time.Sleep(time.Second)
+			stopMutations()
+			h.waitSettled(r, time.Now())
+			if err := r.stop(); err != nil {
+				t.Fatal(err)
+			}
+			h.checkEndState()
+
+			// One more cycle per stream, with nothing new: it reads each page about once.
+			before := h.sim.Stats()
+			cfg := h.cfg
+			cfg.PollInterval, cfg.FullTableInterval = time.Hour, time.Hour
+			c := h.start(cfg)
+			h.waitSettled(c, time.Now().Add(-time.Hour))
+			if err := c.stop(); err != nil {
+				t.Fatal(err)
+			}
+			after := h.sim.Stats()
+			for _, st := range c.Status().Tenants[0].Streams {
+				if st.RecordsWritten != 0 {
+					t.Errorf("%s: a cycle with nothing new wrote %d records", st.Stream, st.RecordsWritten)
+				}
+			}
+			for _, name := range h.cfg.Streams {
+				s, _ := streams.ByName(name)
+				size := streams.FixedPageSize
+				if s.Paging == streams.PageSize {
+					size = streams.MaxPageSize
+				}
+				truth, err := h.sim.Truth(h.sim.Tenants()[0], name)
+				if err != nil {
+					t.Fatal(err)
+				}
+				pages := (len(truth) + size - 1) / size
+				calls := total(after.Calls[endpointOf(name)]) - total(before.Calls[endpointOf(name)])
+				t.Logf("%s: %d records in %d pages: %d calls in a cycle with nothing new", name, len(truth), pages, calls)
+				if calls > pages+2 {
+					t.Errorf("%s: %d calls in a cycle with nothing new, for %d pages", name, calls, pages)
+				}
+			}
+		})
+	}
+}

@@ -197,7 +197,7 @@ func (p *poller) fetch(ctx context.Context, q url.Values, page int, modifiedSinc
 	}
 	pg, err := p.api.List(ctx, req)
 	if err != nil {
-		return fetched{}, fmt.Errorf("fetch page %d: %w", page, err)
+		return fetched{}, err // the client's error names the endpoint and the page
 	}
 	f := fetched{items: make([]item, len(pg.Records)), last: isLast(s, pg, page)}
 	if !pg.ServerTime.IsZero() {
@@ -261,12 +261,20 @@ func (p *poller) commit(ctx context.Context, recs []*kgo.Record, next offsets.Bo
 	if err != nil {
 		return fmt.Errorf("encode bookmark: %w", err)
 	}
-	written := len(recs)
+	// Records written to the stream's topic (data and tombstones), not the dead letters.
+	written := 0
+	for _, r := range recs {
+		if r.Topic == p.build.topic {
+			written++
+		}
+	}
 	if err := p.out.commit(ctx, append(recs, state...)); err != nil {
 		return err
 	}
 	p.bm = next
 	p.status.committed(next, written)
+	p.log.Debug("committed", "records", written, "dead_letters", len(recs)-written, "watermark", next.Watermark,
+		"window", len(next.Window), "traversals", len(next.Verify), "hashes", len(next.Hashes))
 	return nil
 }
 
