@@ -360,7 +360,10 @@ func fingerprint(v map[string]any) [32]byte {
 
 // mutator changes the simulator's data until stopped: single edits of every kind, and bulk
 // imports larger than a page, on invoices (pages of 1000) and quotes (pages of 100).
-func mutator(sim *xerosim.Sim, seed uint64) (stop func()) {
+func mutator(sim *xerosim.Sim, seed uint64) (stop func()) { return changes(sim, seed, true) }
+
+// changes is mutator, with or without the bulk imports.
+func changes(sim *xerosim.Sim, seed uint64, bulk bool) (stop func()) {
 	rng := rand.New(rand.NewPCG(seed, 1))
 	done := make(chan struct{})
 	var wg sync.WaitGroup
@@ -376,7 +379,7 @@ func mutator(sim *xerosim.Sim, seed uint64) (stop func()) {
 			case <-tick.C:
 			}
 			sim.Mutate(1 + rng.IntN(3))
-			if n%150 == 75 {
+			if bulk && n%150 == 75 {
 				tenant := sim.Tenants()[rng.IntN(len(sim.Tenants()))]
 				sim.Burst(tenant, "invoices", 1100+rng.IntN(400))
 				sim.Burst(tenant, "quotes", 120+rng.IntN(80))
@@ -698,7 +701,7 @@ func (l *lossyCommits) EndTransaction(ctx context.Context, try kgo.TransactionEn
 	l.mu.Lock()
 	roll, on := l.rng.IntN(10), l.on
 	l.mu.Unlock()
-	if try != kgo.TryCommit || !on || roll >= 2 {
+	if try != kgo.TryCommit || !on || roll >= 3 {
 		return l.TxnProducer.EndTransaction(ctx, try)
 	}
 	l.mu.Lock()
@@ -728,7 +731,7 @@ func TestCommitAnswerLost(t *testing.T) {
 	h := newHarness(t, xerosim.Seed(21), xerosim.Tenants(2), xerosim.NoLimits(),
 		xerosim.Volume("invoices", 1500), xerosim.Volume("journals", 400), xerosim.Volume("contacts", 300))
 	h.cfg.Streams = []string{"invoices", "journals", "contacts", "payments", "currencies", "items"}
-	stopMutations := mutator(h.sim, 23)
+	stopMutations := changes(h.sim, 23, false)
 	defer stopMutations()
 
 	lossy := &lossyCommits{rng: rand.New(rand.NewPCG(21, 22)), on: true}
