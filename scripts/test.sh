@@ -60,7 +60,9 @@ up_pid=$!
 
 step "go vet ./..." "$GO" vet ./...
 step "gofmt" check_gofmt
-step "tests on kfake and srfake" "$GO" test -race "${testflags[@]}" ./...
+# -timeout is a safety net for a loaded machine (go test's default is 10 minutes a package),
+# not a performance bound.
+step "tests on kfake and srfake" "$GO" test -race -timeout 30m "${testflags[@]}" ./...
 
 printf '\n==> starting Apache Kafka and Apicurio Registry\n'
 if wait "$up_pid"; then
@@ -75,7 +77,7 @@ if wait "$up_pid"; then
 		# One package at a time: some tests restart the shared broker, which would only slow
 		# down the other packages' tests.
 		step "tests on Apache Kafka ($XK_KAFKA_BROKERS) and Apicurio ($XK_SCHEMA_REGISTRY_URL)" \
-			"$GO" test -race -count=1 -p 1 "${testflags[@]}" "${pkgs[@]}"
+			"$GO" test -race -count=1 -p 1 -timeout 30m "${testflags[@]}" "${pkgs[@]}"
 	fi
 else
 	cat .services/up.log
