@@ -2,6 +2,7 @@ package xerosim
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -88,11 +89,20 @@ func (c *rctx) contactFull(k int) {
 	p := t.prof
 	w.objKey("Contact")
 	w.id("ContactID", t.rid(sContacts, k))
-	w.str("ContactNumber", fmt.Sprintf("C%05d", k+1))
+	w.key("ContactNumber")
+	w.b = append(w.b, `"C`...)
+	w.b = appendPadded(w.b, int64(k+1), 5)
+	w.b = append(w.b, '"')
 	w.str("Name", t.contactName(k))
 	w.str("FirstName", fn)
 	w.str("LastName", ln)
-	w.str("EmailAddress", strings.ToLower(fn+"."+ln)+fmt.Sprintf("%d@example.com", k+1))
+	w.key("EmailAddress")
+	w.b = append(w.b, '"')
+	w.b = appendLower(w.b, fn)
+	w.b = append(w.b, '.')
+	w.b = appendLower(w.b, ln)
+	w.b = strconv.AppendInt(w.b, int64(k+1), 10)
+	w.b = append(w.b, `@example.com"`...)
 	w.str("SkypeUserName", "")
 	w.str("BankAccountDetails", "")
 	if p.country == "NZ" || r.chance(0.3) {
@@ -122,8 +132,14 @@ func (c *rctx) contactFull(k int) {
 		w.elem()
 		w.str("PhoneType", typ)
 		if n == 1 && r.chance(0.5) {
-			w.str("PhoneNumber", fmt.Sprintf("%03d-%04d", r.intn(1000), r.intn(10000)))
-			w.str("PhoneAreaCode", fmt.Sprint(2+r.intn(8)))
+			w.key("PhoneNumber")
+			w.b = append(w.b, '"')
+			w.b = appendPadded(w.b, int64(r.intn(1000)), 3)
+			w.b = append(w.b, '-')
+			w.b = appendPadded(w.b, int64(r.intn(10000)), 4)
+			w.b = append(w.b, '"')
+			w.key("PhoneAreaCode")
+			w.b = append(w.b, '"', byte('2'+r.intn(8)), '"')
 			w.str("PhoneCountryCode", p.phoneCC)
 		} else {
 			w.str("PhoneNumber", "")
@@ -149,6 +165,28 @@ func (c *rctx) contactFull(k int) {
 	w.emptyArr("ContactPersons")
 	w.boolean("HasValidationErrors", false)
 	w.end()
+}
+
+// appendPadded appends v (not negative) with at least width digits.
+func appendPadded(b []byte, v int64, width int) []byte {
+	for p, n := int64(10), 1; n < width; p, n = p*10, n+1 {
+		if v < p {
+			b = append(b, '0')
+		}
+	}
+	return strconv.AppendInt(b, v, 10)
+}
+
+// appendLower appends s in lower case (ASCII letters; names here are ASCII or keep their case).
+func appendLower(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b = append(b, c)
+	}
+	return b
 }
 
 // attachments writes HasAttachments: true and the Attachments of record i of stream s, as

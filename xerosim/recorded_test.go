@@ -191,3 +191,17 @@ func TestAsRecordedShare(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkInvoicePageAsRecorded is BenchmarkInvoicePage with every record as recorded (full
+// nested contacts, attachments, credit notes): the cost of the shapes.
+//
+//	go test -run '^$' -bench 'BenchmarkInvoicePage' -benchmem ./xerosim/
+func BenchmarkInvoicePageAsRecorded(b *testing.B) {
+	_, get := benchSim(b, Volume("invoices", 100_000), AsRecorded(1))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		get("/api.xro/2.0/Invoices?page=" + strconv.Itoa(1+i%100) + "&pageSize=1000&unitdp=4&includeArchived=true")
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "pages/s")
+}
