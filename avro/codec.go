@@ -118,8 +118,10 @@ func (c *Codec) KeySchema() string { return c.keySchema }
 //
 // The transcoding is exact or fails: a value of the wrong JSON type, a number that does not fit
 // its decimal, a date that is not midnight UTC, malformed JSON and so on return a *FieldError
-// naming the field. Fields the schema does not know are kept in _unknown_fields. On error, dst is
-// returned with its original length.
+// naming the field. Fields the schema does not know are kept in _unknown_fields, and so are
+// empty values of another type ("", {} or [] where the field is not a string, a record or an
+// array), which are written as null; "/Date(0+0000)/" is null. README.md has the table of every
+// mismatch. On error, dst is returned with its original length.
 func (c *Codec) AppendValue(dst, raw []byte, tenantID string, extractedAt time.Time) ([]byte, error) {
 	n := len(dst)
 	if err := checkTenant(tenantID); err != nil {

@@ -108,7 +108,7 @@ func TestValues(t *testing.T) {
 		{"CurrencyRate", got["CurrencyRate"].(*big.Rat).Cmp(big.NewRat(1234567891, 10000000000)) == 0},
 		{"Date", got["Date"].(time.Time).Equal(time.Date(2018, 10, 20, 0, 0, 0, 0, time.UTC))},
 		{"DueDate", got["DueDate"].(time.Time).Equal(time.Date(1969, 12, 31, 0, 0, 0, 0, time.UTC))},
-		{"UpdatedDateUTC", got["UpdatedDateUTC"].(time.Time).UnixMilli() == -1},
+		{"UpdatedDateUTC", got["UpdatedDateUTC"].(time.Time).UnixMilli() == 13*3600_000-1}, // plus the offset
 		{"LineItems", len(got["LineItems"].(map[string]any)["array"].([]any)) == 0},
 		{"Payments", got["Payments"] == nil},
 		{"Reference", got["Reference"] == "😀 é/"},
@@ -131,12 +131,21 @@ func TestBadValues(t *testing.T) {
 	}{
 		{"string for a decimal", "invoices", `{"Total":"forty"}`, "Total", `want a number, got the string "forty"`},
 		{"bool for a decimal", "invoices", `{"Total":true}`, "Total", "want a number, got a boolean"},
-		{"number for a string", "invoices", `{"InvoiceNumber":42}`, "InvoiceNumber", "want a string, got a number"},
-		{"object for a string", "invoices", `{"InvoiceNumber":{}}`, "InvoiceNumber", "want a string, got an object"},
+		{"object for a string", "invoices", `{"InvoiceNumber":{"Value":"INV-1"}}`, "InvoiceNumber", "want a string, got an object"},
+		{"array for a string", "invoices", `{"InvoiceNumber":["INV-1"]}`, "InvoiceNumber", "want a string, got an array"},
+		{"object for a decimal", "invoices", `{"Total":{"Value":1}}`, "Total", "want a number, got an object"},
+		{"string for a record", "invoices", `{"Contact":"Ridgeway"}`, "Contact", "want an object, got a string"},
+		{"string for an array", "invoices", `{"LineItems":"none"}`, "LineItems", "want an array, got a string"},
+		{"blank string for a decimal", "invoices", `{"Total":" "}`, "Total", `want a number, got the string " "`},
+		{"date before its offset", "invoices", `{"Date":"\/Date(1397390400000+0000)\/"}`, "Date", "is not midnight UTC (2014-04-13T12:00:00.000Z)"},
+		{"date off by its offset", "invoices", `{"Date":"\/Date(1397347200000+1200)\/"}`, "Date", "is not midnight UTC (2014-04-13T12:00:00.000Z)"},
+		{"malformed offset", "invoices", `{"UpdatedDateUTC":"\/Date(1397390400000+120)\/"}`, "UpdatedDateUTC", "want a sign and hh or hhmm"},
+		{"empty value in an array", "invoices", `{"LineItems":[{},""]}`, "LineItems[1]", `"" (an empty value of another type), and the schema does not allow null in this array`},
+		{"empty object in an array of strings", "bank_transactions", `{"ValidationErrors":[{"Message":{}}],"LineItems":[[]]}`, "LineItems[0]", "[] (an empty value of another type), and the schema does not allow null in this array"},
 		{"number for a boolean", "invoices", `{"HasErrors":1}`, "HasErrors", "want a boolean, got a number"},
 		{"string for a boolean", "invoices", `{"HasErrors":"yes"}`, "HasErrors", `want a boolean, got the string "yes"`},
-		{"array for a record", "invoices", `{"Contact":[]}`, "Contact", "want an object, got an array"},
-		{"object for an array", "invoices", `{"LineItems":{}}`, "LineItems", "want an array, got an object"},
+		{"array for a record", "invoices", `{"Contact":[{"Name":"Ridgeway"}]}`, "Contact", "want an object, got an array"},
+		{"object for an array", "invoices", `{"LineItems":{"Description":"x"}}`, "LineItems", "want an array, got an object"},
 		{"number for a date", "invoices", `{"Date":1539993600000}`, "Date", "want a date string, got a number"},
 		{"too many decimals", "invoices", `{"LineItems":[{},{},{"UnitAmount":1.12345}]}`, "LineItems[2].UnitAmount", "1.12345 has 5 decimal places; the schema holds 4"},
 		{"too many rate decimals", "invoices", `{"LineItems":[{},{},{}],"CurrencyRate":1.123456789012}`, "CurrencyRate", "1.123456789012 has 12 decimal places; the schema holds 10"},
@@ -148,7 +157,7 @@ func TestBadValues(t *testing.T) {
 		{"long out of range", "journals", `{"JournalNumber":9223372036854775808}`, "JournalNumber", "out of the range of a long"},
 		{"long not whole", "journals", `{"JournalNumber":12.5}`, "JournalNumber", "12.5 is not a whole number"},
 		{"null in an array", "invoices", `{"LineItems":[{},null]}`, "LineItems[1]", "does not allow null"},
-		{"nested wrong type", "invoices", `{"Payments":[{"Invoice":{"LineItems":[{"Tracking":[{"Name":7}]}]}}]}`, "Payments[0].Invoice.LineItems[0].Tracking[0].Name", "want a string, got a number"},
+		{"nested wrong type", "invoices", `{"Payments":[{"Invoice":{"LineItems":[{"Tracking":[{"Name":{"x":7}}]}]}}]}`, "Payments[0].Invoice.LineItems[0].Tracking[0].Name", "want a string, got an object"},
 		{"duplicate field", "invoices", `{"Total":1,"Total":2}`, "Total", "occurs twice"},
 		{"lone surrogate", "invoices", `{"Reference":"\ud800"}`, "Reference", "lone UTF-16 surrogate"},
 		{"invalid UTF-8", "invoices", "{\"Reference\":\"\xff\"}", "", "invalid UTF-8"},
@@ -183,6 +192,98 @@ func TestBadValues(t *testing.T) {
 			}
 			if string(out) != "keep" {
 				t.Errorf("dst changed to %q on error", out)
+			}
+		})
+	}
+}
+
+// TestMismatches covers every kind of mismatch between Xero's JSON and the schema that is not an
+// error, with the values written as Xero writes them: what is read, and what is written as null
+// and kept in _unknown_fields (the rest are in TestBadValues). Each record is also checked by the
+// oracle, which reads the JSON by the same rules with its own code.
+func TestMismatches(t *testing.T) {
+	day := func(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, time.UTC) }
+	rat := func(s string) *big.Rat { r, _ := new(big.Rat).SetString(s); return r }
+	tests := []struct {
+		name, stream, raw string
+		field             string
+		want              any    // the decoded value of field; nil for null
+		kept              string // the record's _unknown_fields, "" for null
+	}{
+		// Read.
+		{"number for a string", "receipts", `{"ReceiptNumber":1}`, "ReceiptNumber", "1", ""},
+		{"number text kept exactly", "invoices", `{"Reference":108.60}`, "Reference", "108.60", ""},
+		{"negative number with exponent for a string", "invoices", `{"Reference":-1E+3}`, "Reference", "-1E+3", ""},
+		{"boolean for a string", "invoices", `{"Reference":false}`, "Reference", "false", ""},
+		{"quoted money", "invoices", `{"Total":"108.6"}`, "Total", rat("108.6"), ""},
+		{"whole-number money", "invoices", `{"Total":0}`, "Total", rat("0"), ""},
+		{"money with one decimal", "invoices", `{"AmountDue":108.6}`, "AmountDue", rat("108.6"), ""},
+		{"quoted integer", "journals", `{"JournalNumber":"42"}`, "JournalNumber", int64(42), ""},
+		{"quoted boolean", "invoices", `{"HasErrors":"False"}`, "HasErrors", false, ""},
+		{"empty object for a record", "organisations", `{"PaymentTerms":{}}`, "PaymentTerms", map[string]any{}, ""},
+		{"date with +1200", "invoices", `{"Date":"\/Date(1397390400000+1200)\/"}`, "Date", day(2014, 4, 14), ""},
+		{"date with +1300", "invoices", `{"DueDate":"\/Date(1541156400000+1300)\/"}`, "DueDate", day(2018, 11, 3), ""},
+		{"timestamp with +1200", "invoices", `{"UpdatedDateUTC":"\/Date(1221517731500+1200)\/"}`, "UpdatedDateUTC", time.UnixMilli(1221560931500).UTC(), ""},
+		{"timestamp with -0500", "payments", `{"UpdatedDateUTC":"\/Date(1221578931500-0500)\/"}`, "UpdatedDateUTC", time.UnixMilli(1221560931500).UTC(), ""},
+		// Xero's "no date": null, and not kept.
+		{"no date in a date", "invoices", `{"FullyPaidOnDate":"\/Date(0+0000)\/"}`, "FullyPaidOnDate", nil, ""},
+		{"no date in a timestamp", "invoices", `{"UpdatedDateUTC":"\/Date(0)\/"}`, "UpdatedDateUTC", nil, ""},
+		// Empty values of another type: null, kept as Xero wrote them.
+		{"empty string for a date", "invoices", `{"DueDate":""}`, "DueDate", nil, `{"DueDate":""}`},
+		{"empty string for a timestamp", "invoices", `{"UpdatedDateUTC":""}`, "UpdatedDateUTC", nil, `{"UpdatedDateUTC":""}`},
+		{"empty string for a decimal", "invoices", `{"CurrencyRate":""}`, "CurrencyRate", nil, `{"CurrencyRate":""}`},
+		{"empty string for an integer", "journals", `{"JournalNumber":""}`, "JournalNumber", nil, `{"JournalNumber":""}`},
+		{"empty string for a boolean", "invoices", `{"HasErrors":""}`, "HasErrors", nil, `{"HasErrors":""}`},
+		{"empty string for a record", "invoices", `{"Contact":""}`, "Contact", nil, `{"Contact":""}`},
+		{"empty string for an array", "invoices", `{"LineItems":"" }`, "LineItems", nil, `{"LineItems":""}`},
+		{"empty array for a record", "invoices", `{"Contact":[ ]}`, "Contact", nil, `{"Contact":[ ]}`},
+		{"empty object for an array", "invoices", `{"LineItems":{}}`, "LineItems", nil, `{"LineItems":{}}`},
+		{"empty object for a string", "invoices", `{"Reference":{}}`, "Reference", nil, `{"Reference":{}}`},
+		{"empty array for a string", "invoices", `{"Reference":[]}`, "Reference", nil, `{"Reference":[]}`},
+		{"empty object for a decimal", "invoices", `{"Total":{}}`, "Total", nil, `{"Total":{}}`},
+		{"empty array for a date", "invoices", `{"Date":[]}`, "Date", nil, `{"Date":[]}`},
+		{"kept next to an unknown field", "invoices", `{"DateString":"2014-04-14T00:00:00","Total":""}`, "Total", nil, `{"DateString":"2014-04-14T00:00:00","Total":""}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := mustCodec(t, tt.stream)
+			s := parsedSchema(t, c)
+			roundTrip(t, c, s, []byte(tt.raw))
+			bin, err := c.AppendValue(nil, []byte(tt.raw), "tenant", time.UnixMilli(0))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := decodeAvro(t, s, bin)
+			v := got[tt.field]
+			if w, ok := v.(map[string]any); ok && len(w) == 1 { // a union's branch
+				for _, inner := range w {
+					v = inner
+				}
+			}
+			switch want := tt.want.(type) {
+			case *big.Rat:
+				if r, ok := v.(*big.Rat); !ok || r.Cmp(want) != 0 {
+					t.Errorf("%s = %v, want %s", tt.field, v, want.RatString())
+				}
+			case time.Time:
+				if tm, ok := v.(time.Time); !ok || !tm.Equal(want) {
+					t.Errorf("%s = %v, want %v", tt.field, v, want)
+				}
+			case map[string]any:
+				if m, ok := v.(map[string]any); !ok || m[fieldUnknownFields] != nil {
+					t.Errorf("%s = %v, want a record", tt.field, v)
+				}
+			default:
+				if v != tt.want {
+					t.Errorf("%s = %#v, want %#v", tt.field, v, tt.want)
+				}
+			}
+			var wantKept any
+			if tt.kept != "" {
+				wantKept = tt.kept
+			}
+			if got[fieldUnknownFields] != wantKept {
+				t.Errorf("_unknown_fields = %v, want %v", got[fieldUnknownFields], wantKept)
 			}
 		})
 	}
@@ -224,6 +325,8 @@ func TestSchemaShapes(t *testing.T) {
 		{`{"Items":[],"Inner":{}}`, "I", "missing, and the schema does not allow null"},
 		{`{"I":null,"Items":[],"Inner":{}}`, "I", "null, and the schema does not allow null"},
 		{`{"I":1,"Items":[],"Inner":{"B":1}}`, "Inner", "field \"B\" is not in the schema of x.In, which has no _unknown_fields"},
+		{`{"I":"","Items":[],"Inner":{}}`, "I", `"" (an empty value of another type), and the schema does not allow null`},
+		{`{"I":1,"Items":[],"Inner":{"A":{}}}`, "Inner.A", "{} (an empty value of another type): the record has no _unknown_fields field to keep it"},
 	} {
 		_, err := c.AppendValue(nil, []byte(tt.raw), "t", time.Now())
 		var fe *FieldError
@@ -236,6 +339,7 @@ func TestSchemaShapes(t *testing.T) {
 		`{"type":"record","name":"R","fields":[{"name":"F","type":["null","string","long"]}]}`,
 		`{"type":"record","name":"R","fields":[{"name":"F","type":{"type":"bytes","logicalType":"decimal","precision":39,"scale":2}}]}`,
 		`{"type":"record","name":"R","fields":[{"name":"_tenant_id","type":"long"}]}`,
+		`{"type":"record","name":"R","fields":[{"name":"_unknown_fields","type":["null","string"]},{"name":"F","type":"string"}]}`,
 		`"string"`,
 	} {
 		if _, err := newCodec("test", "ID", bad, key); err == nil {

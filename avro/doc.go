@@ -6,9 +6,11 @@
 // of every record, field and type, so that transcoding a record walks the plan and the JSON bytes
 // without reflection, maps or intermediate values. Numbers are read from their text into Avro
 // decimals and never pass through float64; dates and timestamps are read from Xero's
-// "/Date(ms±hhmm)/" form or ISO-8601. A value that does not fit its schema is an error naming the
-// stream and the field (*FieldError), never a silent rounding or truncation, and fields the schema
-// does not know are kept, as JSON, in the _unknown_fields field of the record they appear in.
+// "/Date(ms±hhmm)/" form (the milliseconds plus the offset) or ISO-8601, by internal/xerotime. A
+// value that does not fit its schema is an error naming the stream and the field (*FieldError),
+// never a silent rounding or truncation, and fields the schema does not know are kept, as JSON, in
+// the _unknown_fields field of the record they appear in, with any empty value of another type
+// ("", {}, []) that was written as null.
 //
 // README.md in this directory describes the type mapping, the decimal sizes, the handling of
 // unknown fields, how the schemas are regenerated and how their evolution is checked.

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+
+	"github.com/xero-kafka/xero-kafka/internal/xerotime"
 )
 
 // encoder holds the state of one AppendValue call. Its slices are kept between calls (Codec pools
@@ -14,10 +16,11 @@ type encoder struct {
 	in          []byte
 	tenantID    string
 	extractedAt int64
-	// spans is a stack: each record being read pushes one span per field of its plan.
-	spans []span
-	// unknown is a stack of the fields of the records being read that their schema does not know.
-	unknown []unknownField
+	// fields is a stack: each record being read pushes one entry per field of its plan.
+	fields []located
+	// unknown is a stack of the fields of the records being read that go to _unknown_fields:
+	// those their schema does not know, and placeholders their type cannot hold (emptyValue).
+	unknown []located
 	// containers holds the extent of every object and array of the input, in the order of their
 	// openings (found while validating), so that a record's first pass can step over them.
 	containers []span
@@ -28,8 +31,26 @@ type encoder struct {
 // span is where a value lies in the input; end == 0 means the field was absent.
 type span struct{ start, end int }
 
-// unknownField locates a field the schema does not know: its quoted name and its value.
-type unknownField struct{ name, value span }
+// located is where a field is in the input: its quoted name and its value.
+type located struct{ name, value span }
+
+// noValue is what value returns when the JSON value stands for "no value" in a form the type
+// cannot hold: the field is written as null and, when keep is set, kept in _unknown_fields as
+// Xero wrote it.
+type noValue struct {
+	keep bool
+	what string
+}
+
+func (n *noValue) Error() string { return n.what }
+
+var (
+	// noDate: "/Date(0+0000)/", which Xero sends for "no date".
+	noDate = &noValue{what: `"/Date(0+0000)/" means no date`}
+	// emptyValue: "", {} or [] where the type is not a string, a record or an array
+	// respectively.
+	emptyValue = &noValue{keep: true, what: "an empty value of another type"}
+)
 
 // record reads the JSON object at e.in[i] (no leading space), appends the Avro record and
 // returns the offset after the object.
@@ -37,13 +58,13 @@ func (e *encoder) record(dst []byte, r *recordPlan, i int) ([]byte, int, error) 
 	if e.in[i] != '{' {
 		return dst, i, wrongType("an object", e.in[i])
 	}
-	base := len(e.spans)
+	base := len(e.fields)
 	for range r.fields {
-		e.spans = append(e.spans, span{})
+		e.fields = append(e.fields, located{})
 	}
 	ubase := len(e.unknown)
 	defer func() {
-		e.spans = e.spans[:base]
+		e.fields = e.fields[:base]
 		e.unknown = e.unknown[:ubase]
 	}()
 
@@ -58,13 +79,14 @@ func (e *encoder) record(dst []byte, r *recordPlan, i int) ([]byte, int, error) 
 			i = skipSpace(e.in, nameEnd)
 			i = skipSpace(e.in, i+1) // after the ':'
 			end := skipValid(e.in, i, e.containers)
+			loc := located{span{nameStart, nameEnd}, span{i, end}}
 			if known {
-				if e.spans[base+idx].end != 0 {
+				if e.fields[base+idx].value.end != 0 {
 					return dst, i, fieldErr(r.fields[idx].name, errors.New("the field occurs twice in the object"))
 				}
-				e.spans[base+idx] = span{i, end}
+				e.fields[base+idx] = loc
 			} else {
-				e.unknown = append(e.unknown, unknownField{span{nameStart, nameEnd}, span{i, end}})
+				e.unknown = append(e.unknown, loc)
 			}
 			i = skipSpace(e.in, end)
 			if e.in[i] == '}' {
@@ -88,7 +110,7 @@ func (e *encoder) record(dst []byte, r *recordPlan, i int) ([]byte, int, error) 
 			dst = e.appendUnknown(dst, &f.typ, ubase)
 			wroteUnknown = true
 		default:
-			sp := e.spans[base+k]
+			sp := e.fields[base+k].value
 			if sp.end == 0 || e.in[sp.start] == 'n' {
 				if !f.typ.nullable {
 					what := "null"
@@ -100,12 +122,26 @@ func (e *encoder) record(dst []byte, r *recordPlan, i int) ([]byte, int, error) 
 				dst = appendLong(dst, f.typ.nullIndex)
 				continue
 			}
+			at := len(dst)
 			if f.typ.nullable {
 				dst = appendLong(dst, f.typ.valueIndex)
 			}
 			var err error
 			if dst, _, err = e.value(dst, &f.typ, sp.start); err != nil {
-				return dst, end, fieldErr(f.name, err)
+				nv, ok := err.(*noValue)
+				if !ok {
+					return dst, end, fieldErr(f.name, err)
+				}
+				if !f.typ.nullable {
+					return dst, end, fieldErr(f.name, fmt.Errorf("%s (%s), and the schema does not allow null", e.in[sp.start:sp.end], nv))
+				}
+				dst = appendLong(dst[:at], f.typ.nullIndex)
+				if nv.keep {
+					if r.unknownAt < 0 {
+						return dst, end, fieldErr(f.name, fmt.Errorf("%s (%s): the record has no %s field to keep it", e.in[sp.start:sp.end], nv, fieldUnknownFields))
+					}
+					e.unknown = append(e.unknown, e.fields[base+k])
+				}
 			}
 		}
 	}
@@ -159,9 +195,13 @@ func (e *encoder) appendUnknown(dst []byte, t *typePlan, ubase int) []byte {
 }
 
 // value reads the non-null JSON value at e.in[i], appends it as type t (without a union branch,
-// which the caller writes) and returns the offset after the value.
+// which the caller writes) and returns the offset after the value. A value that stands for "no
+// value" in a form t cannot hold is a *noValue error, and nothing is appended.
 func (e *encoder) value(dst []byte, t *typePlan, i int) ([]byte, int, error) {
 	c := e.in[i]
+	if e.empty(t.kind, i) {
+		return dst, i, emptyValue
+	}
 	switch t.kind {
 	case kindRecord:
 		return e.record(dst, t.record, i)
@@ -171,7 +211,17 @@ func (e *encoder) value(dst []byte, t *typePlan, i int) ([]byte, int, error) {
 		}
 		return e.array(dst, t.items, i)
 	case kindString:
-		if c != '"' {
+		switch {
+		case c == '-' || (c >= '0' && c <= '9'):
+			// Xero sends numbers in some string fields ("ReceiptNumber": 1 in its own examples):
+			// the number's exact text is the string.
+			end, _ := scanNumber(e.in, i) // validated before
+			return appendBytes(dst, e.in[i:end]), end, nil
+		case c == 't':
+			return appendString(dst, "true"), i + len("true"), nil
+		case c == 'f':
+			return appendString(dst, "false"), i + len("false"), nil
+		case c != '"':
 			return dst, i, wrongType("a string", c)
 		}
 		text, end, err := e.str(i)
@@ -228,7 +278,10 @@ func (e *encoder) value(dst []byte, t *typePlan, i int) ([]byte, int, error) {
 		if err != nil {
 			return dst, i, err
 		}
-		ms, err := parseInstant(text)
+		ms, err := xerotime.Parse(text)
+		if err == xerotime.ErrNoDate {
+			return dst, i, noDate
+		}
 		if err != nil {
 			return dst, i, err
 		}
@@ -242,6 +295,21 @@ func (e *encoder) value(dst []byte, t *typePlan, i int) ([]byte, int, error) {
 		return appendLong(dst, int64(days)), end, nil
 	}
 	return dst, i, fmt.Errorf("unsupported kind %d", t.kind)
+}
+
+// empty reports whether the value at e.in[i] is an empty value of a JSON type that the kind
+// does not take: "" where the kind is not a string, {} where it is not a record, [] where it is
+// not an array. Such a value means "no value" (emptyValue).
+func (e *encoder) empty(k kind, i int) bool {
+	switch e.in[i] {
+	case '"':
+		return k != kindString && e.in[i+1] == '"'
+	case '{':
+		return k != kindRecord && e.in[skipSpace(e.in, i+1)] == '}'
+	case '[':
+		return k != kindArray && e.in[skipSpace(e.in, i+1)] == ']'
+	}
+	return false
 }
 
 // array reads the JSON array at e.in[i] and appends it as one Avro block of items.
@@ -266,6 +334,10 @@ func (e *encoder) array(dst []byte, items *typePlan, i int) ([]byte, int, error)
 				dst = appendLong(dst, items.valueIndex)
 			}
 			if dst, i, err = e.value(dst, items, i); err != nil {
+				if nv, ok := err.(*noValue); ok {
+					end := skipValid(e.in, i, e.containers)
+					err = fmt.Errorf("%s (%s), and the schema does not allow null in this array", e.in[i:end], nv)
+				}
 				return dst, i, indexErr(n, err)
 			}
 		}

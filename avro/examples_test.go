@@ -66,10 +66,9 @@ func yamlPath(n *yaml.Node, keys ...string) *yaml.Node {
 	return n
 }
 
-// yamlToJSON writes a YAML example as the JSON Xero would send. Scalars keep their text (46.00
-// stays 46.00). YAML guesses types from plain text (200 is an integer, 2018-10-20T00:00:00 a
-// timestamp) where Xero's JSON has a string, so where the schema wants a string the text is
-// written as one; elsewhere the YAML type decides.
+// yamlToJSON writes a YAML example as the JSON Xero would send, whatever the schema says: scalars
+// keep their text (46.00 stays 46.00) and their YAML type (ReceiptNumber: 1 is the number 1, as
+// in Xero's own example); JSON has no timestamp type, so a YAML timestamp is a string.
 func yamlToJSON(tb testing.TB, buf *bytes.Buffer, n *yaml.Node, s hamba.Schema) {
 	tb.Helper()
 	for n.Kind == yaml.AliasNode {
@@ -112,14 +111,10 @@ func yamlToJSON(tb testing.TB, buf *bytes.Buffer, n *yaml.Node, s hamba.Schema) 
 		}
 		buf.WriteByte(']')
 	case yaml.ScalarNode:
-		wantString := false
-		if p, ok := s.(*hamba.PrimitiveSchema); ok && (p.Type() == hamba.String || p.Logical() != nil && p.Type() != hamba.Bytes) {
-			wantString = true
-		}
 		switch tag := n.ShortTag(); {
 		case tag == "!!null":
 			buf.WriteString("null")
-		case wantString || tag == "!!str" || tag == "!!timestamp":
+		case tag == "!!str" || tag == "!!timestamp":
 			writeJSONString(buf, n.Value)
 		case (tag == "!!int" || tag == "!!float") && json.Valid([]byte(n.Value)):
 			buf.WriteString(n.Value)

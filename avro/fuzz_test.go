@@ -27,6 +27,11 @@ func FuzzAppendValue(f *testing.F) {
 		`{}`, `{"Total":"50.00","HasErrors":"false"}`, `{"LineItems":[{"Tracking":[{}]}],"X":[{"y":null}]}`,
 		`{"JournalNumber":1e3,"JournalLines":[{"NetAmount":-0.00}]}`, `{"Code":"NZD","Description":"\u00e9"}`,
 		`{"Date":"\/Date(-62135596800000)\/"}`, `{"Payments":[{"Invoice":{"Payments":[{"Amount":1}]}}]}`,
+		// as recorded from Xero: offsets, no date, whole-number money, numbers for strings, {}
+		`{"Date":"\/Date(1397390400000+1200)\/","DateString":"2014-04-14T00:00:00","UpdatedDateUTC":"\/Date(1221517731500+1200)\/"}`,
+		`{"DueDate":"\/Date(1541156400000+1300)\/","FullyPaidOnDate":"\/Date(0+0000)\/","Total":0,"AmountDue":108.6,"CurrencyRate":1}`,
+		`{"InvoiceNumber":1,"Reference":true,"Contact":{"Addresses":[{"City":""}],"SkypeUserName":""},"LineItems":[{"ValidationErrors":[],"Tracking":[{"Options":[]}]}]}`,
+		`{"DueDate":"","Total":{},"Contact":[],"LineItems":{},"Reference":[],"HasErrors":""}`,
 	} {
 		f.Add(uint8(0), []byte(s))
 	}

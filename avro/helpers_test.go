@@ -3,7 +3,6 @@ package avro
 import (
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -109,6 +108,3 @@ func roundTrip(tb testing.TB, c *Codec, s hamba.Schema, raw []byte) {
 		tb.Fatalf("Avro differs from the JSON:\n%s\ninput: %s", strings.Join(diffs, "\n"), raw)
 	}
 }
-
-// refMSDate is the tests' own reading of Xero's /Date(ms±hhmm)/ form.
-var refMSDate = regexp.MustCompile(`^/Date\((-?\d+)([+-]\d{2,4})?\)/$`)

@@ -69,6 +69,8 @@ type recordPlan struct {
 	fields []fieldPlan
 	// byName maps the JSON name of each Xero field to its index in fields.
 	byName map[string]int
+	// unknownAt is the index of the _unknown_fields field, -1 if the record has none.
+	unknownAt int
 }
 
 // compile builds the plan of a record schema.
@@ -156,7 +158,7 @@ func (c *compiler) record(s *hamba.RecordSchema) (typePlan, error) {
 	if r, ok := c.records[s.FullName()]; ok {
 		return typePlan{kind: kindRecord, record: r}, nil
 	}
-	r := &recordPlan{name: s.FullName(), byName: make(map[string]int)}
+	r := &recordPlan{name: s.FullName(), byName: make(map[string]int), unknownAt: -1}
 	c.records[s.FullName()] = r
 	for _, f := range s.Fields() {
 		t, err := c.typ(f.Type())
@@ -180,7 +182,13 @@ func (c *compiler) record(s *hamba.RecordSchema) (typePlan, error) {
 			if t.kind != kindString || !t.nullable {
 				return typePlan{}, fmt.Errorf("%s.%s must be a nullable string", s.Name(), f.Name())
 			}
+			r.unknownAt = len(r.fields)
 		default:
+			// The transcoder decides what goes to _unknown_fields while it writes the fields
+			// before it.
+			if r.unknownAt >= 0 {
+				return typePlan{}, fmt.Errorf("%s.%s: Xero's fields must come before %s", s.Name(), f.Name(), fieldUnknownFields)
+			}
 			r.byName[f.Name()] = len(r.fields)
 		}
 		r.fields = append(r.fields, fp)

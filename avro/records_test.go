@@ -236,12 +236,13 @@ func (g *recordGen) decimal(precision, scale int) string {
 // dateString writes an instant in one of the forms Xero uses.
 func (g *recordGen) dateString(buf *bytes.Buffer, ms int64, date bool) {
 	t := time.UnixMilli(ms).UTC()
+	const hour = 3600_000
 	var s string
-	switch g.r.IntN(6) {
+	switch g.r.IntN(7) {
 	case 0:
 		s = fmt.Sprintf(`\/Date(%d)\/`, ms)
-	case 1:
-		s = fmt.Sprintf(`\/Date(%d-0500)\/`, ms)
+	case 1: // the instant is the milliseconds plus the offset
+		s = fmt.Sprintf(`\/Date(%d-0500)\/`, ms+5*hour)
 	case 2:
 		if date {
 			s = t.Format("2006-01-02T15:04:05")
@@ -249,7 +250,9 @@ func (g *recordGen) dateString(buf *bytes.Buffer, ms int64, date bool) {
 			s = t.Format("2006-01-02T15:04:05.000Z07:00")
 		}
 	case 3:
-		s = fmt.Sprintf("/Date(%d+1300)/", ms)
+		s = fmt.Sprintf("/Date(%d+1300)/", ms-13*hour)
+	case 4:
+		s = fmt.Sprintf(`\/Date(%d+1200)\/`, ms-12*hour)
 	default:
 		s = fmt.Sprintf(`\/Date(%d+0000)\/`, ms)
 	}

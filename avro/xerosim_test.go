@@ -8,13 +8,19 @@ import (
 )
 
 // TestSimulatorRecords transcodes the records the project's Xero simulator serves, for every
-// stream of two tenants, and checks them field by field with an independent decoder.
+// stream of two tenants, and checks them field by field with an independent decoder: in the
+// simulator's default shapes, and with every record in the shapes recorded from Xero's API.
 func TestSimulatorRecords(t *testing.T) {
+	t.Run("default", func(t *testing.T) { simulatorRecords(t) })
+	t.Run("as recorded", func(t *testing.T) { simulatorRecords(t, xerosim.AsRecorded(1)) })
+}
+
+func simulatorRecords(t *testing.T, extra ...xerosim.Option) {
 	opts := []xerosim.Option{xerosim.Seed(7), xerosim.Tenants(2), xerosim.ServeEmployees()}
 	for _, name := range streams.Names() {
 		opts = append(opts, xerosim.Volume(name, 30))
 	}
-	sim := xerosim.New(opts...)
+	sim := xerosim.NewSim(append(opts, extra...)...)
 	t.Cleanup(sim.Close)
 	total := 0
 	for _, st := range streams.All() {

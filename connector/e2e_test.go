@@ -408,6 +408,7 @@ func TestEndToEnd(t *testing.T) {
 		// test and across restarts.
 		xerosim.TimeScale(120),
 		xerosim.WithFaults(xerosim.Faults{Status500: 0.01, Status503: 0.01, Truncated: 0.01, Malformed: 0.005, Drop: 0.005}),
+		xerosim.AsRecorded(0.3), // a share of records in the shapes recorded from Xero's API
 	)
 	rng := rand.New(rand.NewPCG(3, 4))
 	stopMutations := mutator(h.sim, 5)

@@ -9,7 +9,7 @@ import (
 	"github.com/cespare/xxhash/v2"
 	"github.com/tidwall/gjson"
 
-	"github.com/xero-kafka/xero-kafka/avro"
+	"github.com/xero-kafka/xero-kafka/internal/xerotime"
 	"github.com/xero-kafka/xero-kafka/streams"
 )
 
@@ -51,7 +51,8 @@ func readMeta(s *streams.Stream, raw []byte) (recordMeta, error) {
 		}
 		m.pos, m.posText = n, v.Raw
 	case gjson.String:
-		ms, err := avro.ParseTime(v.Str)
+		// The same reading as the transcoder's: the milliseconds plus the offset.
+		ms, err := xerotime.Parse(v.Str)
 		if err != nil {
 			return m, fmt.Errorf("%s: %w", s.ReplicationKey, err)
 		}

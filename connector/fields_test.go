@@ -19,6 +19,9 @@ func TestReadMeta(t *testing.T) {
 		wantErr bool
 	}{
 		{"ms date with offset", invoices, `{"InvoiceID":"a","UpdatedDateUTC":"/Date(1541176290160+0000)/"}`, "a", 1541176290160, "2018-11-02T16:31:30.16Z", false},
+		{"ms date with +1200", invoices, `{"InvoiceID":"a","UpdatedDateUTC":"\/Date(1221517731500+1200)\/"}`, "a", 1221560931500, "2008-09-16T10:28:51.5Z", false},
+		{"ms date with -0500", invoices, `{"InvoiceID":"a","UpdatedDateUTC":"/Date(1221578931500-0500)/"}`, "a", 1221560931500, "2008-09-16T10:28:51.5Z", false},
+		{"no date", invoices, `{"InvoiceID":"a","UpdatedDateUTC":"/Date(0+0000)/"}`, "a", 0, "", true},
 		{"ms date without offset", invoices, `{"InvoiceID":"a","UpdatedDateUTC":"/Date(1541176290160)/"}`, "a", 1541176290160, "2018-11-02T16:31:30.16Z", false},
 		{"negative epoch", invoices, `{"InvoiceID":"a","UpdatedDateUTC":"/Date(-86400000+0000)/"}`, "a", -86400000, "1969-12-31T00:00:00Z", false},
 		{"ISO date-time", invoices, `{"InvoiceID":"a","UpdatedDateUTC":"2018-11-02T16:31:30.160"}`, "a", 1541176290160, "2018-11-02T16:31:30.16Z", false},

@@ -103,49 +103,6 @@ func TestTrimBody(t *testing.T) {
 	}
 }
 
-func TestParseMSDate(t *testing.T) {
-	tests := []struct {
-		in   string
-		want time.Time
-		err  bool
-	}{
-		{"/Date(1552326816230)/", time.UnixMilli(1552326816230).UTC(), false},
-		{"/Date(1539993600000+0000)/", time.Date(2018, 10, 20, 0, 0, 0, 0, time.UTC), false},
-		{"/Date(1539993600000+1300)/", time.Date(2018, 10, 20, 0, 0, 0, 0, time.UTC), false},
-		{"/Date(1539993600000-05)/", time.Date(2018, 10, 20, 0, 0, 0, 0, time.UTC), false},
-		{"/Date(-86400000)/", time.Date(1969, 12, 31, 0, 0, 0, 0, time.UTC), false},
-		{"/Date(-86400000+0000)/", time.Date(1969, 12, 31, 0, 0, 0, 0, time.UTC), false},
-		{"/Date()/", time.Time{}, true},
-		{"/Date(12a)/", time.Time{}, true},
-		{"/Date(1+00000)/", time.Time{}, true},
-		{"2018-10-20", time.Time{}, true},
-		{"", time.Time{}, true},
-	}
-	for _, tt := range tests {
-		got, err := parseMSDate(tt.in)
-		if (err != nil) != tt.err || !got.Equal(tt.want) {
-			t.Errorf("parseMSDate(%q) = %v, %v; want %v (error %v)", tt.in, got, err, tt.want, tt.err)
-		}
-	}
-}
-
-// FuzzParseMSDate: no panic, and what parses round-trips through its millisecond value.
-func FuzzParseMSDate(f *testing.F) {
-	for _, s := range []string{"/Date(1552326816230)/", "/Date(1539993600000+0000)/", "/Date(-1-0100)/", "/Date(+)/"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		got, err := parseMSDate(s)
-		if err != nil {
-			return
-		}
-		again, err := parseMSDate(fmt.Sprintf("/Date(%d)/", got.UnixMilli()))
-		if err != nil || !again.Equal(got) {
-			t.Errorf("%q parsed to %v, which does not round-trip (%v, %v)", s, got, again, err)
-		}
-	})
-}
-
 // FuzzDecodePage: no panic on any body; a page that decodes has records that are JSON objects.
 func FuzzDecodePage(f *testing.F) {
 	f.Add(pageBody("Invoices", testRecords(2), `{"page":1,"pageSize":100,"pageCount":1,"itemCount":2}`))

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/go-json-experiment/json/jsontext"
+
+	"github.com/xero-kafka/xero-kafka/internal/xerotime"
 )
 
 // ifModifiedSinceLayout is the If-Modified-Since format Xero documents: "A UTC timestamp
@@ -151,7 +153,13 @@ func decodePage(body io.Reader, wrapper string, sizeHint int64) (*Page, error) {
 			switch v.Kind() {
 			case 'n': // null: no server time
 			case '"':
-				if p.ServerTime, err = parseMSDate(v.String()); err != nil {
+				// The milliseconds plus the offset (internal/xerotime); "/Date(0+0000)/" is
+				// no time.
+				ms, err := xerotime.ParseMS(v.String())
+				switch {
+				case err == nil:
+					p.ServerTime = time.UnixMilli(ms).UTC()
+				case err != xerotime.ErrNoDate:
 					return nil, fmt.Errorf("DateTimeUTC: %w", err)
 				}
 			default:
@@ -251,28 +259,4 @@ func expectKind(dec *jsontext.Decoder, k jsontext.Kind) error {
 		return &bodyError{fmt.Errorf("expected %s, found %s", k, tok.Kind())}
 	}
 	return nil
-}
-
-// parseMSDate parses Xero's "/Date(1552326816230)/" and "/Date(1552326816230+0000)/". The
-// number is milliseconds since the Unix epoch in UTC; the offset, when present, only says
-// which zone the value was entered in and does not move the instant.
-func parseMSDate(s string) (time.Time, error) {
-	inner, ok := strings.CutPrefix(s, "/Date(")
-	if ok {
-		inner, ok = strings.CutSuffix(inner, ")/")
-	}
-	if !ok {
-		return time.Time{}, fmt.Errorf("%q is not a /Date(ms)/ value", s)
-	}
-	if i := strings.LastIndexAny(inner, "+-"); i > 0 {
-		if off := inner[i+1:]; len(off) < 2 || len(off) > 4 || strings.Trim(off, "0123456789") != "" {
-			return time.Time{}, fmt.Errorf("%q has a malformed offset", s)
-		}
-		inner = inner[:i]
-	}
-	ms, err := strconv.ParseInt(inner, 10, 64)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("%q is not a /Date(ms)/ value", s)
-	}
-	return time.UnixMilli(ms).UTC(), nil
 }

@@ -120,6 +120,16 @@ func TestListLargePageByteForByte(t *testing.T) {
 	}
 }
 
+// recordedInvoice has the shapes of invoices recorded from Xero: a date with an offset and its
+// DateString, "no date", whole-number money, empty strings, {} and fields the spec does not list.
+const recordedInvoice = `{"Type":"ACCREC","InvoiceID":"243216c5-369e-4056-ac67-05388f86dc81",` +
+	`"Date":"\/Date(1397390400000+1200)\/","DateString":"2014-04-14T00:00:00",` +
+	`"UpdatedDateUTC":"\/Date(1221517731500+1200)\/","FullyPaidOnDate":"\/Date(0+0000)\/",` +
+	`"Total":0,"AmountDue":108.6,"Reference":"","Contact":{"ContactID":"x","SkypeUserName":"",` +
+	`"Addresses":[{"AddressType":"POBOX","City":"","Region":""}],"PaymentTerms":{}},` +
+	`"HasAttachments":true,"Attachments":[{"FileName":"a.pdf"}],"LineItems":[{"ValidationErrors":[],` +
+	`"Tracking":[{"Name":"Region","Options":[]}]}]}`
+
 func TestListEnvelope(t *testing.T) {
 	serverTime := time.UnixMilli(1552326816230).UTC()
 	tests := []struct {
@@ -136,11 +146,41 @@ func TestListEnvelope(t *testing.T) {
 			wantTime:    serverTime,
 		},
 		{
-			name:           "records first, pagination and time last, offset on the date",
-			body:           `{"Accounts":[{"AccountID":"a"}],"pagination":{"page":2,"pageSize":100,"pageCount":2,"itemCount":101},"DateTimeUTC":"/Date(1552326816230+1300)/"}`,
+			name:           "records first, pagination and time last",
+			body:           `{"Accounts":[{"AccountID":"a"}],"pagination":{"page":2,"pageSize":100,"pageCount":2,"itemCount":101},"DateTimeUTC":"/Date(1552326816230+0000)/"}`,
 			wantRecords:    []string{`{"AccountID":"a"}`},
 			wantPagination: &Pagination{Page: 2, PageSize: 100, PageCount: 2, ItemCount: 101},
 			wantTime:       serverTime,
+		},
+		{
+			name:        "offset +1300: the milliseconds plus 13 hours",
+			body:        `{"DateTimeUTC":"\/Date(1552326816230+1300)\/","Accounts":[]}`,
+			wantRecords: []string{},
+			wantTime:    serverTime.Add(13 * time.Hour),
+		},
+		{
+			name:        "offset +1200",
+			body:        `{"DateTimeUTC":"\/Date(1552283616230+1200)\/","Accounts":[]}`,
+			wantRecords: []string{},
+			wantTime:    serverTime,
+		},
+		{
+			name:        "offset -0500",
+			body:        `{"DateTimeUTC":"\/Date(1552344816230-0500)\/","Accounts":[]}`,
+			wantRecords: []string{},
+			wantTime:    serverTime,
+		},
+		{
+			name:        "no date",
+			body:        `{"DateTimeUTC":"\/Date(0+0000)\/","Accounts":[]}`,
+			wantRecords: []string{},
+		},
+		{
+			// Records go through byte for byte, whatever they hold: shapes recorded from Xero.
+			name:        "records as recorded",
+			body:        `{"DateTimeUTC":"\/Date(1552326816230)\/","Invoices":[` + recordedInvoice + `,{"ReceiptNumber":1,"PaymentTerms":{},"Total":108.6}]}`,
+			wantRecords: []string{recordedInvoice, `{"ReceiptNumber":1,"PaymentTerms":{},"Total":108.6}`},
+			wantTime:    serverTime,
 		},
 		{
 			name:        "empty array",
@@ -166,7 +206,11 @@ func TestListEnvelope(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p, err := decodePage(strings.NewReader(tt.body), "Accounts", -1)
+			wrapper := "Accounts"
+			if strings.Contains(tt.body, `"Invoices"`) {
+				wrapper = "Invoices"
+			}
+			p, err := decodePage(strings.NewReader(tt.body), wrapper, -1)
 			if err != nil {
 				t.Fatal(err)
 			}

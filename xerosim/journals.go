@@ -114,6 +114,7 @@ var journalSourceTypes = map[streamID][2]string{ // sales, purchase
 
 // renderJournal writes journal number n.
 func (c *rctx) renderJournal(n int) {
+	c.begin(sJournals, n)
 	t, w := c.t, c.w
 	jr := t.jr
 	s, idx, rev := jr.source(n)

@@ -11,6 +11,12 @@ import (
 type jw struct {
 	b     []byte
 	first bool
+	// The forms of the record being written, set by rctx.begin (recorded.go): /Date() values
+	// are written as the instant minus dateOffset (ms) followed by offsetText ("+1200"; none
+	// means "+0000"), and money without trailing zeros when trimMoney is set.
+	dateOffset int64
+	offsetText string
+	trimMoney  bool
 }
 
 func (w *jw) sep() {
@@ -73,12 +79,24 @@ func (w *jw) integer(k string, v int64) {
 // away from zero, the way Xero prints amounts: 40.00, 12.3456.
 func (w *jw) money(k string, v int64, dp int) {
 	w.key(k)
+	start := len(w.b)
 	w.b = appendDecimal(w.b, v, dp)
+	if w.trimMoney {
+		w.trimZeros(start)
+	}
 }
 
-// msDate writes a timestamp in Xero's escaped MS-JSON form, with the +0000 offset.
+// msDate writes a timestamp in Xero's escaped MS-JSON form, with the +0000 offset (or the
+// record's offset, see dateOffset).
 func (w *jw) msDate(k string, ms int64) {
 	w.key(k)
+	if w.offsetText != "" {
+		w.b = append(w.b, `"\/Date(`...)
+		w.b = strconv.AppendInt(w.b, ms-w.dateOffset, 10)
+		w.b = append(w.b, w.offsetText...)
+		w.b = append(w.b, `)\/"`...)
+		return
+	}
 	w.b = appendMSDate(w.b, ms, true)
 }
 

@@ -117,6 +117,7 @@ type config struct {
 	ims          IMSMode
 	provider     string
 	highVolume   int
+	recorded     float64 // AsRecorded's share
 }
 
 func defaultConfig() config {
@@ -220,6 +221,16 @@ func ProviderName(name string) Option { return func(c *config) { c.provider = na
 // HighVolumeThreshold sets the record count from which a where filter on a paged endpoint is
 // answered with Xero's 400 "not filtering efficiently" (default 100000).
 func HighVolumeThreshold(n int) Option { return func(c *config) { c.highVolume = n } }
+
+// AsRecorded writes a share (0 to 1) of records in the shapes recorded from Xero's real API
+// rather than the simulator's tidy default: dates with +1200 and +1300 offsets, money without
+// trailing zeros, absent fields, "/Date(0+0000)/" for no date, full nested contacts with empty
+// addresses, attachments, credit notes inside invoices, {} for empty objects, a number where
+// the spec says string, and fields the spec does not list (recorded.go has the list). Which
+// records is drawn per record version. Zero (the default) leaves the output unchanged.
+func AsRecorded(share float64) Option {
+	return func(c *config) { c.recorded = min(max(share, 0), 1) }
+}
 
 // Fast switches rate limits and faults off, for quick functional tests.
 func Fast() Option {

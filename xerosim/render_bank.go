@@ -28,6 +28,7 @@ func (t *tenant) bankTxnReceive(i int) bool {
 }
 
 func renderBankTransaction(c *rctx, i int) {
+	c.begin(sBankTransactions, i)
 	t, w := c.t, c.w
 	receive := t.bankTxnReceive(i)
 	d := c.makeDoc(sBankTransactions, i, receive)
@@ -62,6 +63,7 @@ func renderBankTransaction(c *rctx, i int) {
 }
 
 func renderBankTransfer(c *rctx, i int) {
+	c.begin(sBankTransfers, i)
 	t, w := c.t, c.w
 	r := t.rec(sBankTransfers, i)
 	rv := t.recVer(sBankTransfers, i, c.ver(i))
@@ -115,6 +117,7 @@ func (c *rctx) trackingRefs(key string, tr [2]int) {
 }
 
 func renderPayment(c *rctx, i int) {
+	c.begin(sPayments, i)
 	t, w := c.t, c.w
 	s, k := t.paymentTarget(i)
 	rv := t.recVer(sPayments, i, c.ver(i))
@@ -159,6 +162,9 @@ func renderPayment(c *rctx, i int) {
 	w.id("AccountID", t.rid(sAccounts, a))
 	w.str("Code", t.accountCode(a))
 	w.end()
+	if c.shape.on && c.shape.r.chance(0.5) {
+		c.batchPayment(i, a, t.paymentDate(c, i), bankAmount)
+	}
 	if s == sInvoices {
 		w.objKey("Invoice")
 		if sales {
@@ -199,6 +205,7 @@ func renderPayment(c *rctx, i int) {
 
 // overPrepayment writes an overpayment or a prepayment; they share their shape.
 func (c *rctx) overPrepayment(s streamID, i int, idKey, recv, spend string) {
+	c.begin(s, i)
 	t, w := c.t, c.w
 	r := t.rec(s, i)
 	receive := r.chance(0.6)

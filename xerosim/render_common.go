@@ -14,6 +14,7 @@ type rctx struct {
 	include bool // includeArchived/includeDeleted given
 	docBuf  []line
 	tmpBuf  []line // for documents looked up while another is being written
+	shape   shape  // how the record being written looks (recorded.go)
 }
 
 func (c *rctx) ver(i int) uint32    { return c.tb.ver[i] }
@@ -194,9 +195,14 @@ func (t *tenant) itemSale(k int) (string, int64) {
 	return name, price
 }
 
-// contactSummary writes the short contact Xero embeds in transactions.
+// contactSummary writes the short contact Xero embeds in transactions (the full one in a
+// record written as recorded).
 func (c *rctx) contactSummary(k int) {
 	w := c.w
+	if c.shape.on && k >= 0 {
+		c.contactFull(k)
+		return
+	}
 	w.objKey("Contact")
 	if k >= 0 {
 		w.id("ContactID", c.t.rid(sContacts, k))
@@ -237,6 +243,9 @@ func (c *rctx) lineItems(d *doc, withItem bool) {
 			w.money("DiscountRate", l.discountRate, 2)
 		}
 		c.tracking("Tracking", l.track)
+		if c.shape.on {
+			w.emptyArr("ValidationErrors")
+		}
 		if l.item >= 0 && withItem {
 			w.objKey("Item")
 			w.str("Code", itemCode(c.t, l.item))
@@ -263,6 +272,9 @@ func (c *rctx) tracking(key string, tr [2]int) {
 		w.str("Option", trackingCats[cat].options[opt].name)
 		w.id("TrackingCategoryID", c.t.rid(sTrackingCategories, cat))
 		w.id("TrackingOptionID", c.t.sub(kindTrackOpt, sTrackingCategories, cat, opt))
+		if c.shape.on {
+			w.emptyArr("Options")
+		}
 		w.end()
 	}
 	w.endArr()
@@ -272,11 +284,15 @@ func (c *rctx) tracking(key string, tr [2]int) {
 func (c *rctx) currencyRate(rate int64) {
 	w := c.w
 	w.key("CurrencyRate")
+	start := len(w.b)
 	w.b = strconv.AppendInt(w.b, rate/1_000_000, 10)
 	w.b = append(w.b, '.')
 	f := rate % 1_000_000
 	for p := 100000; p > 0; p /= 10 {
 		w.b = append(w.b, byte('0'+f/int64(p)%10))
+	}
+	if w.trimMoney {
+		w.trimZeros(start)
 	}
 }
 

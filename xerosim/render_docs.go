@@ -77,6 +77,7 @@ func (c *rctx) dateTwins(key string, ms int64) {
 }
 
 func renderInvoice(c *rctx, i int) {
+	c.begin(sInvoices, i)
 	t, w := c.t, c.w
 	sales := t.invoiceSales(i)
 	d := c.makeDoc(sInvoices, i, sales)
@@ -100,7 +101,11 @@ func renderInvoice(c *rctx, i int) {
 		paidOn = t.paymentDate(c, j)
 	}
 	w.endArr()
-	w.emptyArr("CreditNotes")
+	if c.shape.on {
+		c.creditNotes(d.total)
+	} else {
+		w.emptyArr("CreditNotes")
+	}
 	w.emptyArr("Prepayments")
 	w.emptyArr("Overpayments")
 	due := d.total - paid
@@ -110,10 +115,19 @@ func renderInvoice(c *rctx, i int) {
 	w.money("AmountDue", due, 2)
 	w.money("AmountPaid", paid, 2)
 	w.money("AmountCredited", 0, 2)
-	c.currencyRate(d.rate)
+	if !c.shape.on || !c.shape.r.chance(0.2) { // absent from a fifth of recorded invoices
+		c.currencyRate(d.rate)
+	}
 	w.boolean("IsDiscounted", d.discount != 0)
-	w.boolean("HasAttachments", rv.chance(0.1))
+	if c.shape.on && c.shape.r.chance(0.4) {
+		c.attachments(sInvoices, i, "Invoices")
+	} else {
+		w.boolean("HasAttachments", rv.chance(0.1))
+	}
 	w.boolean("HasErrors", false)
+	if c.shape.on {
+		w.boolean("HasValidationErrors", false)
+	}
 	r := t.rec(sInvoices, i)
 	r.next()
 	if t.n0(sRepeatingInvoices) > 0 && r.chance(0.05) {
@@ -145,6 +159,8 @@ func renderInvoice(c *rctx, i int) {
 	w.str("CurrencyCode", d.currency)
 	if paidOn != 0 && st == "PAID" {
 		w.msDate("FullyPaidOnDate", paidOn)
+	} else if c.shape.on {
+		w.noDate("FullyPaidOnDate")
 	}
 	if sales {
 		w.boolean("SentToContact", st != "DRAFT" && rv.chance(0.7))
@@ -154,6 +170,7 @@ func renderInvoice(c *rctx, i int) {
 }
 
 func renderCreditNote(c *rctx, i int) {
+	c.begin(sCreditNotes, i)
 	t, w := c.t, c.w
 	sales := t.creditNoteSales(i)
 	d := c.makeDoc(sCreditNotes, i, sales)
@@ -245,6 +262,7 @@ func (c *rctx) allocation(s streamID, i, k int, amount, date int64) {
 var quoteLAT = map[string]string{"Exclusive": "EXCLUSIVE", "Inclusive": "INCLUSIVE", "NoTax": "NOTAX"}
 
 func renderQuote(c *rctx, i int) {
+	c.begin(sQuotes, i)
 	t, w := c.t, c.w
 	d := c.makeDoc(sQuotes, i, true)
 	rv := t.recVer(sQuotes, i, c.ver(i))
@@ -283,6 +301,7 @@ func renderQuote(c *rctx, i int) {
 }
 
 func renderPurchaseOrder(c *rctx, i int) {
+	c.begin(sPurchaseOrders, i)
 	t, w := c.t, c.w
 	d := c.makeDoc(sPurchaseOrders, i, false)
 	rv := t.recVer(sPurchaseOrders, i, c.ver(i))
@@ -321,6 +340,7 @@ func renderPurchaseOrder(c *rctx, i int) {
 var dueDateTypes = []string{"DAYSAFTERBILLDATE", "DAYSAFTERBILLMONTH", "OFCURRENTMONTH", "OFFOLLOWINGMONTH"}
 
 func renderRepeatingInvoice(c *rctx, i int) {
+	c.begin(sRepeatingInvoices, i)
 	t, w := c.t, c.w
 	r := t.rec(sRepeatingInvoices, i)
 	sales := r.chance(0.7)
@@ -367,13 +387,18 @@ func renderRepeatingInvoice(c *rctx, i int) {
 }
 
 func renderReceipt(c *rctx, i int) {
+	c.begin(sReceipts, i)
 	t, w := c.t, c.w
 	d := c.makeDoc(sReceipts, i, false)
 	rv := t.recVer(sReceipts, i, c.ver(i))
 	r := t.rec(sReceipts, i)
 	w.obj()
 	w.id("ReceiptID", t.rid(sReceipts, i))
-	w.str("ReceiptNumber", strconv.Itoa(i+1))
+	if c.shape.on {
+		w.integer("ReceiptNumber", int64(i+1)) // a number, as in Xero's own example
+	} else {
+		w.str("ReceiptNumber", strconv.Itoa(i+1))
+	}
 	w.str("Status", c.status(i))
 	if nu := t.n0(sUsers); nu > 0 {
 		u := r.intn(nu)
@@ -386,6 +411,9 @@ func renderReceipt(c *rctx, i int) {
 	}
 	c.contactSummary(d.contact)
 	w.msDate("Date", d.date)
+	if c.shape.on {
+		w.isoDate("DateString", d.date)
+	}
 	w.msDate("UpdatedDateUTC", c.upd(i))
 	w.str("Reference", reference(&rv))
 	w.str("LineAmountTypes", d.lat)
@@ -393,6 +421,10 @@ func renderReceipt(c *rctx, i int) {
 	w.money("SubTotal", d.sub, 2)
 	w.money("TotalTax", d.tax, 2)
 	w.money("Total", d.total, 2)
-	w.boolean("HasAttachments", rv.chance(0.5))
+	if c.shape.on && c.shape.r.chance(0.5) {
+		c.attachments(sReceipts, i, "Receipts")
+	} else {
+		w.boolean("HasAttachments", rv.chance(0.5))
+	}
 	w.end()
 }

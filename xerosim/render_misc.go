@@ -14,6 +14,7 @@ func init() {
 }
 
 func renderManualJournal(c *rctx, i int) {
+	c.begin(sManualJournals, i)
 	t, w := c.t, c.w
 	r := t.rec(sManualJournals, i)
 	rv := t.recVer(sManualJournals, i, c.ver(i))
@@ -84,6 +85,7 @@ func (t *tenant) invoiceOfKind(r *rng, sales bool) int {
 }
 
 func renderLinkedTransaction(c *rctx, i int) {
+	c.begin(sLinkedTransactions, i)
 	t, w := c.t, c.w
 	r := t.rec(sLinkedTransactions, i)
 	src := t.invoiceOfKind(&r, false)
@@ -114,6 +116,7 @@ func renderLinkedTransaction(c *rctx, i int) {
 }
 
 func renderExpenseClaim(c *rctx, i int) {
+	c.begin(sExpenseClaims, i)
 	t, w := c.t, c.w
 	r := t.rec(sExpenseClaims, i)
 	st := c.status(i)

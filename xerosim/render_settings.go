@@ -23,6 +23,7 @@ func init() {
 }
 
 func renderAccount(c *rctx, i int) {
+	c.begin(sAccounts, i)
 	t, w := c.t, c.w
 	rv := t.recVer(sAccounts, i, c.ver(i))
 	a := chartDef{name: fmt.Sprintf("Expense account %d", i+1), typ: "EXPENSE", class: "EXPENSE", tax: "purchase"}
@@ -70,6 +71,7 @@ func renderAccount(c *rctx, i int) {
 }
 
 func renderItem(c *rctx, i int) {
+	c.begin(sItems, i)
 	t, w := c.t, c.w
 	rv := t.recVer(sItems, i, c.ver(i))
 	r := t.rec(sItems, i)
@@ -109,12 +111,14 @@ func renderItem(c *rctx, i int) {
 }
 
 func renderUser(c *rctx, i int) {
+	c.begin(sUsers, i)
 	c.w.obj()
 	c.userFields(i, c.upd(i))
 	c.w.end()
 }
 
 func renderEmployee(c *rctx, i int) {
+	c.begin(sEmployees, i)
 	t, w := c.t, c.w
 	r := t.rec(sEmployees, i)
 	fn, ln := pick(&r, firstNames), pick(&r, lastNames)
@@ -134,6 +138,7 @@ func renderEmployee(c *rctx, i int) {
 var themeNames = []string{"Standard", "Special Projects", "Very orange invoice!", "Minimal", "Corporate"}
 
 func renderBrandingTheme(c *rctx, i int) {
+	c.begin(sBrandingThemes, i)
 	t, w := c.t, c.w
 	w.obj()
 	w.id("BrandingThemeID", t.rid(sBrandingThemes, i))
@@ -154,6 +159,7 @@ func renderBrandingTheme(c *rctx, i int) {
 var groupNames = []string{"Suppliers", "Preferred Customers", "VIP", "Wholesale", "Overseas", "Staff"}
 
 func renderContactGroup(c *rctx, i int) {
+	c.begin(sContactGroups, i)
 	t, w := c.t, c.w
 	w.obj()
 	w.id("ContactGroupID", t.rid(sContactGroups, i))
@@ -171,6 +177,7 @@ func (t *tenant) groupName(i int) string {
 }
 
 func renderCurrency(c *rctx, i int) {
+	c.begin(sCurrencies, i)
 	w := c.w
 	code := c.t.currencies[min(i, len(c.t.currencies)-1)]
 	w.obj()
@@ -180,6 +187,7 @@ func renderCurrency(c *rctx, i int) {
 }
 
 func renderOrganisation(c *rctx, i int) {
+	c.begin(sOrganisations, i)
 	t, w := c.t, c.w
 	p := t.prof
 	r := t.rec(sOrganisations, i)
@@ -244,19 +252,22 @@ func renderOrganisation(c *rctx, i int) {
 	w.end()
 	w.endArr()
 	w.objKey("PaymentTerms")
-	w.objKey("Bills")
-	w.integer("Day", 20)
-	w.str("Type", "OFFOLLOWINGMONTH")
-	w.end()
-	w.objKey("Sales")
-	w.integer("Day", 14)
-	w.str("Type", "DAYSAFTERBILLDATE")
-	w.end()
+	if !c.shape.on { // recorded: {}
+		w.objKey("Bills")
+		w.integer("Day", 20)
+		w.str("Type", "OFFOLLOWINGMONTH")
+		w.end()
+		w.objKey("Sales")
+		w.integer("Day", 14)
+		w.str("Type", "DAYSAFTERBILLDATE")
+		w.end()
+	}
 	w.end()
 	w.end()
 }
 
 func renderTaxRate(c *rctx, i int) {
+	c.begin(sTaxRates, i)
 	w := c.w
 	td := &c.t.prof.taxes[i%len(c.t.prof.taxes)]
 	w.obj()
@@ -285,6 +296,7 @@ func renderTaxRate(c *rctx, i int) {
 }
 
 func renderTrackingCategory(c *rctx, i int) {
+	c.begin(sTrackingCategories, i)
 	t, w := c.t, c.w
 	tc := trackingCats[i%len(trackingCats)]
 	w.obj()
@@ -312,6 +324,7 @@ func renderTrackingCategory(c *rctx, i int) {
 }
 
 func renderContact(c *rctx, i int) {
+	c.begin(sContacts, i)
 	t, w := c.t, c.w
 	r := t.rec(sContacts, i)
 	rv := t.recVer(sContacts, i, c.ver(i))
@@ -337,10 +350,21 @@ func renderContact(c *rctx, i int) {
 	w.str("AccountsReceivableTaxType", p.salesTax)
 	w.str("AccountsPayableTaxType", p.purchaseTax)
 	pl := pick(&rv, p.places)
+	if c.shape.on {
+		w.str("SkypeUserName", "")
+		w.str("TaxNumbeType", "") // sic, as Xero sends it
+	}
 	w.arr("Addresses")
 	for _, typ := range []string{"STREET", "POBOX"} {
 		w.elem()
 		w.str("AddressType", typ)
+		if c.shape.on && (typ == "POBOX" || c.shape.r.chance(0.6)) { // mostly empty strings
+			for _, f := range []string{"AddressLine1", "AddressLine2", "AddressLine3", "AddressLine4", "City", "Region", "PostalCode", "Country", "AttentionTo"} {
+				w.str(f, "")
+			}
+			w.end()
+			continue
+		}
 		w.str("AddressLine1", fmt.Sprintf("%d %s", 1+rv.intn(400), pick(&rv, streetNames)))
 		w.str("AddressLine2", "")
 		w.str("AddressLine3", "")

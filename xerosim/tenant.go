@@ -56,6 +56,8 @@ type tenant struct {
 	payInv map[int32]int32 // payments created at run time -> invoice
 	invPay map[int32]int32 // invoice -> payment created at run time
 
+	recorded float64 // share of records written as recorded (AsRecorded)
+
 	orgCreated, connCreated, connUpdated int64
 	baseTS, endTS                        int64
 	minutePhase, dayPhase                int64 // rate-limit window offsets (ms)
@@ -72,7 +74,7 @@ func volume(cfg *config, d *streamDef) int {
 func newTenant(cfg *config, idx int, startMS int64, clk *clock) *tenant {
 	seed := mix(uint64(cfg.seed), uint64(idx)+kindTenant)
 	r := newRNG(seed)
-	t := &tenant{idx: idx, seed: seed, id: makeUUID(mix(seed, kindTenant))}
+	t := &tenant{idx: idx, seed: seed, id: makeUUID(mix(seed, kindTenant)), recorded: cfg.recorded}
 	t.prof = profiles[r.intn(len(profiles))]
 	t.name = fmt.Sprintf("%s %s %s", pick(&r, companyWords), pick(&r, companyKinds), pick(&r, []string{"Ltd", "Limited", "Group", "Co"}))
 	if idx == 0 {

@@ -2,6 +2,11 @@
 // the Avro value an independent decoder (hamba's generic decoder, or the Python interop
 // decoder's output) read back, field by field and exactly: decimals as rationals, dates to the
 // day, timestamps to the millisecond, unknown fields as JSON.
+//
+// It reads Xero's JSON by the rules avro/README.md states, with its own code: a /Date()/ value is
+// its milliseconds plus its offset, "/Date(0+0000)/" is null, a number or boolean in a string
+// field is its JSON text, and an empty value of another type ("", {} or [] where the field is
+// not a string, a record or an array) is null, kept in _unknown_fields.
 package avrocheck
 
 import (
@@ -116,6 +121,8 @@ func compareRecord(s *hamba.RecordSchema, j, a map[string]any, m Meta, path stri
 	if prefix != "" {
 		prefix += "."
 	}
+	// Known fields whose value is an empty placeholder go to _unknown_fields too.
+	unknown := map[string]any{}
 	for _, f := range s.Fields() {
 		known[f.Name()] = true
 		av, ok := a[f.Name()]
@@ -134,11 +141,18 @@ func compareRecord(s *hamba.RecordSchema, j, a map[string]any, m Meta, path stri
 			}
 		case fieldUnknownFields:
 		default:
-			diffs = append(diffs, compareValue(f.Type(), j[f.Name()], av, m, prefix+f.Name())...)
+			jv := j[f.Name()]
+			switch {
+			case isPlaceholder(f.Type(), jv):
+				unknown[f.Name()] = jv
+				jv = nil
+			case isNoDate(f.Type(), jv):
+				jv = nil
+			}
+			diffs = append(diffs, compareValue(f.Type(), jv, av, m, prefix+f.Name())...)
 		}
 	}
 	// Every JSON field the schema does not know must be in _unknown_fields, with its value.
-	unknown := map[string]any{}
 	for k, v := range j {
 		if !known[k] || k == fieldUnknownFields || k == fieldTenantID || k == fieldExtractedAt {
 			unknown[k] = v
@@ -158,6 +172,57 @@ func compareRecord(s *hamba.RecordSchema, j, a map[string]any, m Meta, path stri
 		}
 	}
 	return diffs
+}
+
+// nonNull returns the type of a nullable union's value, resolving references.
+func nonNull(s hamba.Schema) hamba.Schema {
+	if ref, ok := s.(*hamba.RefSchema); ok {
+		s = ref.Schema()
+	}
+	if u, ok := s.(*hamba.UnionSchema); ok {
+		for _, t := range u.Types() {
+			if t.Type() != hamba.Null {
+				s = t
+			}
+		}
+	}
+	if ref, ok := s.(*hamba.RefSchema); ok {
+		s = ref.Schema()
+	}
+	return s
+}
+
+// isPlaceholder reports whether the JSON value j is an empty value of a type the schema s does
+// not take: "" where s is not a string, {} where it is not a record, [] where it is not an
+// array.
+func isPlaceholder(s hamba.Schema, j any) bool {
+	s = nonNull(s)
+	switch j := j.(type) {
+	case string:
+		p, ok := s.(*hamba.PrimitiveSchema)
+		return j == "" && !(ok && p.Type() == hamba.String && p.Logical() == nil)
+	case map[string]any:
+		_, ok := s.(*hamba.RecordSchema)
+		return len(j) == 0 && !ok
+	case []any:
+		_, ok := s.(*hamba.ArraySchema)
+		return len(j) == 0 && !ok
+	}
+	return false
+}
+
+// isNoDate reports whether j is Xero's "no date", /Date(0±hhmm)/, in a date or timestamp field.
+func isNoDate(s hamba.Schema, j any) bool {
+	p, ok := nonNull(s).(*hamba.PrimitiveSchema)
+	str, isStr := j.(string)
+	if !ok || !isStr || p.Logical() == nil {
+		return false
+	}
+	if l := p.Logical().Type(); l != hamba.Date && l != hamba.TimestampMillis {
+		return false
+	}
+	m := refMSDate.FindStringSubmatch(str)
+	return m != nil && strings.Trim(strings.TrimPrefix(m[1], "-"), "0") == ""
 }
 
 func comparePrimitive(s *hamba.PrimitiveSchema, j, a any) (bool, string) {
@@ -226,6 +291,18 @@ func comparePrimitive(s *hamba.PrimitiveSchema, j, a any) (bool, string) {
 		if !ok || err != nil || got != want {
 			return false, fmt.Sprintf("JSON %v, Avro %v", j, a)
 		}
+	case s.Type() == hamba.String:
+		// A string, or a number or boolean as its JSON text (Xero's "ReceiptNumber": 1).
+		want := j
+		switch j := j.(type) {
+		case json.Number:
+			want = string(j)
+		case bool:
+			want = strconv.FormatBool(j)
+		}
+		if want != a {
+			return false, fmt.Sprintf("JSON %#v, Avro %#v", j, a)
+		}
 	default:
 		if !reflect.DeepEqual(j, a) {
 			return false, fmt.Sprintf("JSON %#v, Avro %#v", j, a)
@@ -234,13 +311,26 @@ func comparePrimitive(s *hamba.PrimitiveSchema, j, a any) (bool, string) {
 	return true, ""
 }
 
-var refMSDate = regexp.MustCompile(`^/Date\((-?\d+)([+-]\d{2,4})?\)/$`)
+var refMSDate = regexp.MustCompile(`^/Date\((-?\d+)(?:([+-])(\d\d)(\d\d)?)?\)/$`)
 
 // refInstant is the tests' own reading of a date value, independent of the transcoder's: the
-// /Date(ms±hhmm)/ form (the milliseconds are UTC) or ISO-8601 with no zone meaning UTC.
+// /Date(ms±hhmm)/ form (the milliseconds plus the offset) or ISO-8601 with no zone meaning UTC.
 func refInstant(s string) (int64, error) {
 	if m := refMSDate.FindStringSubmatch(s); m != nil {
-		return strconv.ParseInt(m[1], 10, 64)
+		ms, err := strconv.ParseInt(m[1], 10, 64)
+		if err != nil || m[2] == "" {
+			return ms, err
+		}
+		h, _ := strconv.ParseInt(m[3], 10, 64)
+		var mm int64
+		if m[4] != "" {
+			mm, _ = strconv.ParseInt(m[4], 10, 64)
+		}
+		off := (h*60 + mm) * int64(time.Minute/time.Millisecond)
+		if m[2] == "-" {
+			off = -off
+		}
+		return ms + off, nil
 	}
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02"} {
 		if t, err := time.Parse(layout, s); err == nil {
