@@ -3,7 +3,7 @@
 #
 #   Apache Kafka       KRaft, one node that is broker and controller
 #                      127.0.0.1:19092 (clients), 127.0.0.1:19093 (controller)
-#   Apicurio Registry  in-memory storage, Confluent-compatible API at
+#   Apicurio Registry  schemas kept on disk (H2 file in .services/registry/db), Confluent-compatible API at
 #                      http://127.0.0.1:18081/apis/ccompat/v7 (management: 127.0.0.1:18082)
 #
 # Usage:
@@ -175,12 +175,17 @@ start_registry() {
 	jar="$APICURIO_HOME/$(cat "$APICURIO_HOME/JAR")"
 	mkdir -p "$REGISTRY_DIR"
 	log "registry: starting Apicurio Registry $APICURIO_VERSION on $REGISTRY_URL"
-	# In-memory storage (the default: H2 in memory). Compatibility BACKWARD by default, like a
-	# Confluent registry (Apicurio's own default is no rule at all).
+	# Storage: an H2 database in a file, so a restart keeps every schema id, and the records
+	# written with them stay decodable. Not KafkaSQL on the test broker: the suite restarts and
+	# kills that broker, and the registry must go on serving its schemas meanwhile; a file does
+	# not depend on it. Compatibility BACKWARD by default, like a Confluent registry (Apicurio's
+	# own default is no rule at all).
 	launch registry "$java" "${heap[@]}" -XX:+UseSerialGC -Djava.awt.headless=true \
 		-Dxk.service=registry -Dxk.dir="$REGISTRY_DIR" \
 		-Dquarkus.http.host=127.0.0.1 -Dquarkus.http.port="$REGISTRY_PORT" \
 		-Dquarkus.management.host=127.0.0.1 -Dquarkus.management.port="$REGISTRY_MANAGEMENT_PORT" \
+		-Dapicurio.storage.kind=sql -Dapicurio.storage.sql.kind=h2 \
+		-Dapicurio.datasource.url="jdbc:h2:file:$REGISTRY_DIR/db/registry" \
 		-Dapicurio.rules.global.compatibility=BACKWARD \
 		-Djava.io.tmpdir="$REGISTRY_DIR" \
 		-jar "$jar"
