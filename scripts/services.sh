@@ -10,6 +10,8 @@
 #   scripts/services.sh up [kafka|registry]      provision (once), start and wait until ready
 #   scripts/services.sh down [kafka|registry]    stop (data stays in .services/)
 #   scripts/services.sh restart kafka|registry   stop and start again on the same data
+#   scripts/services.sh crash kafka|registry     kill with SIGKILL (no clean shutdown), then start
+#                                                again on the same data
 #   scripts/services.sh wait [kafka|registry]    wait until ready
 #   scripts/services.sh status                   state, pid, address and memory of each service
 #   scripts/services.sh logs [kafka|registry] [lines]
@@ -258,6 +260,19 @@ stop_svc() {
 	rm -f "$(svc_dir "$svc")/pid"
 }
 
+# kill_svc kills a service with SIGKILL, as a crash of its machine would, and waits until it
+# is gone.
+kill_svc() {
+	local svc="$1" pid
+	pid="$(pid_of "$svc")"
+	if [[ -n "$pid" ]]; then
+		log "$svc: killing (pid $pid) with SIGKILL"
+		kill -KILL "$pid" 2>/dev/null || true
+		while [[ -n "$(pid_of "$svc")" ]]; do sleep 0.1; done
+	fi
+	rm -f "$(svc_dir "$svc")/pid"
+}
+
 targets() {
 	case "${1:-}" in
 	"") echo kafka registry ;;
@@ -298,6 +313,13 @@ main() {
 		[[ -n "${1:-}" ]] || die "usage: $0 restart kafka|registry"
 		targets "$1" >/dev/null
 		stop_svc "$1"
+		"start_$1"
+		"wait_$1"
+		;;
+	crash)
+		[[ -n "${1:-}" ]] || die "usage: $0 crash kafka|registry"
+		targets "$1" >/dev/null
+		kill_svc "$1"
 		"start_$1"
 		"wait_$1"
 		;;

@@ -24,6 +24,9 @@ import (
 	"github.com/xero-kafka/xero-kafka/xerosim"
 )
 
+// maxDuplicatesShown bounds the duplicates reported one by one per stream.
+const maxDuplicatesShown = 5
+
 // Target says what to check: the topics of the given streams, named <TopicPrefix>.<stream>,
 // on Kafka, with their schemas in the registry at RegistryURL, against Sim.
 type Target struct {
@@ -122,6 +125,7 @@ func CheckEndState(t testing.TB, tg Target) Result {
 		last := map[key]Record{}
 		seen := map[key]map[[32]byte]int64{}
 		history := map[key][]string{} // what was written for each record, for the failure messages
+		dups := 0
 		for _, d := range topics[s.Name] {
 			res.Records++
 			k := key{d.Tenant, d.ID}
@@ -137,11 +141,16 @@ func CheckEndState(t testing.TB, tg Target) Result {
 			}
 			if first, ok := seen[k][fp]; ok {
 				res.Duplicates++
-				t.Errorf("%s %s/%s: the same version written twice, at offsets %d and %d", s.Name, d.Tenant, d.ID, first, d.Offset)
+				if dups++; dups <= maxDuplicatesShown {
+					t.Errorf("%s %s/%s: the same version written twice, at offsets %d and %d", s.Name, d.Tenant, d.ID, first, d.Offset)
+				}
 			} else {
 				seen[k][fp] = d.Offset
 			}
 			last[k] = d
+		}
+		if dups > maxDuplicatesShown {
+			t.Errorf("%s: %d record versions written twice in all (the first %d above)", s.Name, dups, maxDuplicatesShown)
 		}
 		for _, tenant := range tg.Sim.Tenants() {
 			truth, err := tg.Sim.Truth(tenant, s.Name)
