@@ -56,6 +56,10 @@ type handover struct{ pred, succ *instance }
 // figures are what a scenario did.
 type figures struct {
 	kills, tokenKills, brokerCrashes, registryRestarts, takeovers int
+	// exits counts runs that stopped by themselves (not killed, not taken over); like a
+	// supervisor, the harness starts another. exitReasons are their last log lines.
+	exits       int
+	exitReasons map[string]int
 }
 
 // scenario runs the plan with the given seed and checks the end state.
@@ -71,34 +75,41 @@ func scenario(t *testing.T, seed uint64, p plan) {
 	stopMutations := h.mutate(seed)
 	defer stopMutations()
 
-	var f figures
+	f := figures{exitReasons: map[string]int{}}
 	var handovers []handover
 	begin := time.Now()
 	cur := h.start()
 	for i := 0; f.kills < p.kills || time.Since(begin) < p.minimum; i++ {
-		ev := eventOf(i, p.kills)
-		switch ev {
+		if f.exits > 2*p.kills+10 {
+			t.Fatalf("%d runs stopped by themselves: %v", f.exits, f.exitReasons)
+		}
+		alive := true
+		switch eventOf(i, p.kills) {
 		case killAtRandom:
 			if h.rng.IntN(2) == 0 {
-				h.waitFor(cur, "it has written", wrote)
+				alive = h.waitFor(cur, "it has written", wrote)
 			}
 			time.Sleep(time.Duration(200+h.rng.IntN(2500)) * time.Millisecond)
 		case killAfterToken:
-			h.waitTokenCall(cur)
-			time.Sleep(time.Duration(h.rng.IntN(200)) * time.Millisecond)
-			f.tokenKills++
+			if alive = h.waitTokenCall(cur); alive {
+				time.Sleep(time.Duration(h.rng.IntN(200)) * time.Millisecond)
+				f.tokenKills++
+			}
 		case crashBroker:
-			h.waitFor(cur, "it has written", wrote)
+			alive = h.waitFor(cur, "it has written", wrote)
 			h.kafka.Crash(t)
 			f.brokerCrashes++
 			time.Sleep(time.Duration(500+h.rng.IntN(1500)) * time.Millisecond)
 		case restartReg:
-			h.waitFor(cur, "it has written", wrote)
+			alive = h.waitFor(cur, "it has written", wrote)
 			testenv.RestartRegistry(t)
 			f.registryRestarts++
 			time.Sleep(time.Duration(500+h.rng.IntN(1500)) * time.Millisecond)
 		case takeover:
-			h.waitFor(cur, "it has written", wrote)
+			if !h.waitFor(cur, "it has written", wrote) {
+				alive = false
+				break
+			}
 			succ := h.start()
 			select {
 			case <-cur.exited:
@@ -114,8 +125,18 @@ func scenario(t *testing.T, seed uint64, p plan) {
 			cur = succ
 			continue
 		}
-		cur.kill()
-		f.kills++
+		select {
+		case <-cur.exited:
+			alive = false
+		default:
+		}
+		if alive {
+			cur.kill()
+			f.kills++
+		} else {
+			f.exits++
+			f.exitReasons[lastLine(cur.logPath)]++
+		}
 		cur = h.start()
 	}
 
@@ -124,7 +145,14 @@ func scenario(t *testing.T, seed uint64, p plan) {
 	stopMutations()
 	h.dropAll(0, 0, 0, 0)
 	since := time.Now()
-	h.waitFor(cur, "settled", settledSince(since))
+	for !h.waitFor(cur, "settled", settledSince(since)) {
+		f.exits++
+		f.exitReasons[lastLine(cur.logPath)]++
+		if f.exits > 2*p.kills+10 {
+			t.Fatalf("%d runs stopped by themselves: %v", f.exits, f.exitReasons)
+		}
+		cur = h.start()
+	}
 	if err := h.stop(cur); err != nil {
 		t.Errorf("the last run stopped with %v, want a clean exit", err)
 	}
@@ -150,6 +178,7 @@ func scenario(t *testing.T, seed uint64, p plan) {
 	c := h.proxy.Counts()
 	t.Logf("%d runs in %v; kills %d (%d within 200 ms of a token rotation), broker crashes %d, registry restarts %d, takeovers %d",
 		len(h.runs), time.Since(begin).Round(time.Second), f.kills, f.tokenKills, f.brokerCrashes, f.registryRestarts, f.takeovers)
+	t.Logf("runs that stopped by themselves and were started again: %d %v", f.exits, f.exitReasons)
 	t.Logf("proxy: dropped %v; forwarded EndTxn %d, Produce %d", c.Dropped, c.Forwarded["EndTxn"], c.Forwarded["Produce"])
 	t.Logf("simulator: %d mutations, %d token refreshes (%d refused), faults %v", st.Mutations, st.TokenRefreshes, st.TokenRefreshFailures, st.Faults)
 	t.Logf("end state: %d records read (read_committed), %d records equal Xero's field by field, %d versions written twice; the independent decoder read %d",
@@ -157,26 +186,27 @@ func scenario(t *testing.T, seed uint64, p plan) {
 }
 
 // waitTokenCall waits until the instance has made a token call (every run refreshes its token
-// at start).
-func (h *harness) waitTokenCall(r *instance) {
+// at start) and reports true; false if the process exits first.
+func (h *harness) waitTokenCall(r *instance) bool {
 	h.t.Helper()
 	deadline := time.Now().Add(waitLimit)
 	for time.Now().Before(deadline) {
 		select {
 		case <-r.exited:
-			h.t.Fatalf("run %d exited (%v) before a token call; log:\n%s", r.n, r.waitErr, tail(r.logPath, 30))
+			return false
 		default:
 		}
 		if id := r.instanceID(); id != "" {
 			for _, c := range h.sim.Calls() {
 				if c.Endpoint == "POST /connect/token" && c.Received.After(r.started) && isInstance(c.UserAgent, id) {
-					return
+					return true
 				}
 			}
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
 	h.t.Fatalf("run %d made no token call within %v", r.n, waitLimit)
+	return false
 }
 
 func isInstance(userAgent, id string) bool {
@@ -257,7 +287,9 @@ func TestLostCommitAnswers(t *testing.T) {
 	stopMutations := h.mutate(seed())
 	defer stopMutations()
 	r := h.start()
-	h.waitFor(r, "it has written", wrote)
+	if !h.waitFor(r, "it has written", wrote) {
+		t.Fatalf("the run exited (%v): %s", r.waitErr, tail(r.logPath, 20))
+	}
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) && h.proxy.Counts().Dropped["EndTxn"] < 10 {
 		time.Sleep(100 * time.Millisecond)
@@ -265,7 +297,9 @@ func TestLostCommitAnswers(t *testing.T) {
 	stopMutations()
 	h.dropAll(0, 0, 0, 0)
 	since := time.Now()
-	h.waitFor(r, "settled", settledSince(since))
+	if !h.waitFor(r, "settled", settledSince(since)) {
+		t.Fatalf("the run exited (%v): %s", r.waitErr, tail(r.logPath, 20))
+	}
 	if err := h.stop(r); err != nil {
 		t.Errorf("the run stopped with %v, want a clean exit", err)
 	}

@@ -267,19 +267,19 @@ func (r *instance) statusOf() (connector.Status, bool) {
 	return st, true
 }
 
-// waitFor polls the process's status until cond holds; it fails the test if the process exits
-// or the limit passes first.
-func (h *harness) waitFor(r *instance, what string, cond func(connector.Status) bool) {
+// waitFor polls the process's status until cond holds, and reports true; it reports false if
+// the process exits first, and fails the test if the limit passes first.
+func (h *harness) waitFor(r *instance, what string, cond func(connector.Status) bool) bool {
 	h.t.Helper()
 	deadline := time.Now().Add(waitLimit)
 	for time.Now().Before(deadline) {
 		select {
 		case <-r.exited:
-			h.t.Fatalf("run %d exited (%v) while waiting until %s; log:\n%s", r.n, r.waitErr, what, tail(r.logPath, 30))
+			return false
 		default:
 		}
 		if st, ok := r.statusOf(); ok && cond(st) {
-			return
+			return true
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -294,6 +294,7 @@ func (h *harness) waitFor(r *instance, what string, cond func(connector.Status) 
 	}
 	j, _ := json.Marshal(lagging)
 	h.t.Fatalf("run %d: not %s within %v; streams not caught up or failing: %s", r.n, what, waitLimit, j)
+	return false
 }
 
 func wrote(st connector.Status) bool {
@@ -382,4 +383,18 @@ func tail(path string, lines int) string {
 	}
 	all := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
 	return strings.Join(all[max(0, len(all)-lines):], "\n")
+}
+
+// lastLine returns the last line a process printed, with any stamp of time left out, so that
+// equal reasons count together.
+func lastLine(path string) string {
+	l := tail(path, 1)
+	var rec struct {
+		Msg string `json:"msg"`
+		Err string `json:"err"`
+	}
+	if json.Unmarshal([]byte(l), &rec) == nil {
+		return rec.Msg + ": " + rec.Err
+	}
+	return l
 }
