@@ -271,6 +271,22 @@ kill_svc() {
 		while [[ -n "$(pid_of "$svc")" ]]; do sleep 0.1; done
 	fi
 	rm -f "$(svc_dir "$svc")/pid"
+	# The kernel closes a killed process's sockets a moment after it is gone.
+	local port deadline=$((SECONDS + STOP_TIMEOUT))
+	for port in $(svc_ports "$svc"); do
+		while port_open "$port"; do
+			((SECONDS < deadline)) || die "$svc: port $port still open ${STOP_TIMEOUT}s after SIGKILL"
+			sleep 0.1
+		done
+	done
+}
+
+svc_ports() {
+	if [[ "$1" == kafka ]]; then
+		echo "$KAFKA_PORT $KAFKA_CONTROLLER_PORT"
+	else
+		echo "$REGISTRY_PORT $REGISTRY_MANAGEMENT_PORT"
+	fi
 }
 
 targets() {
