@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/xero-kafka/xero-kafka/streams"
 	"github.com/xero-kafka/xero-kafka/xero"
 )
@@ -57,6 +59,14 @@ type Config struct {
 	MaxTransactionRecords int
 	// TransactionTimeout bounds one transaction, from its first record to its commit. Default 60s.
 	TransactionTimeout time.Duration
+	// KafkaLogLevel is the level from which the Kafka client's own logs are passed on: debug,
+	// info, warn or error. Default warn. (Its debug output is very verbose.)
+	KafkaLogLevel string
+}
+
+// kafkaLevels maps KafkaLogLevel to franz-go's levels.
+var kafkaLevels = map[string]kgo.LogLevel{
+	"debug": kgo.LogLevelDebug, "info": kgo.LogLevelInfo, "warn": kgo.LogLevelWarn, "error": kgo.LogLevelError,
 }
 
 // Defaults.
@@ -111,6 +121,9 @@ func (c Config) withDefaults() (Config, error) {
 	if len(c.Streams) == 0 {
 		c.Streams = streams.Names()
 	}
+	if c.KafkaLogLevel == "" {
+		c.KafkaLogLevel = "warn"
+	}
 
 	var errs []error
 	if c.RefreshToken == "" {
@@ -135,6 +148,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.TopicPartitions < 1 {
 		errs = append(errs, fmt.Errorf("topic partitions %d: must be at least 1", c.TopicPartitions))
+	}
+	if _, ok := kafkaLevels[c.KafkaLogLevel]; !ok {
+		errs = append(errs, fmt.Errorf("kafka log level %q: want debug, info, warn or error", c.KafkaLogLevel))
 	}
 	if c.DayLimit < 1 {
 		errs = append(errs, fmt.Errorf("day limit %d: must be positive", c.DayLimit))

@@ -55,6 +55,9 @@ type Connector struct {
 	log     *slog.Logger
 	metrics *metrics
 	board   *board
+	// wrapProducer, when set, stands between the writer and its producer (tests inject
+	// faults with it).
+	wrapProducer func(txnProducer) txnProducer
 }
 
 // New checks cfg and returns a connector that has not touched the network yet.
@@ -101,58 +104,109 @@ func (c *Connector) Run(ctx context.Context) error {
 
 func (c *Connector) run(ctx context.Context) error {
 	cfg := c.cfg
-	kafka := append([]kgo.Opt{kgo.WithLogger(kafkaLogger{kslog.New(c.log.With("component", "kafka"))})}, c.deps.Kafka...)
+	kafka := append([]kgo.Opt{kgo.WithLogger(kafkaLogger{kslog.New(c.log.With("component", "kafka")), kafkaLevels[cfg.KafkaLogLevel]})}, c.deps.Kafka...)
 
+	builders, err := retrySetup(ctx, c.log, func() (map[string]builder, error) { return c.prepare(ctx, kafka) })
+	if err != nil {
+		return err
+	}
+	// The token store outlives the sessions: a rotated refresh token whose save failed while a
+	// session ended is saved again by the next call, through the next session's writer.
+	store := &tokenStore{topic: cfg.StateTopic, sealer: c.deps.Sealer, now: c.deps.Now}
 	var (
-		builders map[string]builder
-		producer *kgo.Client
-		state    *offsets.State
+		api       *xero.Client
+		tenantIDs []string
 	)
-	for wait := time.Second; ; wait = min(2*wait, 30*time.Second) {
-		var err error
-		builders, producer, state, err = c.setup(ctx, kafka)
-		if err == nil {
-			break
+	// The organisations are listed once, in the first session: the call may rotate the
+	// refresh token, which only a running writer can save.
+	tenants := func(ctx context.Context) ([]string, error) {
+		if tenantIDs != nil {
+			return tenantIDs, nil
 		}
-		if !transient(err) || ctx.Err() != nil {
+		ids, err := c.tenants(ctx, api)
+		if err == nil {
+			tenantIDs = ids
+		}
+		return ids, err
+	}
+	var wait time.Duration // before reloading the state again
+	for {
+		st, err := retrySetup(ctx, c.log, func() (session, error) { return c.load(ctx, kafka) })
+		if err != nil {
 			return err
 		}
-		c.log.Warn("setup failed; trying again", "retry_in", wait, "err", err)
+		if api == nil {
+			refresh, seedHash := chooseRefreshToken(st.state, cfg.RefreshToken, c.log)
+			store.seedHash = seedHash
+			if api, err = xero.NewClient(cfg.Xero, refresh, store, c.log.With("component", "xero"), c.deps.Metrics); err != nil {
+				st.producer.Close()
+				return fmt.Errorf("xero client: %w", err)
+			}
+		}
+		committed, err := c.session(ctx, kafka, st, api, store, tenants, builders)
+		st.producer.Close()
+		if !(errors.Is(err, errOutcomeUnknown) || errors.Is(err, errProducerBroken)) || ctx.Err() != nil {
+			return err
+		}
+		// The broker may or may not have committed the transaction whose answer was lost, or
+		// the producer can no longer begin one. The state topic knows what landed: the next
+		// session's load fences the old producer (which settles its transaction) and replays
+		// the state, and every poller resumes from the bookmark that was really committed.
+		// A lost answer is a passing fault: after a session that committed something, reload
+		// at once. Sessions that keep failing before their first commit wait longer and
+		// longer, up to 30 s.
+		if committed > 0 {
+			wait = 0
+		}
+		c.log.Warn("reloading the state to resume from what was committed", "in", wait, "err", err)
+		c.metrics.sessionRestarts.Inc()
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return nil
 		case <-time.After(wait):
 		}
+		wait = min(max(2*wait, time.Second), 30*time.Second)
 	}
-	defer producer.Close()
-	refresh, seedHash := chooseRefreshToken(state, cfg.RefreshToken, c.log)
+}
 
+// session is what one load of the state gives: the transactional producer that wrote the
+// startup marker, and the state committed before it.
+type session struct {
+	producer *kgo.Client
+	state    *offsets.State
+}
+
+// session runs the writer, the takeover watch and one poller per (organisation, stream) until ctx
+// ends or one of them fails for the connector as a whole. It returns how many transactions it
+// committed, with the reason it ended.
+func (c *Connector) session(ctx context.Context, kafka []kgo.Opt, st session, api *xero.Client, store *tokenStore,
+	tenants func(context.Context) ([]string, error), builders map[string]builder) (committed int64, err error) {
+	cfg := c.cfg
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	var producer txnProducer = st.producer
+	if c.wrapProducer != nil {
+		producer = c.wrapProducer(producer)
+	}
 	w := newWriter(producer, cfg.MaxTransactionRecords, cfg.TransactionTimeout, c.log, c.metrics)
+	defer func() { committed = w.committed.Load() }()
+	store.use(w)
+	defer store.use(nil)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return w.run(gctx) })
 	// An idle instance may have nothing to commit for long, and would learn of its successor
 	// only then: watch for the successor's startup marker instead.
 	g.Go(func() error {
-		err := offsets.WatchTakeover(gctx, kafka, cfg.StateTopic, state)
+		err := offsets.WatchTakeover(gctx, kafka, cfg.StateTopic, st.state)
 		if err != nil {
 			c.log.Error("stopping: another instance with the same transactional id has started", "err", err)
 		}
 		return err
 	})
-
-	api, err := xero.NewClient(cfg.Xero, refresh, &tokenStore{
-		w: w, topic: cfg.StateTopic, sealer: c.deps.Sealer, seedHash: seedHash, now: c.deps.Now,
-	}, c.log.With("component", "xero"), c.deps.Metrics)
+	ids, err := tenants(gctx)
 	if err != nil {
 		cancel()
-		return errors.Join(fmt.Errorf("xero client: %w", err), g.Wait())
-	}
-	tenants, err := c.tenants(gctx, api)
-	if err != nil {
-		cancel()
-		return errors.Join(err, g.Wait())
+		return 0, errors.Join(err, g.Wait())
 	}
 
 	incremental := 0
@@ -162,16 +216,33 @@ func (c *Connector) run(ctx context.Context) error {
 		}
 	}
 	every := planIntervals(cfg, incremental)
-	c.log.Info("starting", "tenants", len(tenants), "streams", len(cfg.Streams),
+	c.log.Info("starting", "tenants", len(ids), "streams", len(cfg.Streams),
 		"incremental_interval", every, "full_table_interval", cfg.FullTableInterval)
 
-	for _, tenant := range tenants {
+	for _, tenant := range ids {
 		for _, name := range cfg.Streams {
-			p := c.newPoller(tenant, name, api, w, builders[name], state, every)
+			p := c.newPoller(tenant, name, api, w, builders[name], st.state, every)
 			g.Go(func() error { return p.run(gctx) })
 		}
 	}
-	return g.Wait()
+	return 0, g.Wait()
+}
+
+// retrySetup calls f until it succeeds, ctx ends or it fails in a way that will not pass by
+// itself (see transient).
+func retrySetup[T any](ctx context.Context, log *slog.Logger, f func() (T, error)) (T, error) {
+	for wait := time.Second; ; wait = min(2*wait, 30*time.Second) {
+		v, err := f()
+		if err == nil || !transient(err) || ctx.Err() != nil {
+			return v, err
+		}
+		log.Warn("setup failed; trying again", "retry_in", wait, "err", err)
+		select {
+		case <-ctx.Done():
+			return v, ctx.Err()
+		case <-time.After(wait):
+		}
+	}
 }
 
 // tenants returns the configured organisations, or every organisation connected to the app.
@@ -219,9 +290,8 @@ func (c *Connector) newPoller(tenant, name string, api lister, w *writer, b buil
 	if bm.Watermark == 0 && s.Sync == streams.Keyset && !c.cfg.StartDate.IsZero() {
 		bm.Watermark = c.cfg.StartDate.UnixMilli()
 	}
-	st := &streamStatus{tenant: tenant, stream: name, offsetKind: s.Sync == streams.Offset}
+	st := c.board.stream(tenant, name, s.Sync == streams.Offset)
 	st.committed(bm, 0)
-	c.board.add(st)
 	return &poller{
 		stream:     &s,
 		tenant:     tenant,
@@ -238,22 +308,18 @@ func (c *Connector) newPoller(tenant, name string, api lister, w *writer, b buil
 	}
 }
 
-// kafkaLogger passes franz-go's logs to the connector's logger, from warnings up unless debug
-// logging is on: at info, franz-go narrates every transaction.
-type kafkaLogger struct{ *kslog.Logger }
-
-func (l kafkaLogger) Level() kgo.LogLevel {
-	if lvl := l.Logger.Level(); lvl < kgo.LogLevelDebug {
-		return min(lvl, kgo.LogLevelWarn)
-	}
-	return kgo.LogLevelDebug
+// kafkaLogger passes franz-go's logs to the connector's logger from its own level up (warnings by
+// default: at info, franz-go narrates every transaction, and its debug drowns the connector's).
+type kafkaLogger struct {
+	*kslog.Logger
+	level kgo.LogLevel
 }
 
-// setup creates the missing topics, registers the schemas, creates the transactional producer
-// and loads the state. Topics and schemas come first: nothing is read from Xero that could not
-// be written. Writing the startup marker (in Load) fences any earlier instance, so the state
-// read after it is final.
-func (c *Connector) setup(ctx context.Context, kafka []kgo.Opt) (map[string]builder, *kgo.Client, *offsets.State, error) {
+func (l kafkaLogger) Level() kgo.LogLevel { return min(l.Logger.Level(), l.level) }
+
+// prepare creates the missing topics and registers the schemas: nothing is read from Xero that
+// could not be written.
+func (c *Connector) prepare(ctx context.Context, kafka []kgo.Opt) (map[string]builder, error) {
 	cfg := c.cfg
 	topics := make([]string, len(cfg.Streams))
 	for i, name := range cfg.Streams {
@@ -261,38 +327,45 @@ func (c *Connector) setup(ctx context.Context, kafka []kgo.Opt) (map[string]buil
 	}
 	admCl, err := kgo.NewClient(kafka...)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("kafka admin client: %w", err)
+		return nil, fmt.Errorf("kafka admin client: %w", err)
 	}
 	err = ensureTopics(ctx, kadm.NewClient(admCl), cfg, topics)
 	admCl.Close()
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
 	builders := make(map[string]builder, len(cfg.Streams))
 	for i, name := range cfg.Streams {
 		codec, err := avro.NewCodec(name)
 		if err != nil {
-			return nil, nil, nil, fmt.Errorf("schema of %s: %w", name, err)
+			return nil, fmt.Errorf("schema of %s: %w", name, err)
 		}
 		ids, err := avro.Register(ctx, c.deps.Registry, topics[i], codec)
 		if err != nil {
-			return nil, nil, nil, fmt.Errorf("register schemas of %s: %w", topics[i], err)
+			return nil, fmt.Errorf("register schemas of %s: %w", topics[i], err)
 		}
 		builders[name] = builder{topic: topics[i], deadTopic: cfg.DeadLetterTopic, enc: codec, keyID: ids.KeyID, valueID: ids.ValueID}
 	}
+	return builders, nil
+}
+
+// load creates the transactional producer and loads the state. Writing the startup marker (in
+// offsets.Load) fences any earlier producer with the same transactional id, this instance's
+// own earlier one included, so the state read after it is final.
+func (c *Connector) load(ctx context.Context, kafka []kgo.Opt) (session, error) {
 	producer, err := kgo.NewClient(append(kafka,
-		kgo.TransactionalID(cfg.TransactionalID),
-		kgo.TransactionTimeout(cfg.TransactionTimeout),
+		kgo.TransactionalID(c.cfg.TransactionalID),
+		kgo.TransactionTimeout(c.cfg.TransactionTimeout),
 	)...)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("kafka producer: %w", err)
+		return session{}, fmt.Errorf("kafka producer: %w", err)
 	}
-	state, err := offsets.Load(ctx, producer, kafka, cfg.StateTopic, c.deps.Sealer)
+	state, err := offsets.Load(ctx, producer, kafka, c.cfg.StateTopic, c.deps.Sealer)
 	if err != nil {
 		producer.Close()
-		return nil, nil, nil, fmt.Errorf("load state from %s: %w", cfg.StateTopic, err)
+		return session{}, err
 	}
-	return builders, producer, state, nil
+	return session{producer: producer, state: state}, nil
 }
 
 // transient reports whether a setup error may pass by itself: the broker or the registry out

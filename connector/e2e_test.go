@@ -103,6 +103,12 @@ func (r *running) stop() error {
 // start runs a connector until it is stopped (or the test ends).
 func (h *harness) start(cfg connector.Config) *running {
 	h.t.Helper()
+	return h.startWith(cfg, nil)
+}
+
+// startWith is start, with prepare called on the connector before it runs.
+func (h *harness) startWith(cfg connector.Config, prepare func(*connector.Connector)) *running {
+	h.t.Helper()
 	c, err := connector.New(cfg, connector.Deps{
 		Kafka:    []kgo.Opt{kgo.SeedBrokers(h.kafka.Brokers...)},
 		Registry: testenv.RegistryClient(h.t, h.registryURL),
@@ -111,6 +117,9 @@ func (h *harness) start(cfg connector.Config) *running {
 	})
 	if err != nil {
 		h.t.Fatal(err)
+	}
+	if prepare != nil {
+		prepare(c)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &running{Connector: c, cancel: cancel, done: make(chan struct{})}
@@ -529,3 +538,150 @@ func TestStartBeforeKafka(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
+
+// lossyCommits is a transactional producer whose commits sometimes end without an answer: the
+// commit either reached the broker and was applied (answerLost) or never left (notSent). Either
+// way the writer sees only an error that says nothing of the outcome.
+type lossyCommits struct {
+	connector.TxnProducer
+	mu                  sync.Mutex
+	rng                 *rand.Rand
+	on                  bool
+	answerLost, notSent int
+}
+
+var errConnectionCut = errors.New("broker closed the connection")
+
+func (l *lossyCommits) EndTransaction(ctx context.Context, try kgo.TransactionEndTry) error {
+	l.mu.Lock()
+	roll, on := l.rng.IntN(10), l.on
+	l.mu.Unlock()
+	if try != kgo.TryCommit || !on || roll >= 2 {
+		return l.TxnProducer.EndTransaction(ctx, try)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if roll == 0 {
+		l.notSent++
+		return fmt.Errorf("end transaction: %w", errConnectionCut)
+	}
+	if err := l.TxnProducer.EndTransaction(ctx, try); err != nil {
+		return err
+	}
+	l.answerLost++
+	return fmt.Errorf("end transaction: %w", errConnectionCut)
+}
+
+func (l *lossyCommits) set(on bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.on = on
+}
+
+// TestCommitAnswerLost: when the answer to a commit is lost, the connector cannot tell whether
+// the transaction landed. It must neither write the pages again (a duplicate, if it landed) nor
+// move on (a loss, if it did not): it reloads the state and resumes from what was committed.
+func TestCommitAnswerLost(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, xerosim.Seed(21), xerosim.Tenants(2), xerosim.NoLimits(),
+		xerosim.Volume("invoices", 1500), xerosim.Volume("journals", 400), xerosim.Volume("contacts", 300))
+	h.cfg.Streams = []string{"invoices", "journals", "contacts", "payments", "currencies", "items"}
+	stopMutations := mutator(h.sim, 23)
+	defer stopMutations()
+
+	lossy := &lossyCommits{rng: rand.New(rand.NewPCG(21, 22)), on: true}
+	r := h.startWith(h.cfg, func(c *connector.Connector) {
+		c.WrapProducer(func(p connector.TxnProducer) connector.TxnProducer {
+			lossy.mu.Lock()
+			defer lossy.mu.Unlock()
+			lossy.TxnProducer = p
+			return lossy
+		})
+	})
+	// Let commits fail for a while, under change.
+	deadline := time.Now().Add(settleLimit)
+	for {
+		lossy.mu.Lock()
+		n := lossy.answerLost + lossy.notSent
+		lossy.mu.Unlock()
+		if n >= 6 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d commits lost their answer within %v", n, settleLimit)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	lossy.set(false)
+	stopMutations()
+	h.waitSettled(r, time.Now())
+	if err := r.stop(); err != nil {
+		t.Fatal(err)
+	}
+	h.checkEndState()
+	t.Logf("commits whose answer was lost: %d applied, %d not sent", lossy.answerLost, lossy.notSent)
+	if lossy.answerLost == 0 {
+		t.Error("no applied commit lost its answer: the test proved nothing")
+	}
+	if !strings.Contains(h.logs.tail(100000), "reloading the state") {
+		t.Error("the connector never reloaded its state")
+	}
+}
+
+// TestEndToEndCoarseModifiedSince: against a server that reads If-Modified-Since at day
+// precision, or ignores it, streams of several pages sync under change to the simulator's truth
+// with no record version written twice, and a caught-up cycle costs a bounded number of calls.
+func TestEndToEndCoarseModifiedSince(t *testing.T) {
+	t.Parallel()
+	for _, mode := range []xerosim.IMSMode{xerosim.IMSDay, xerosim.IMSIgnored} {
+		t.Run(mode.String(), func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, xerosim.Seed(31), xerosim.Tenants(1), xerosim.NoLimits(), xerosim.ModifiedSince(mode),
+				xerosim.Volume("invoices", 2500), xerosim.Volume("contacts", 1200), xerosim.Volume("quotes", 250))
+			h.cfg.Streams = []string{"invoices", "contacts", "quotes", "payments"}
+			stopMutations := mutator(h.sim, 37)
+			r := h.start(h.cfg)
+			h.waitWritten(r)
+			time.Sleep(time.Second)
+			stopMutations()
+			h.waitSettled(r, time.Now())
+			if err := r.stop(); err != nil {
+				t.Fatal(err)
+			}
+			h.checkEndState()
+
+			// One more cycle per stream, with nothing new: it reads each page about once.
+			before := h.sim.Stats()
+			cfg := h.cfg
+			cfg.PollInterval, cfg.FullTableInterval = time.Hour, time.Hour
+			c := h.start(cfg)
+			h.waitSettled(c, time.Now().Add(-time.Hour))
+			if err := c.stop(); err != nil {
+				t.Fatal(err)
+			}
+			after := h.sim.Stats()
+			for _, st := range c.Status().Tenants[0].Streams {
+				if st.RecordsWritten != 0 {
+					t.Errorf("%s: a cycle with nothing new wrote %d records", st.Stream, st.RecordsWritten)
+				}
+			}
+			for _, name := range h.cfg.Streams {
+				s, _ := streams.ByName(name)
+				size := streams.FixedPageSize
+				if s.Paging == streams.PageSize {
+					size = streams.MaxPageSize
+				}
+				truth, err := h.sim.Truth(h.sim.Tenants()[0], name)
+				if err != nil {
+					t.Fatal(err)
+				}
+				pages := (len(truth) + size - 1) / size
+				calls := total(after.Calls[endpointOf(name)]) - total(before.Calls[endpointOf(name)])
+				t.Logf("%s: %d records in %d pages: %d calls in a cycle with nothing new", name, len(truth), pages, calls)
+				if calls > pages+2 {
+					t.Errorf("%s: %d calls in a cycle with nothing new, for %d pages", name, calls, pages)
+				}
+			}
+		})
+	}
+}

@@ -2,6 +2,7 @@ package connector
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"net/url"
 	"time"
@@ -77,19 +78,48 @@ func (p *poller) keysetCycle(ctx context.Context) error {
 
 // keysetPass reads from the watermark to the end of the list, then settles the traversals; it
 // reports whether a range was read again.
+//
+// Every page read either writes something, moves the bookmark, or moves on to the next page;
+// a pass that would read the same page again without any of these fails with a *stallError
+// instead of looping.
 func (p *poller) keysetPass(ctx context.Context) (reread bool, err error) {
 	page := 1
 	traversing := -1 // index in Verify of the traversal under way, or -1 on page 1
+	// coarse is set once the server has sent a record older than the If-Modified-Since asked
+	// for: it compares at a coarser precision, or not at all. Its page 1 then starts below
+	// the window, and a traversal reads on to the end of the list rather than starting from
+	// page 1 again, which would read the same old records once more.
+	coarse := false
+	var prev pageSig   // the previous page read in this pass
+	var first1 pageSig // the last page 1 read, and the bookmark it was read at
+	var first1At offsets.Bookmark
 	for {
-		f, err := p.fetch(ctx, p.keysetQuery(), page, lowerBound(p.bm.Watermark))
+		since := lowerBound(p.bm.Watermark)
+		f, err := p.fetch(ctx, p.keysetQuery(), page, since)
 		if err != nil {
 			return false, err
+		}
+		sig := signature(f)
+		switch {
+		case page == 1 && sig == first1 && sig.n > 0 && sameBookmark(first1At, p.bm):
+			return false, &stallError{reason: "page 1 came back unchanged with nothing written since it was last read"}
+		case page > 1 && sig == prev && sig.n > 0:
+			return false, &stallError{reason: fmt.Sprintf("page %d holds the same records as page %d: the server ignores the page number", page, page-1)}
+		}
+		prev = sig
+		if page == 1 {
+			first1, first1At = sig, p.bm
+		}
+		if !coarse && olderThan(f, since) {
+			coarse = true
+			p.log.Debug("the server returns records older than If-Modified-Since; traversals read to the end of the list", "if_modified_since", time.UnixMilli(since).UTC())
 		}
 		next := cloneBookmark(p.bm)
 		out, maxPos, beyond, fresh, err := p.keysetPage(&next, f, p.now())
 		if err != nil {
 			return false, err
 		}
+		p.log.Debug("keyset page read", "page", page, "records", len(f.items), "new", fresh, "last", f.last)
 
 		switch {
 		case traversing < 0 && (f.last || beyond || fresh > 0):
@@ -123,7 +153,7 @@ func (p *poller) keysetPass(ctx context.Context) (reread bool, err error) {
 			}
 			page = 2
 			continue
-		case f.last || beyond:
+		case f.last || (beyond && !coarse):
 			// The traversal reached records above the watermark: it ends here.
 			advance(&next, maxPos)
 			next.Verify[traversing].To = next.Watermark
@@ -135,7 +165,7 @@ func (p *poller) keysetPass(ctx context.Context) (reread bool, err error) {
 				return p.settle(ctx)
 			}
 		default:
-			if err := p.commit(ctx, out, next); err != nil {
+			if err := p.commitIfChanged(ctx, out, next); err != nil {
 				return false, err
 			}
 			page++
@@ -144,6 +174,44 @@ func (p *poller) keysetPass(ctx context.Context) (reread bool, err error) {
 		page = 1
 	}
 }
+
+// pageSig tells two pages apart cheaply: their size and first and last records.
+type pageSig struct {
+	n                 int
+	firstID, lastID   string
+	firstPos, lastPos int64
+}
+
+func signature(f fetched) pageSig {
+	if len(f.items) == 0 {
+		return pageSig{}
+	}
+	a, z := f.items[0].meta, f.items[len(f.items)-1].meta
+	return pageSig{n: len(f.items), firstID: a.id, lastID: z.id, firstPos: a.pos, lastPos: z.pos}
+}
+
+// olderThan reports whether the page holds a record modified before since (unix ms), which an
+// exact If-Modified-Since would have left out.
+func olderThan(f fetched, since int64) bool {
+	for _, it := range f.items {
+		if it.bad == nil && it.meta.pos < since {
+			return true
+		}
+	}
+	return false
+}
+
+// sameBookmark reports whether nothing was committed between two bookmarks of a pass: the
+// watermark, the window and the traversals are as they were.
+func sameBookmark(a, b offsets.Bookmark) bool {
+	return a.Watermark == b.Watermark && len(a.Window) == len(b.Window) && !verifyChanged(a, b)
+}
+
+// stallError ends a cycle that would read the same page again without progress. The poller
+// logs it once per stream and counts it.
+type stallError struct{ reason string }
+
+func (e *stallError) Error() string { return "no progress: " + e.reason }
 
 // keysetPage writes the new records of one page into out and the working bookmark next. It
 // returns the largest UpdatedDateUTC on the page, whether any record lies above the watermark,
@@ -162,9 +230,11 @@ func (p *poller) keysetPage(next *offsets.Bookmark, f fetched, now time.Time) (o
 		if m.pos > next.Watermark {
 			beyond = true
 		}
+		// Whether it is written is judged before noteMoves records the version seen.
+		done := written(next, m)
 		noteMoves(next, m)
-		if w, ok := next.Window[m.id]; ok && w >= m.pos {
-			continue // this version, or a newer one, is written
+		if done {
+			continue
 		}
 		if out, err = p.emit(out, it, now); err != nil {
 			return nil, 0, false, 0, err
@@ -173,6 +243,31 @@ func (p *poller) keysetPage(next *offsets.Bookmark, f fetched, now time.Time) (o
 		fresh++
 	}
 	return out, maxPos, beyond, fresh, nil
+}
+
+// written reports whether the bookmark b says that the version m, or a newer one, has been
+// written. A server that coarsens or ignores If-Modified-Since sends records from below the
+// window again: the bookmark, not the server, decides.
+//
+//   - In the window, the value written is known.
+//   - In the range of a traversal still to be checked, the traversal knows every version written
+//     in it (Written starts as the window and follows every write in the range): a version it
+//     does not hold may have been skipped by a page boundary, and is not written.
+//   - Elsewhere below the watermark, everything is written.
+func written(b *offsets.Bookmark, m recordMeta) bool {
+	if w, ok := b.Window[m.id]; ok && w >= m.pos {
+		return true
+	}
+	inRange := false
+	for _, v := range b.Verify {
+		if m.pos >= lowerBound(v.From) && (v.To == 0 || m.pos <= v.To) {
+			if w, ok := v.Written[m.id]; ok && w >= m.pos {
+				return true
+			}
+			inRange = true
+		}
+	}
+	return !inRange && m.pos < b.Watermark
 }
 
 // advance moves the watermark up to pos and drops from the window what the next window's lower
@@ -339,11 +434,12 @@ func (p *poller) reread(ctx context.Context, i int) error {
 				end = true
 				continue
 			}
-			noteMoves(&next, m)
-			if w, ok := v.Written[m.id]; ok && w >= m.pos {
-				continue
+			if m.pos < lowerBound(old.From) {
+				continue // below the range: the server sent more than asked, and the pass reads it
 			}
-			if w, ok := next.Window[m.id]; ok && w >= m.pos {
+			done := written(&next, m)
+			noteMoves(&next, m)
+			if done {
 				continue
 			}
 			if out, err = p.emit(out, it, now); err != nil {

@@ -13,6 +13,7 @@ type metrics struct {
 	rereads            *prometheus.CounterVec
 	transactions       *prometheus.CounterVec
 	transactionSeconds prometheus.Histogram
+	sessionRestarts    prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -27,7 +28,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"tenant", "stream"}),
 		cycles: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "xero_kafka_sync_cycles_total",
-			Help: "Sync cycles, by outcome: ok, error, day_limit, removed.",
+			Help: "Sync cycles, by outcome: ok, error, day_limit, removed, stalled (the server's answers allowed no progress).",
 		}, []string{"tenant", "stream", "outcome"}),
 		rereads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "xero_kafka_keyset_rereads_total",
@@ -42,9 +43,13 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help:    "Time from the start of a transaction to its commit.",
 			Buckets: prometheus.ExponentialBuckets(0.005, 2, 12),
 		}),
+		sessionRestarts: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "xero_kafka_state_reloads_total",
+			Help: "Reloads of the state topic after a commit whose outcome was unknown (its answer lost).",
+		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.records, m.pages, m.cycles, m.rereads, m.transactions, m.transactionSeconds)
+		reg.MustRegister(m.records, m.pages, m.cycles, m.rereads, m.transactions, m.transactionSeconds, m.sessionRestarts)
 	}
 	return m
 }

@@ -64,7 +64,7 @@ const (
 // whole cannot go on (fenced, the refresh token rejected, the writer broken).
 func (p *poller) run(ctx context.Context) error {
 	backoff := firstRetry
-	warnedRemoved := false
+	warnedRemoved, warnedStall := false, false
 	for {
 		p.status.begin(p.now())
 		err := p.cycle(ctx)
@@ -98,6 +98,16 @@ func (p *poller) run(ctx context.Context) error {
 				p.log.Warn("Xero has removed this endpoint; the stream stays empty and is checked again later", "path", p.stream.Path)
 				warnedRemoved = true
 			}
+		case errors.As(err, new(*stallError)):
+			// The server answers in a way the strategy cannot make progress with: reading on
+			// would read the same pages again. Back off as after an error, and say so once.
+			p.metrics.cycles.WithLabelValues(p.tenant, p.stream.Name, "stalled").Inc()
+			if !warnedStall {
+				p.log.Warn("sync cycle stopped without progress; retrying with backoff", "err", err)
+				warnedStall = true
+			}
+			wait = backoff
+			backoff = min(2*backoff, lastRetry)
 		default:
 			p.metrics.cycles.WithLabelValues(p.tenant, p.stream.Name, "error").Inc()
 			wait = backoff
@@ -119,7 +129,7 @@ func (p *poller) run(ctx context.Context) error {
 
 // fatal reports whether err stops the whole connector rather than one stream.
 func fatal(err error) bool {
-	return errors.Is(err, ErrFenced) || errors.Is(err, errProducerBroken) || tokenRejected(err)
+	return errors.Is(err, ErrFenced) || errors.Is(err, errProducerBroken) || errors.Is(err, errOutcomeUnknown) || tokenRejected(err)
 }
 
 // tokenRejected reports whether Xero refused the app's refresh token or credentials: no call of
@@ -187,7 +197,7 @@ func (p *poller) fetch(ctx context.Context, q url.Values, page int, modifiedSinc
 	}
 	pg, err := p.api.List(ctx, req)
 	if err != nil {
-		return fetched{}, fmt.Errorf("fetch page %d: %w", page, err)
+		return fetched{}, err // the client's error names the endpoint and the page
 	}
 	f := fetched{items: make([]item, len(pg.Records)), last: isLast(s, pg, page)}
 	if !pg.ServerTime.IsZero() {
@@ -251,12 +261,20 @@ func (p *poller) commit(ctx context.Context, recs []*kgo.Record, next offsets.Bo
 	if err != nil {
 		return fmt.Errorf("encode bookmark: %w", err)
 	}
-	written := len(recs)
+	// Records written to the stream's topic (data and tombstones), not the dead letters.
+	written := 0
+	for _, r := range recs {
+		if r.Topic == p.build.topic {
+			written++
+		}
+	}
 	if err := p.out.commit(ctx, append(recs, state...)); err != nil {
 		return err
 	}
 	p.bm = next
 	p.status.committed(next, written)
+	p.log.Debug("committed", "records", written, "dead_letters", len(recs)-written, "watermark", next.Watermark,
+		"window", len(next.Window), "traversals", len(next.Verify), "hashes", len(next.Hashes))
 	return nil
 }
 
@@ -291,7 +309,7 @@ func (p *poller) offsetCycle(ctx context.Context) error {
 			return nil
 		}
 		if next.Watermark == p.bm.Watermark && len(out) == 0 {
-			return fmt.Errorf("offset %d: a full page with nothing above the offset", p.bm.Watermark)
+			return &stallError{reason: fmt.Sprintf("offset %d: a full page with nothing above the offset", p.bm.Watermark)}
 		}
 	}
 }

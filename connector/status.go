@@ -153,10 +153,19 @@ type board struct {
 	streams []*streamStatus
 }
 
-func (b *board) add(s *streamStatus) {
+// stream returns the status of (tenant, stream), adding it on first use: the pollers of a later
+// session report where those of the earlier one did, and its counts go on.
+func (b *board) stream(tenant, stream string, offsetKind bool) *streamStatus {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	for _, s := range b.streams {
+		if s.tenant == tenant && s.stream == stream {
+			return s
+		}
+	}
+	s := &streamStatus{tenant: tenant, stream: stream, offsetKind: offsetKind}
 	b.streams = append(b.streams, s)
+	return s
 }
 
 func (b *board) setName(tenant, name string) {

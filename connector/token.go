@@ -2,8 +2,10 @@ package connector
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -15,12 +17,32 @@ import (
 // token that came with it is used (the xero client waits for it). If the connector crashes
 // between Xero's answer and the commit, the previous token, still in the state, works again
 // within Xero's 30-minute grace period.
+//
+// The store outlives the connector's sessions; use sets the writer of the current one.
 type tokenStore struct {
-	w        *writer
 	topic    string
 	sealer   offsets.Sealer
 	seedHash string
 	now      func() time.Time
+
+	mu sync.Mutex
+	w  *writer // nil between sessions
+}
+
+// errNoSession answers a save asked for between two sessions; the xero client saves the token
+// again at its next call.
+var errNoSession = errors.New("the connector is reloading its state")
+
+func (s *tokenStore) use(w *writer) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.w = w
+}
+
+func (s *tokenStore) writer() *writer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w
 }
 
 func (s *tokenStore) SaveRefreshToken(ctx context.Context, refreshToken string) error {
@@ -32,7 +54,11 @@ func (s *tokenStore) SaveRefreshToken(ctx context.Context, refreshToken string) 
 	if err != nil {
 		return fmt.Errorf("encode refresh token record: %w", err)
 	}
-	if err := s.w.commit(ctx, []*kgo.Record{rec}); err != nil {
+	w := s.writer()
+	if w == nil {
+		return fmt.Errorf("persist rotated refresh token: %w", errNoSession)
+	}
+	if err := w.commit(ctx, []*kgo.Record{rec}); err != nil {
 		return fmt.Errorf("persist rotated refresh token: %w", err)
 	}
 	return nil

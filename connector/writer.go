@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -28,13 +29,15 @@ var errWriterStopped = errors.New("transactional writer stopped")
 // with the transaction's outcome. A request is committed entirely or not at all, so a poller
 // moves its in-memory bookmark only after a nil answer.
 type writer struct {
-	cl *kgo.Client
+	cl txnProducer
 	// reqs is unbuffered: a request is taken only when the writer is ready for it, so after the
 	// writer stops nobody waits on an answer that will never come.
 	reqs chan *commitReq
 	// stopped is closed when run returns; err is then the reason.
 	stopped chan struct{}
 	err     error
+	// committed counts the transactions committed.
+	committed atomic.Int64
 	// maxRecords bounds the records of one transaction, keeping transactions short.
 	maxRecords int
 	// txnTimeout bounds one transaction's produce and commit, whatever happens to the run context.
@@ -48,7 +51,14 @@ type commitReq struct {
 	done chan error
 }
 
-func newWriter(cl *kgo.Client, maxRecords int, txnTimeout time.Duration, log *slog.Logger, m *metrics) *writer {
+// txnProducer is the transactional side of *kgo.Client that the writer uses.
+type txnProducer interface {
+	BeginTransaction() error
+	ProduceSync(ctx context.Context, rs ...*kgo.Record) kgo.ProduceResults
+	EndTransaction(ctx context.Context, commit kgo.TransactionEndTry) error
+}
+
+func newWriter(cl txnProducer, maxRecords int, txnTimeout time.Duration, log *slog.Logger, m *metrics) *writer {
 	return &writer{
 		cl:         cl,
 		reqs:       make(chan *commitReq),
@@ -113,7 +123,7 @@ func (w *writer) run(ctx context.Context) (err error) {
 		case errors.Is(err, ErrFenced):
 			w.log.Error("stopping: the producer was fenced by a newer instance", "transactional_id_error", err)
 			return err
-		case errors.Is(err, errProducerBroken):
+		case errors.Is(err, errProducerBroken), errors.Is(err, errOutcomeUnknown):
 			return err
 		default:
 			w.log.Warn("transaction aborted; its pages will be read again", "requests", len(group), "records", n, "err", err)
@@ -123,6 +133,11 @@ func (w *writer) run(ctx context.Context) (err error) {
 
 // errProducerBroken marks a producer that cannot begin another transaction.
 var errProducerBroken = errors.New("transactional producer is in an unrecoverable state")
+
+// errOutcomeUnknown marks a transaction whose commit was sent but whose answer never came: it
+// may or may not have been committed. The writer stops; the connector reloads the state to find
+// out (Connector.run).
+var errOutcomeUnknown = errors.New("the outcome of a transaction commit is unknown")
 
 // transact produces the records of group in one transaction and commits it, or aborts it.
 //
@@ -146,36 +161,52 @@ func (w *writer) transact(group []*commitReq, n int) error {
 	}
 	if err := w.cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
 		w.metrics.transactions.WithLabelValues("aborted").Inc()
-		abortErr := w.end(ctx, kgo.TryAbort)
+		abortErr := w.abort(ctx)
 		if isFenced(err) || isFenced(abortErr) {
 			return fmt.Errorf("%w: %v", ErrFenced, errors.Join(err, abortErr))
 		}
 		return fmt.Errorf("produce %d records: %w", len(recs), errors.Join(err, abortErr))
 	}
-	if err := w.end(ctx, kgo.TryCommit); err != nil {
+	if err := w.cl.EndTransaction(ctx, kgo.TryCommit); err != nil {
 		w.metrics.transactions.WithLabelValues("aborted").Inc()
 		if isFenced(err) {
 			return fmt.Errorf("%w: %v", ErrFenced, err)
 		}
+		if !definitive(err) {
+			// The request may have reached the coordinator and the transaction may be
+			// committed: aborting now cannot undo that, and calling it aborted would have the
+			// pollers write its pages again. Only the state topic can tell.
+			return fmt.Errorf("%w: commit transaction of %d records: %v", errOutcomeUnknown, len(recs), err)
+		}
+		// The broker refused the commit (or it was not attempted): nothing was committed.
+		// An abort clears the transaction for the next one.
+		if abortErr := w.cl.EndTransaction(ctx, kgo.TryAbort); abortErr != nil {
+			if isFenced(abortErr) {
+				return fmt.Errorf("%w: %v", ErrFenced, errors.Join(err, abortErr))
+			}
+			return fmt.Errorf("%w: commit transaction of %d records refused (%v), then its abort failed: %v", errProducerBroken, len(recs), err, abortErr)
+		}
 		return fmt.Errorf("commit transaction of %d records: %w", len(recs), err)
 	}
+	w.committed.Add(1)
 	w.metrics.transactions.WithLabelValues("committed").Inc()
 	w.metrics.transactionSeconds.Observe(time.Since(start).Seconds())
 	return nil
 }
 
-// end ends the open transaction. A commit that was not attempted, or whose outcome is unknown,
-// is retried as an abort, as kgo's EndTransaction documentation prescribes; the error of the
-// commit is still returned, since nothing was committed.
-func (w *writer) end(ctx context.Context, try kgo.TransactionEndTry) error {
-	err := w.cl.EndTransaction(ctx, try)
-	if err == nil || try == kgo.TryAbort {
-		return err
-	}
-	if abortErr := w.cl.EndTransaction(ctx, kgo.TryAbort); abortErr != nil {
-		return errors.Join(err, abortErr)
-	}
-	return err
+// abort aborts the open transaction after a failed produce: nothing was asked to commit, so
+// nothing can have been committed.
+func (w *writer) abort(ctx context.Context) error {
+	return w.cl.EndTransaction(ctx, kgo.TryAbort)
+}
+
+// definitive reports whether a failed EndTxn commit is known not to have committed: the broker
+// answered with an error that is not a transient one, or kgo did not attempt the commit at all
+// (OperationNotAttempted). A transport error, a timeout, a retriable error that outlived kgo's
+// retries or UNKNOWN_SERVER_ERROR leaves the outcome unknown.
+func definitive(err error) bool {
+	var ke *kerr.Error
+	return errors.As(err, &ke) && !ke.Retriable && ke.Code != kerr.UnknownServerError.Code
 }
 
 // isFenced reports whether err means a newer producer with the same transactional id exists.

@@ -24,6 +24,11 @@ const (
 	IMSExclusiveSecond
 	// IMSExclusiveMilli: records with a timestamp strictly after the header, to the millisecond.
 	IMSExclusiveMilli
+	// IMSDay: the header is read at day precision: records with a timestamp on or after the
+	// start of the header's UTC day are returned. Some servers compare dates only.
+	IMSDay
+	// IMSIgnored: the header is accepted and ignored; every record is returned.
+	IMSIgnored
 )
 
 func (m IMSMode) String() string {
@@ -36,6 +41,10 @@ func (m IMSMode) String() string {
 		return "exclusive-second"
 	case IMSExclusiveMilli:
 		return "exclusive-milli"
+	case IMSDay:
+		return "day"
+	case IMSIgnored:
+		return "ignored"
 	}
 	return "unknown"
 }
@@ -50,6 +59,11 @@ func (m IMSMode) low(ims int64) int64 {
 		return ims + 1
 	case IMSExclusiveSecond:
 		return sec + 1000
+	case IMSDay:
+		const day = 24 * 60 * 60 * 1000
+		return ims - ((ims%day)+day)%day
+	case IMSIgnored:
+		return -1
 	default:
 		return sec
 	}

@@ -64,9 +64,10 @@ type env struct {
 		Username string `env:"USERNAME"`
 		Password secret `env:"PASSWORD"`
 	} `env:", prefix=SCHEMA_REGISTRY_"`
-	HTTPAddr  string `env:"HTTP_ADDR, default=:8080"`
-	LogLevel  string `env:"LOG_LEVEL, default=info"`
-	LogFormat string `env:"LOG_FORMAT, default=text"`
+	HTTPAddr      string `env:"HTTP_ADDR, default=:8080"`
+	LogLevel      string `env:"LOG_LEVEL, default=info"`
+	KafkaLogLevel string `env:"KAFKA_LOG_LEVEL, default=warn"`
+	LogFormat     string `env:"LOG_FORMAT, default=text"`
 }
 
 // secret is a string that never prints.
@@ -175,6 +176,11 @@ func (e *env) check() error {
 	if _, err := slogLevel(e.LogLevel); err != nil {
 		return err
 	}
+	switch e.KafkaLogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return badConfig("KAFKA_LOG_LEVEL", "%q: want debug, info, warn or error", e.KafkaLogLevel)
+	}
 	if e.LogFormat != "text" && e.LogFormat != "json" {
 		return badConfig("LOG_FORMAT", "%q: want text or json", e.LogFormat)
 	}
@@ -224,6 +230,7 @@ func (e *env) connectorConfig() connector.Config {
 		DayLimit:               e.Xero.DayLimit,
 		MaxTransactionRecords:  e.Kafka.MaxTransactionRecords,
 		TransactionTimeout:     e.Kafka.TransactionTimeout,
+		KafkaLogLevel:          e.KafkaLogLevel,
 	}
 }
 

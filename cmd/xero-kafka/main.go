@@ -224,6 +224,8 @@ Environment of 'run' (* required):
   HTTP_ADDR                   serves /status, /metrics, /healthz; default :8080
   LOG_LEVEL                   debug, info, warn, error; default info
   LOG_FORMAT                  text or json; default text
+  KAFKA_LOG_LEVEL             the Kafka client's own logs from this level: debug, info, warn,
+                              error; default warn
 
 Exit status: 0 after a stop by signal, 1 on failure, 2 on a configuration error.
 `
