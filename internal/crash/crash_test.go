@@ -67,8 +67,12 @@ func scenario(t *testing.T, seed uint64, p plan) {
 	h := newHarness(t, seed,
 		xerosim.Tenants(2), xerosim.NoLimits(),
 		xerosim.Volume("invoices", 1200), xerosim.Volume("journals", 600), xerosim.Volume("quotes", 150),
-		// Access tokens and the refresh grace period last 30 s: the chain rotates often.
-		xerosim.TimeScale(60),
+		// Access tokens and the refresh grace period last 2 minutes instead of 30: longer than a
+		// broker crash on a loaded machine (a run that rotated the token while the broker was
+		// down, and was killed before it could commit it, leaves the next run the previous
+		// token, which Xero accepts only within the grace period), short enough to expire
+		// during the longer runs. Every run also rotates the chain at its start.
+		xerosim.TimeScale(15),
 		xerosim.WithFaults(xerosim.Faults{Status500: 0.01, Status503: 0.01, Truncated: 0.005, Malformed: 0.005, Drop: 0.005}),
 	)
 	h.dropAll(p.endTxn, p.produce, p.initProducerID, p.addPartitions)
@@ -134,8 +138,7 @@ func scenario(t *testing.T, seed uint64, p plan) {
 			cur.kill()
 			f.kills++
 		} else {
-			f.exits++
-			f.exitReasons[lastLine(cur.logPath)]++
+			h.exited(&f, cur)
 		}
 		cur = h.start()
 	}
@@ -146,8 +149,7 @@ func scenario(t *testing.T, seed uint64, p plan) {
 	h.dropAll(0, 0, 0, 0)
 	since := time.Now()
 	for !h.waitFor(cur, "settled", settledSince(since)) {
-		f.exits++
-		f.exitReasons[lastLine(cur.logPath)]++
+		h.exited(&f, cur)
 		if f.exits > 2*p.kills+10 {
 			t.Fatalf("%d runs stopped by themselves: %v", f.exits, f.exitReasons)
 		}
@@ -183,6 +185,18 @@ func scenario(t *testing.T, seed uint64, p plan) {
 	t.Logf("simulator: %d mutations, %d token refreshes (%d refused), faults %v", st.Mutations, st.TokenRefreshes, st.TokenRefreshFailures, st.Faults)
 	t.Logf("end state: %d records read (read_committed), %d records equal Xero's field by field, %d versions written twice; the independent decoder read %d",
 		res.Records, res.Compared, res.Duplicates, len(decoded))
+}
+
+// exited counts a run that stopped by itself; one that stopped because Xero refused its
+// refresh token ends the test, since no restart can mend a broken chain.
+func (h *harness) exited(f *figures, r *instance) {
+	h.t.Helper()
+	reason := lastLine(r.logPath)
+	if strings.Contains(reason, "refresh token is no longer valid") {
+		h.t.Fatalf("run %d: the refresh-token chain is broken: %s", r.n, reason)
+	}
+	f.exits++
+	f.exitReasons[reason]++
 }
 
 // waitTokenCall waits until the instance has made a token call (every run refreshes its token
