@@ -74,8 +74,10 @@ if wait "$up_pid"; then
 	else
 		# One package at a time: some tests restart the shared broker, which would only slow
 		# down the other packages' tests.
+		# A package may take longer than go test's default limit of 10 minutes here: the crash
+		# harness alone crashes and restarts the broker and the registry.
 		step "tests on Apache Kafka ($XK_KAFKA_BROKERS) and Apicurio ($XK_SCHEMA_REGISTRY_URL)" \
-			"$GO" test -race -count=1 -p 1 "${testflags[@]}" "${pkgs[@]}"
+			"$GO" test -race -count=1 -p 1 -timeout 20m "${testflags[@]}" "${pkgs[@]}"
 	fi
 else
 	cat .services/up.log
