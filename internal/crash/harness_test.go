@@ -351,7 +351,9 @@ func (h *harness) mutate(seed uint64) (stop func()) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		tick := time.NewTicker(20 * time.Millisecond)
+		// About 40 changes a second, and a bulk import every 30 s: enough to change records
+		// under every run, few enough for the end-state check of a long run to stay quick.
+		tick := time.NewTicker(50 * time.Millisecond)
 		defer tick.Stop()
 		for n := 0; ; n++ {
 			select {
@@ -360,7 +362,7 @@ func (h *harness) mutate(seed uint64) (stop func()) {
 			case <-tick.C:
 			}
 			h.sim.Mutate(1 + rng.IntN(3))
-			if n%250 == 125 {
+			if n%600 == 100 {
 				tenants := h.sim.Tenants()
 				h.sim.Burst(tenants[rng.IntN(len(tenants))], "invoices", 1100+rng.IntN(300))
 			}
