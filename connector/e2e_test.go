@@ -2,7 +2,6 @@ package connector_test
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,14 +18,13 @@ import (
 	"time"
 
 	hamba "github.com/hamba/avro/v2"
-	"github.com/hamba/avro/v2/registry"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/sr"
 
 	"github.com/xero-kafka/xero-kafka/avro"
 	"github.com/xero-kafka/xero-kafka/connector"
 	"github.com/xero-kafka/xero-kafka/internal/avrocheck"
+	"github.com/xero-kafka/xero-kafka/internal/oracle"
 	"github.com/xero-kafka/xero-kafka/internal/testenv"
 	"github.com/xero-kafka/xero-kafka/offsets"
 	"github.com/xero-kafka/xero-kafka/streams"
@@ -214,148 +212,15 @@ func (h *harness) streams() []streams.Stream {
 	return out
 }
 
-// decoded is one record of a data topic, decoded through the registry.
-type decoded struct {
-	tenant, id string
-	offset     int64
-	value      map[string]any // nil for a tombstone
-	schema     hamba.Schema
-}
-
-// readTopics reads every data topic (read_committed) and decodes each record through the
-// registry with hamba's generic decoder, independent of the transcoder.
-func (h *harness) readTopics() map[string][]decoded {
-	h.t.Helper()
-	var topics []string
-	for _, s := range h.streams() {
-		topics = append(topics, h.cfg.TopicPrefix+"."+s.Name)
-	}
-	reg, err := registry.NewClient(h.registryURL)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	schemas := map[int]hamba.Schema{}
-	schemaOf := func(framed []byte) (hamba.Schema, []byte) {
-		h.t.Helper()
-		var hdr sr.ConfluentHeader
-		id, body, err := hdr.DecodeID(framed)
-		if err != nil {
-			h.t.Fatalf("not Confluent wire format: % x: %v", framed[:min(len(framed), 8)], err)
-		}
-		s, ok := schemas[id]
-		if !ok {
-			s, err = reg.GetSchema(context.Background(), id)
-			if err != nil {
-				h.t.Fatalf("schema %d: %v", id, err)
-			}
-			schemas[id] = s
-		}
-		return s, body
-	}
-	out := map[string][]decoded{}
-	for _, r := range h.kafka.ReadAll(h.t, kgo.ReadCommitted(), topics...) {
-		ks, kb := schemaOf(r.Key)
-		var key map[string]any
-		if err := hamba.Unmarshal(ks, kb, &key); err != nil {
-			h.t.Fatalf("%s: key: %v", r.Topic, err)
-		}
-		stream := strings.TrimPrefix(r.Topic, h.cfg.TopicPrefix+".")
-		s, _ := streams.ByName(stream)
-		d := decoded{tenant: fmt.Sprint(key["TenantID"]), id: fmt.Sprint(key[s.PrimaryKey]), offset: r.Offset}
-		if r.Value != nil {
-			vs, vb := schemaOf(r.Value)
-			if err := hamba.Unmarshal(vs, vb, &d.value); err != nil {
-				h.t.Fatalf("%s: value: %v", r.Topic, err)
-			}
-			d.schema = vs
-		}
-		out[stream] = append(out[stream], d)
-	}
-	return out
-}
-
-// checkEndState is the correctness oracle: for every tenant and stream, the last value per key
-// of the topic equals the simulator's current records, field by field; and no record version
-// was written twice.
+// checkEndState is the correctness oracle (internal/oracle): for every tenant and stream, the
+// last value per key of the topic equals the simulator's current records, field by field; and
+// no record version was written twice.
 func (h *harness) checkEndState() {
 	h.t.Helper()
-	topics := h.readTopics()
-	checked := 0
-	for _, s := range h.streams() {
-		type key struct{ tenant, id string }
-		last := map[key]decoded{}
-		seen := map[key]map[[32]byte]int64{}
-		history := map[key][]string{} // what was written for each record, for the failure messages
-		for _, d := range topics[s.Name] {
-			k := key{d.tenant, d.id}
-			if d.value == nil {
-				history[k] = append(history[k], fmt.Sprintf("@%d tombstone", d.offset))
-			} else {
-				history[k] = append(history[k], fmt.Sprintf("@%d %v", d.offset, d.value[s.ReplicationKey]))
-			}
-			if d.value == nil {
-				delete(last, k)
-				continue
-			}
-			fp := fingerprint(d.value)
-			if seen[k] == nil {
-				seen[k] = map[[32]byte]int64{}
-			}
-			if first, ok := seen[k][fp]; ok {
-				h.t.Errorf("%s %s/%s: the same version written twice, at offsets %d and %d", s.Name, d.tenant, d.id, first, d.offset)
-			} else {
-				seen[k][fp] = d.offset
-			}
-			last[k] = d
-		}
-		for _, tenant := range h.sim.Tenants() {
-			truth, err := h.sim.Truth(tenant, s.Name)
-			if err != nil {
-				h.t.Fatal(err)
-			}
-			want := map[string]any{}
-			for _, raw := range truth {
-				j, err := avrocheck.ParseJSON(raw)
-				if err != nil {
-					h.t.Fatal(err)
-				}
-				want[fmt.Sprint(j.(map[string]any)[s.PrimaryKey])] = j
-			}
-			for id, j := range want {
-				got, ok := last[key{tenant, id}]
-				if !ok {
-					h.t.Errorf("%s %s/%s: in Xero (%s %v), missing from the topic; written: %v", s.Name, tenant, id, s.ReplicationKey, j.(map[string]any)[s.ReplicationKey], history[key{tenant, id}])
-					continue
-				}
-				if diffs := avrocheck.Compare(got.schema, j, got.value, avrocheck.Meta{TenantID: tenant}); len(diffs) > 0 {
-					h.t.Errorf("%s %s/%s (Xero's %s %v) differs from Xero:\n  %s\n  written: %v", s.Name, tenant, id, s.ReplicationKey,
-						j.(map[string]any)[s.ReplicationKey], strings.Join(diffs[:min(len(diffs), 5)], "\n  "), history[key{tenant, id}])
-				}
-				checked++
-			}
-			for k := range last {
-				if _, ok := want[k.id]; !ok && k.tenant == tenant {
-					h.t.Errorf("%s %s/%s: in the topic, not in Xero", s.Name, tenant, k.id)
-				}
-			}
-		}
-	}
-	if checked == 0 {
-		h.t.Fatal("no record was compared")
-	}
-	h.t.Logf("end state: %d records equal Xero's, field by field", checked)
-}
-
-// fingerprint identifies a record version: its decoded value without the extraction time.
-func fingerprint(v map[string]any) [32]byte {
-	c := make(map[string]any, len(v))
-	for k, x := range v {
-		if k != "_extracted_at" {
-			c[k] = x
-		}
-	}
-	b, _ := json.Marshal(c)
-	return sha256.Sum256(b)
+	res := oracle.CheckEndState(h.t, oracle.Target{
+		Kafka: h.kafka, RegistryURL: h.registryURL, TopicPrefix: h.cfg.TopicPrefix, Streams: h.streams(), Sim: h.sim,
+	})
+	h.t.Logf("end state: %d records equal Xero's, field by field", res.Compared)
 }
 
 // mutator changes the simulator's data until stopped: single edits of every kind, and bulk

@@ -3,13 +3,15 @@
 #
 #   Apache Kafka       KRaft, one node that is broker and controller
 #                      127.0.0.1:19092 (clients), 127.0.0.1:19093 (controller)
-#   Apicurio Registry  in-memory storage, Confluent-compatible API at
+#   Apicurio Registry  schemas kept on disk (H2 file in .services/registry/db), Confluent-compatible API at
 #                      http://127.0.0.1:18081/apis/ccompat/v7 (management: 127.0.0.1:18082)
 #
 # Usage:
 #   scripts/services.sh up [kafka|registry]      provision (once), start and wait until ready
 #   scripts/services.sh down [kafka|registry]    stop (data stays in .services/)
 #   scripts/services.sh restart kafka|registry   stop and start again on the same data
+#   scripts/services.sh crash kafka|registry     kill with SIGKILL (no clean shutdown), then start
+#                                                again on the same data
 #   scripts/services.sh wait [kafka|registry]    wait until ready
 #   scripts/services.sh status                   state, pid, address and memory of each service
 #   scripts/services.sh logs [kafka|registry] [lines]
@@ -175,12 +177,17 @@ start_registry() {
 	jar="$APICURIO_HOME/$(cat "$APICURIO_HOME/JAR")"
 	mkdir -p "$REGISTRY_DIR"
 	log "registry: starting Apicurio Registry $APICURIO_VERSION on $REGISTRY_URL"
-	# In-memory storage (the default: H2 in memory). Compatibility BACKWARD by default, like a
-	# Confluent registry (Apicurio's own default is no rule at all).
+	# Storage: an H2 database in a file, so a restart keeps every schema id, and the records
+	# written with them stay decodable. Not KafkaSQL on the test broker: the suite restarts and
+	# kills that broker, and the registry must go on serving its schemas meanwhile; a file does
+	# not depend on it. Compatibility BACKWARD by default, like a Confluent registry (Apicurio's
+	# own default is no rule at all).
 	launch registry "$java" "${heap[@]}" -XX:+UseSerialGC -Djava.awt.headless=true \
 		-Dxk.service=registry -Dxk.dir="$REGISTRY_DIR" \
 		-Dquarkus.http.host=127.0.0.1 -Dquarkus.http.port="$REGISTRY_PORT" \
 		-Dquarkus.management.host=127.0.0.1 -Dquarkus.management.port="$REGISTRY_MANAGEMENT_PORT" \
+		-Dapicurio.storage.kind=sql -Dapicurio.storage.sql.kind=h2 \
+		-Dapicurio.datasource.url="jdbc:h2:file:$REGISTRY_DIR/db/registry" \
 		-Dapicurio.rules.global.compatibility=BACKWARD \
 		-Djava.io.tmpdir="$REGISTRY_DIR" \
 		-jar "$jar"
@@ -253,6 +260,35 @@ stop_svc() {
 	rm -f "$(svc_dir "$svc")/pid"
 }
 
+# kill_svc kills a service with SIGKILL, as a crash of its machine would, and waits until it
+# is gone.
+kill_svc() {
+	local svc="$1" pid
+	pid="$(pid_of "$svc")"
+	if [[ -n "$pid" ]]; then
+		log "$svc: killing (pid $pid) with SIGKILL"
+		kill -KILL "$pid" 2>/dev/null || true
+		while [[ -n "$(pid_of "$svc")" ]]; do sleep 0.1; done
+	fi
+	rm -f "$(svc_dir "$svc")/pid"
+	# The kernel closes a killed process's sockets a moment after it is gone.
+	local port deadline=$((SECONDS + STOP_TIMEOUT))
+	for port in $(svc_ports "$svc"); do
+		while port_open "$port"; do
+			((SECONDS < deadline)) || die "$svc: port $port still open ${STOP_TIMEOUT}s after SIGKILL"
+			sleep 0.1
+		done
+	done
+}
+
+svc_ports() {
+	if [[ "$1" == kafka ]]; then
+		echo "$KAFKA_PORT $KAFKA_CONTROLLER_PORT"
+	else
+		echo "$REGISTRY_PORT $REGISTRY_MANAGEMENT_PORT"
+	fi
+}
+
 targets() {
 	case "${1:-}" in
 	"") echo kafka registry ;;
@@ -293,6 +329,13 @@ main() {
 		[[ -n "${1:-}" ]] || die "usage: $0 restart kafka|registry"
 		targets "$1" >/dev/null
 		stop_svc "$1"
+		"start_$1"
+		"wait_$1"
+		;;
+	crash)
+		[[ -n "${1:-}" ]] || die "usage: $0 crash kafka|registry"
+		targets "$1" >/dev/null
+		kill_svc "$1"
 		"start_$1"
 		"wait_$1"
 		;;

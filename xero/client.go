@@ -69,7 +69,7 @@ func newClient(cfg Config, refreshToken string, store TokenStore, logger *slog.L
 	rt = &metricsTransport{inner: rt, metrics: m, clock: clk}
 	// The token endpoint shares the timeouts and metrics; its transient failures are retried
 	// by the retry layer of the API call that needed the token.
-	tokens := newTokenSource(cfg, refreshToken, store, &http.Client{Transport: rt}, clk, logger, m)
+	tokens := newTokenSource(cfg, refreshToken, store, &http.Client{Transport: &agentTransport{inner: rt, agent: cfg.UserAgent}}, clk, logger, m)
 	rt = &bearerTransport{inner: rt, tokens: tokens}
 	retry := &retryTransport{
 		inner:         rt,

@@ -158,3 +158,29 @@ func TestSimFaultsAndLimits(t *testing.T) {
 		t.Errorf("faults served: %v, want 5 kinds", n)
 	}
 }
+
+// TestSimUserAgent: every request, the token endpoint's too, carries the configured User-Agent.
+func TestSimUserAgent(t *testing.T) {
+	sim := xerosim.New(xerosim.Seed(8), xerosim.Tenants(1), xerosim.Fast())
+	t.Cleanup(sim.Close)
+	store := &memStore{}
+	cfg := Config{APIURL: sim.URL(), IdentityURL: sim.URL(), ClientID: sim.ClientID(), ClientSecret: sim.ClientSecret(), UserAgent: "xero-kafka (instance A1)"}
+	c, err := newClient(cfg, sim.RefreshToken(), store, nil, nil, newFakeClock())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	if _, err := c.List(t.Context(), simInvoices(sim.Tenants()[0], 1)); err != nil {
+		t.Fatal(err)
+	}
+	endpoints := map[string]bool{}
+	for _, call := range sim.Calls() {
+		endpoints[call.Endpoint] = true
+		if call.UserAgent != cfg.UserAgent {
+			t.Errorf("%s sent User-Agent %q, want %q", call.Endpoint, call.UserAgent, cfg.UserAgent)
+		}
+	}
+	if !endpoints["POST /connect/token"] || !endpoints["GET /api.xro/2.0/Invoices"] {
+		t.Errorf("calls seen: %v; want the token endpoint's and the list's", endpoints)
+	}
+}

@@ -28,6 +28,7 @@ type Sim struct {
 	auth   *authState
 	lim    *limiter
 	stats  *stats
+	calls  *callLog
 	faults *faultState
 	mut    *mutator
 
@@ -81,6 +82,7 @@ func NewSim(opts ...Option) *Sim {
 	s.auth = newAuthState(s.clock, s.seed, cfg.refreshToken, now)
 	s.lim = newLimiter(cfg.limits, cfg.limitsOff, s.clock)
 	s.stats = newStats()
+	s.calls = &callLog{}
 	s.faults = newFaultState(cfg.faults, s.seed)
 	s.mut = newMutator(s)
 	s.bufs.New = func() any { return &jw{b: make([]byte, 0, 64<<10)} }
@@ -113,6 +115,7 @@ func (s *Sim) wrap(mux *http.ServeMux) http.Handler {
 				return
 			}
 		}
+		received := s.cfg.now()
 		sw := &statusWriter{ResponseWriter: w}
 		mux.ServeHTTP(sw, r)
 		pattern := r.Pattern
@@ -124,6 +127,7 @@ func (s *Sim) wrap(mux *http.ServeMux) http.Handler {
 		}
 		if !strings.HasPrefix(pattern, "GET /__sim/") {
 			s.stats.call(pattern, sw.status)
+			s.calls.add(Call{Received: received, UserAgent: r.UserAgent(), Endpoint: pattern, Status: sw.status})
 		}
 	})
 }

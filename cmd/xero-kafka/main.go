@@ -8,6 +8,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -26,6 +27,7 @@ import (
 
 	"github.com/xero-kafka/xero-kafka/connector"
 	"github.com/xero-kafka/xero-kafka/offsets"
+	"github.com/xero-kafka/xero-kafka/xero"
 )
 
 func main() {
@@ -125,9 +127,15 @@ func run(ctx context.Context, lookup envconfig.Lookuper, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	// Each process names itself in its User-Agent, so that calls to Xero can be told apart by
+	// instance (two instances of a deployment overlap while one takes over from the other).
+	instance := rand.Text()[:12]
+	cfg := e.connectorConfig()
+	cfg.Xero.UserAgent = xero.DefaultUserAgent + " (instance " + instance + ")"
+	log.Info("starting", "instance", instance)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	c, err := connector.New(e.connectorConfig(), connector.Deps{
+	c, err := connector.New(cfg, connector.Deps{
 		Kafka: kafka, Registry: registry, Sealer: sealer, Logger: log, Metrics: reg,
 	})
 	if err != nil {

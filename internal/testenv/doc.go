@@ -11,6 +11,10 @@
 //	                        "http://127.0.0.1:18081/apis/ccompat/v7").
 //	XK_KAFKA_RESTART        the command Cluster.Restart runs on the real broker (default:
 //	                        scripts/services.sh restart kafka).
+//	XK_KAFKA_CRASH          the command Cluster.Crash runs on the real broker (default:
+//	                        scripts/services.sh crash kafka: SIGKILL, then start).
+//	XK_REGISTRY_RESTART     the command RestartRegistry runs (default: scripts/services.sh
+//	                        restart registry).
 //	XK_REQUIRE_TOOLS        set: a test that needs an outside tool (the interop decoder's Python
 //	                        environment, a compose client) fails when it is missing instead of
 //	                        being skipped. make test sets it.

@@ -11,12 +11,14 @@ import (
 
 // The environment variables that point tests at real services.
 const (
-	EnvKafkaBrokers   = "XK_KAFKA_BROKERS"
-	EnvRegistryURL    = "XK_SCHEMA_REGISTRY_URL"
-	EnvKafkaRestart   = "XK_KAFKA_RESTART"
-	EnvRequireTools   = "XK_REQUIRE_TOOLS"
-	EnvInteropPython  = "XK_INTEROP_PYTHON"
-	ReplicationFactor = 1 // for every topic a test creates: the real broker has one node
+	EnvKafkaBrokers    = "XK_KAFKA_BROKERS"
+	EnvRegistryURL     = "XK_SCHEMA_REGISTRY_URL"
+	EnvKafkaRestart    = "XK_KAFKA_RESTART"
+	EnvKafkaCrash      = "XK_KAFKA_CRASH"
+	EnvRegistryRestart = "XK_REGISTRY_RESTART"
+	EnvRequireTools    = "XK_REQUIRE_TOOLS"
+	EnvInteropPython   = "XK_INTEROP_PYTHON"
+	ReplicationFactor  = 1 // for every topic a test creates: the real broker has one node
 )
 
 // Real reports whether tests run against a real Kafka broker (XK_KAFKA_BROKERS is set).

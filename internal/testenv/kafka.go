@@ -29,7 +29,7 @@ type Cluster struct {
 	// Brokers are the seed brokers, "host:port".
 	Brokers []string
 
-	restart func(t testing.TB)
+	restart func(t testing.TB, crash bool)
 }
 
 // Kafka returns the cluster this test uses: the real broker when XK_KAFKA_BROKERS is set, else
@@ -46,7 +46,15 @@ func Kafka(t testing.TB) Cluster {
 // before reconnect by themselves.
 func (k Cluster) Restart(t testing.TB) {
 	t.Helper()
-	k.restart(t)
+	k.restart(t, false)
+}
+
+// Crash kills the broker without a clean shutdown (SIGKILL) and starts it again on the same
+// data and addresses. The real broker is killed by the services script (or XK_KAFKA_CRASH);
+// kfake, which has no such death, is closed and restarted as by Restart.
+func (k Cluster) Crash(t testing.TB) {
+	t.Helper()
+	k.restart(t, true)
 }
 
 // Client returns a client of this cluster with the given options added, closed when the test
@@ -119,7 +127,7 @@ func fakeKafka(t testing.TB) Cluster {
 	return Cluster{Brokers: fc.brokers, restart: fc.restartCluster}
 }
 
-func (fc *fakeCluster) restartCluster(t testing.TB) {
+func (fc *fakeCluster) restartCluster(t testing.TB, _ bool) {
 	t.Helper()
 	fc.mu.Lock()
 	defer fc.mu.Unlock()
@@ -166,8 +174,12 @@ func realKafka(t testing.TB) Cluster {
 
 // restartBroker waits until no other test uses the broker, restarts it with the services script
 // (or XK_KAFKA_RESTART), and goes back to sharing it.
-func (rc *realCluster) restartBroker(t testing.TB) {
+func (rc *realCluster) restartBroker(t testing.TB, crash bool) {
 	t.Helper()
+	env, verb := EnvKafkaRestart, "restart"
+	if crash {
+		env, verb = EnvKafkaCrash, "crash"
+	}
 	if err := rc.lock.exclusive(restartWait); err != nil {
 		t.Fatalf("lock the broker for a restart: %v", err)
 	}
@@ -177,16 +189,16 @@ func (rc *realCluster) restartBroker(t testing.TB) {
 		}
 	}()
 	var cmd *exec.Cmd
-	if c := os.Getenv(EnvKafkaRestart); c != "" {
+	if c := os.Getenv(env); c != "" {
 		cmd = exec.CommandContext(t.Context(), "bash", "-c", c)
 	} else {
-		cmd = exec.CommandContext(t.Context(), "bash", filepath.Join(RepoRoot(t), "scripts", "services.sh"), "restart", "kafka")
+		cmd = exec.CommandContext(t.Context(), "bash", filepath.Join(RepoRoot(t), "scripts", "services.sh"), verb, "kafka")
 	}
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		t.Fatalf("restart kafka (%s): %v\n%s", strings.Join(cmd.Args, " "), err, out)
+		t.Fatalf("%s kafka (%s): %v\n%s", verb, strings.Join(cmd.Args, " "), err, out)
 	}
-	t.Logf("restarted kafka:\n%s", strings.TrimSpace(string(out)))
+	t.Logf("%s kafka:\n%s", verb, strings.TrimSpace(string(out)))
 }
 
 // brokerLockPath is the lock file shared by all test processes that use the same brokers.

@@ -2,6 +2,9 @@ package testenv
 
 import (
 	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/sr"
@@ -18,6 +21,27 @@ func Registry(t testing.TB) string {
 	reg := srfake.New()
 	t.Cleanup(reg.Close)
 	return reg.URL()
+}
+
+// RestartRegistry stops the real registry and starts it again, with the services script (or
+// XK_REGISTRY_RESTART). Only the real registry can be restarted: on srfake the test is
+// skipped. The registry must come back with every schema it had.
+func RestartRegistry(t testing.TB) {
+	t.Helper()
+	if !RealRegistry() {
+		t.Skip("srfake keeps its schemas only in the test's memory: a restart is a real registry's")
+	}
+	var cmd *exec.Cmd
+	if c := os.Getenv(EnvRegistryRestart); c != "" {
+		cmd = exec.CommandContext(t.Context(), "bash", "-c", c)
+	} else {
+		cmd = exec.CommandContext(t.Context(), "bash", filepath.Join(RepoRoot(t), "scripts", "services.sh"), "restart", "registry")
+	}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("restart the registry (%s): %v\n%s", strings.Join(cmd.Args, " "), err, out)
+	}
+	t.Logf("restarted the registry:\n%s", strings.TrimSpace(string(out)))
 }
 
 // RegistryClient returns a franz-go Schema Registry client of the registry at url.
