@@ -23,6 +23,8 @@ func formatKey(k recordKey) string {
 		return bookmarkKey(k.tenant, k.stream)
 	case keyChunk:
 		return chunkKey(k.tenant, k.stream, k.index)
+	case keyReset:
+		return resetKey(k.tenant, k.stream, k.resetID)
 	}
 	return "?"
 }
@@ -177,7 +179,8 @@ func FuzzDecodeValue(f *testing.F) {
 
 // FuzzParseKey: parsing never panics, and an accepted key formats back to the same string.
 func FuzzParseKey(f *testing.F) {
-	for _, k := range []string{"token", "startup", "bookmark/t/s", "chunk/t/s/3", "chunk/t/s/03", "bookmark/a/b/c"} {
+	for _, k := range []string{"token", "startup", "bookmark/t/s", "chunk/t/s/3", "chunk/t/s/03", "bookmark/a/b/c",
+		"reset/t/s/0123456789abcdef0123456789abcdef", "reset/t/s/0123456789ABCDEF0123456789abcdef"} {
 		f.Add(k)
 	}
 	f.Fuzz(func(t *testing.T, key string) {
