@@ -451,9 +451,9 @@ type BookmarkInfo struct {
 	BookmarkID
 	Offset      int64     // of its head record
 	CommittedAt time.Time // the head record's timestamp: when it was last committed
-	Records int   // head and chunks
-	Stored  int   // stored payload bytes (compressed when Stored < JSON)
-	JSON    int   // JSON bytes
+	Records     int       // head and chunks
+	Stored      int       // stored payload bytes (compressed when Stored < JSON)
+	JSON        int       // JSON bytes
 }
 
 // Bookmark returns the bookmark of (tenant, stream), and whether one is stored. The maps and slices
