@@ -235,6 +235,8 @@ func (c *Connector) newPoller(tenant, name string, api lister, w *writer, b buil
 		log:        c.log.With("tenant", tenant, "stream", name),
 		status:     st,
 		metrics:    c.metrics,
+		resets:     state.ResetInbox(tenant, name),
+		startMS:    startMSOf(c.cfg.StartDate),
 	}
 }
 
@@ -288,9 +290,12 @@ func (c *Connector) setup(ctx context.Context, kafka []kgo.Opt) (map[string]buil
 		return nil, nil, nil, fmt.Errorf("kafka producer: %w", err)
 	}
 	state, err := offsets.Load(ctx, producer, kafka, cfg.StateTopic, c.deps.Sealer)
+	if err == nil {
+		err = c.checkStoredToken(state)
+	}
 	if err != nil {
 		producer.Close()
-		return nil, nil, nil, fmt.Errorf("load state from %s: %w", cfg.StateTopic, err)
+		return nil, nil, nil, err
 	}
 	return builders, producer, state, nil
 }

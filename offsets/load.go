@@ -483,6 +483,15 @@ func (s *State) blocking() []*RecordError {
 	return out
 }
 
+// TokenError returns why the stored token record cannot be read, or nil when it can or none is
+// stored.
+func (s *State) TokenError() error {
+	if s.tokenErr == nil {
+		return nil
+	}
+	return s.tokenErr
+}
+
 // TokenSeedHash returns the seed hash stored beside the token record, readable or not, and whether
 // a token record is stored: it tells which token seeded the chain without opening it. The hash is
 // "" for a record written before it was stored in clear (format version 1); read the Token's

@@ -1,0 +1,120 @@
+package connector_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/xero-kafka/xero-kafka/connector"
+	"github.com/xero-kafka/xero-kafka/offsets"
+	"github.com/xero-kafka/xero-kafka/xerosim"
+)
+
+// TestResetWhileRunning: a reset committed to the state topic by another producer (as `xero-kafka
+// state reset` does) is applied by the running instance without a restart and without fencing it:
+// the stream is read again from the start (a keyset, an offset and a scanned stream), the other
+// streams are not, and the end state still equals Xero.
+func TestResetWhileRunning(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, xerosim.Seed(21), xerosim.Tenants(2), xerosim.Fast(), xerosim.NoLimits(),
+		xerosim.Volume("invoices", 300), xerosim.Volume("journals", 150))
+	h.cfg.Streams = []string{"invoices", "journals", "tax_rates", "contacts"}
+	h.reread = map[string]bool{"invoices": true, "journals": true, "tax_rates": true}
+	r := h.start(h.cfg)
+	h.waitSettled(r, time.Now())
+	tenant := h.sim.Tenants()[0]
+	before := written(r.Status(), tenant)
+
+	admin, err := kgo.NewClient(kgo.SeedBrokers(h.kafka.Brokers...), kgo.TransactionalID(h.cfg.TransactionalID+"-admin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	var recs []*kgo.Record
+	for _, stream := range []string{"invoices", "journals", "tax_rates"} {
+		rs, err := offsets.NewReset(tenant, stream, time.Time{}, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec, err := rs.Record(h.cfg.StateTopic)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, rec)
+	}
+	if err := offsets.Commit(t.Context(), admin, recs...); err != nil {
+		t.Fatalf("commit the resets: %v", err)
+	}
+
+	// Every record of the reset streams is written again, by the same instance.
+	want := map[string]int{}
+	for _, stream := range []string{"invoices", "journals", "tax_rates"} {
+		truth, err := h.sim.Truth(tenant, stream)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[stream] = len(truth)
+	}
+	deadline := time.Now().Add(settleLimit)
+	for {
+		now := written(r.Status(), tenant)
+		done := true
+		for stream, n := range want {
+			if now[stream]-before[stream] < int64(n) {
+				done = false
+			}
+		}
+		if done {
+			break
+		}
+		select {
+		case <-r.done:
+			t.Fatalf("the instance stopped: %v", r.err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the reset streams were not read again within %v: written before %v, now %v, want %v more", settleLimit, before, now, want)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	h.waitSettled(r, time.Now())
+	after := written(r.Status(), tenant)
+	if after["contacts"] != before["contacts"] {
+		t.Errorf("contacts, not reset, wrote %d records after the reset", after["contacts"]-before["contacts"])
+	}
+	if err := r.stop(); err != nil {
+		t.Fatalf("the instance that applied the reset: %v", err)
+	}
+	h.checkEndState()
+
+	// Applied resets are done: the next start reads nothing again.
+	st := loadState(t, h)
+	if pending := st.Resets(); len(pending) != 0 {
+		t.Errorf("resets still pending after they were applied: %+v", pending)
+	}
+}
+
+// written returns the records written per stream of tenant since the start.
+func written(st connector.Status, tenant string) map[string]int64 {
+	out := map[string]int64{}
+	for _, tn := range st.Tenants {
+		if tn.TenantID != tenant {
+			continue
+		}
+		for _, s := range tn.Streams {
+			out[s.Stream] = s.RecordsWritten
+		}
+	}
+	return out
+}
+
+// loadState reads the harness's state topic without writing to it.
+func loadState(t *testing.T, h *harness) *offsets.State {
+	t.Helper()
+	st, err := offsets.Inspect(t.Context(), []kgo.Opt{kgo.SeedBrokers(h.kafka.Brokers...)}, h.cfg.StateTopic, h.sealer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
