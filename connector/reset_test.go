@@ -1,6 +1,8 @@
 package connector_test
 
 import (
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -117,4 +119,49 @@ func loadState(t *testing.T, h *harness) *offsets.State {
 		t.Fatal(err)
 	}
 	return st
+}
+
+// TestNewTokenReplacesUnreadableToken: a stored token that the state key cannot open stops a
+// start that gives the token that seeded its chain, naming what to do; a start that gives a new
+// refresh token goes on, and its chain replaces the unreadable token.
+func TestNewTokenReplacesUnreadableToken(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, xerosim.Seed(8), xerosim.Tenants(1), xerosim.Fast(), xerosim.NoLimits())
+	h.cfg.Streams = []string{"tax_rates", "currencies"}
+	r := h.start(h.cfg)
+	h.waitSettled(r, time.Now())
+	if err := r.stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	other, err := offsets.NewAESGCM([]byte("another state key, 32 bytes long"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.sealer = other
+	r = h.start(h.cfg) // the seed of the stored chain, used up
+	select {
+	case <-r.done:
+	case <-time.After(settleLimit):
+		t.Fatal("the start with an unreadable token and the used-up seed did not stop")
+	}
+	if r.err == nil || !strings.Contains(r.err.Error(), "XERO_REFRESH_TOKEN") || !errors.Is(r.err, offsets.ErrKeyMismatch) {
+		t.Fatalf("start error %v: want ErrKeyMismatch, naming what to give", r.err)
+	}
+	if strings.Contains(r.err.Error(), h.cfg.RefreshToken) {
+		t.Fatalf("the error shows the refresh token: %v", r.err)
+	}
+
+	cfg := h.cfg
+	cfg.RefreshToken = h.sim.RefreshToken() // a token the operator got anew from Xero
+	r = h.start(cfg)
+	h.waitSettled(r, time.Now())
+	if err := r.stop(); err != nil {
+		t.Fatal(err)
+	}
+	tok, ok := loadState(t, h).Token()
+	if !ok || tok.SeedHash != offsets.HashSeed(cfg.RefreshToken) {
+		t.Fatalf("after the new start the state holds token %v (readable %t), want one of the chain seeded by the new token", tok, ok)
+	}
+	h.checkEndState()
 }
