@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -52,6 +53,11 @@ func TestParseKeys(t *testing.T) {
 		{"chunk/t1/invoices/+1", recordKey{}},
 		{"chunk/t1/invoices/16384", recordKey{}},
 		{"chunk/t1/invoices", recordKey{}},
+		{"reset/t1/invoices/0123456789abcdef0123456789abcdef", recordKey{kind: keyReset, tenant: "t1", stream: "invoices", resetID: "0123456789abcdef0123456789abcdef"}},
+		{"reset/t1/invoices/0123456789ABCDEF0123456789abcdef", recordKey{}},
+		{"reset/t1/invoices/0123456789abcdef", recordKey{}},
+		{"reset/t1/invoices", recordKey{}},
+		{"reset//invoices/0123456789abcdef0123456789abcdef", recordKey{}},
 		{"", recordKey{}},
 	}
 	for _, c := range cases {
@@ -163,7 +169,13 @@ func FuzzDecodeValue(f *testing.F) {
 	}
 	tok, _ := TokenRecord("state", Token{RefreshToken: "x"}, testSealer(f, testKey(1)))
 	f.Add(tok.Value)
-	f.Add(appendValue(nil, value{version: formatVersion, kind: kindStartup, at: 1}))
+	f.Add(appendValue(nil, value{version: 1, kind: kindStartup, at: 1}))
+	seeded, _ := TokenRecord("state", Token{RefreshToken: "x", SeedHash: HashSeed("seed")}, testSealer(f, testKey(1)))
+	f.Add(seeded.Value)
+	reset, _ := NewReset("t", "s", time.UnixMilli(-1), time.UnixMilli(2))
+	resetRec, _ := reset.Record("state")
+	f.Add(resetRec.Value)
+	f.Add(appendValue(nil, value{version: 2, kind: kindReset, at: 3}))
 	f.Add([]byte("XK\x02B"))
 	f.Add([]byte("garbage"))
 	f.Fuzz(func(t *testing.T, b []byte) {
