@@ -23,8 +23,8 @@ import (
 	"github.com/xero-kafka/xero-kafka/streams"
 )
 
-// stateTimeout bounds each `xero-kafka state` command: it reads the state topic once, and writes at
-// most one transaction.
+// stateTimeout bounds each read of the state topic and each write of a `xero-kafka state`
+// command (not the wait for the operator's answer).
 const stateTimeout = 2 * time.Minute
 
 // stateCmd is `xero-kafka state show|reset|remove-unreadable`: it reads the state topic without
@@ -86,13 +86,10 @@ func stateCmd(ctx context.Context, args []string, lookup envconfig.Lookuper, std
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, stateTimeout)
-	defer cancel()
-	st, err := offsets.Inspect(ctx, se.kafka, se.topic, se.sealer)
-	if err != nil {
+	a := &stateAdmin{env: se, stdin: bufio.NewReader(stdin), stdout: stdout, now: time.Now()}
+	if a.st, err = a.inspect(ctx); err != nil {
 		return err
 	}
-	a := &stateAdmin{env: se, st: st, stdin: bufio.NewReader(stdin), stdout: stdout, now: time.Now()}
 	switch sub {
 	case "show":
 		if asJSON {
@@ -463,11 +460,32 @@ func (a *stateAdmin) removeUnreadable(ctx context.Context, yes bool) error {
 	if !yes && !a.confirm() {
 		return errors.New("state remove-unreadable: not confirmed; nothing written")
 	}
-	recs := a.st.UnreadableTombstones()
-	if err := a.commit(ctx, recs...); err != nil {
-		return fmt.Errorf("state remove-unreadable: %w", err)
+	// Read again after the answer, and remove only what is still the same unreadable record: a
+	// record written meanwhile under one of these keys is not the one the operator saw.
+	now, err := a.inspect(ctx)
+	if err != nil {
+		return fmt.Errorf("state remove-unreadable: read the state again: %w", err)
 	}
-	after, err := offsets.Inspect(ctx, a.env.kafka, a.env.topic, a.env.sealer)
+	seen := make(map[string]int64, len(bad))
+	for _, e := range bad {
+		seen[e.Key] = e.Offset
+	}
+	var recs []*kgo.Record
+	tombstones := now.UnreadableTombstones() // in the order of Unreadable
+	for i, e := range now.Unreadable() {
+		if off, ok := seen[e.Key]; ok && off == e.Offset {
+			recs = append(recs, tombstones[i])
+		}
+	}
+	if len(recs) < len(bad) {
+		fmt.Fprintf(a.stdout, "%d of the records changed since they were listed; they are left as they are.\n", len(bad)-len(recs))
+	}
+	if len(recs) > 0 {
+		if err := a.commit(ctx, recs...); err != nil {
+			return fmt.Errorf("state remove-unreadable: %w", err)
+		}
+	}
+	after, err := a.inspect(ctx)
 	if err != nil {
 		return fmt.Errorf("state remove-unreadable: read the state again: %w", err)
 	}
@@ -506,8 +524,17 @@ func (a *stateAdmin) confirm() bool {
 	return slices.Contains([]string{"y", "yes"}, answer)
 }
 
+// inspect reads the state topic as it is now.
+func (a *stateAdmin) inspect(ctx context.Context) (*offsets.State, error) {
+	ctx, cancel := context.WithTimeout(ctx, stateTimeout)
+	defer cancel()
+	return offsets.Inspect(ctx, a.env.kafka, a.env.topic, a.env.sealer)
+}
+
 // commit writes recs in one transaction of the admin producer.
 func (a *stateAdmin) commit(ctx context.Context, recs ...*kgo.Record) error {
+	ctx, cancel := context.WithTimeout(ctx, stateTimeout)
+	defer cancel()
 	cl, err := kgo.NewClient(append(slices.Clip(a.env.kafka), kgo.TransactionalID(a.env.adminID))...)
 	if err != nil {
 		return fmt.Errorf("producer: %w", err)
