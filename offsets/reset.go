@@ -155,7 +155,8 @@ func (in *ResetInbox) Pending() []Reset {
 	return slices.Clone(in.pending)
 }
 
-// Applied removes the given resets once the transaction that applied them has committed.
+// Applied removes the given resets once the transaction that applied them has committed. When
+// none is left, Ready is no longer readable.
 func (in *ResetInbox) Applied(done []Reset) {
 	if in == nil {
 		return
@@ -165,4 +166,10 @@ func (in *ResetInbox) Applied(done []Reset) {
 	in.pending = slices.DeleteFunc(in.pending, func(p Reset) bool {
 		return slices.ContainsFunc(done, func(d Reset) bool { return d.ID == p.ID })
 	})
+	if len(in.pending) == 0 {
+		select {
+		case <-in.ready:
+		default:
+		}
+	}
 }

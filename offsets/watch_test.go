@@ -84,6 +84,7 @@ func TestResetsReachTheInbox(t *testing.T) {
 	in.Applied(got)
 	select {
 	case <-in.Ready():
+		t.Fatal("the inbox is ready with nothing pending")
 	default:
 	}
 
