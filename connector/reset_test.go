@@ -148,6 +148,9 @@ func TestNewTokenReplacesUnreadableToken(t *testing.T) {
 	if r.err == nil || !strings.Contains(r.err.Error(), "XERO_REFRESH_TOKEN") || !errors.Is(r.err, offsets.ErrKeyMismatch) {
 		t.Fatalf("start error %v: want ErrKeyMismatch, naming what to give", r.err)
 	}
+	if n := strings.Count(r.err.Error(), "load state from"); n != 1 {
+		t.Errorf("start error %q says %q %d times, want once", r.err, "load state from", n)
+	}
 	if strings.Contains(r.err.Error(), h.cfg.RefreshToken) {
 		t.Fatalf("the error shows the refresh token: %v", r.err)
 	}
