@@ -19,7 +19,7 @@ import (
 // streams are not, and the end state still equals Xero.
 func TestResetWhileRunning(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, xerosim.Seed(21), xerosim.Tenants(2), xerosim.Fast(), xerosim.NoLimits(),
+	h := newHarness(t, xerosim.Seed(21), xerosim.Tenants(1), xerosim.Fast(), xerosim.NoLimits(),
 		xerosim.Volume("invoices", 300), xerosim.Volume("journals", 150))
 	h.cfg.Streams = []string{"invoices", "journals", "tax_rates", "contacts"}
 	h.reread = map[string]bool{"invoices": true, "journals": true, "tax_rates": true}
