@@ -305,6 +305,8 @@ func (c *Connector) newPoller(tenant, name string, api lister, w *writer, b buil
 		log:        c.log.With("tenant", tenant, "stream", name),
 		status:     st,
 		metrics:    c.metrics,
+		resets:     state.ResetInbox(tenant, name),
+		startMS:    startMSOf(c.cfg.StartDate),
 	}
 }
 
@@ -361,6 +363,9 @@ func (c *Connector) load(ctx context.Context, kafka []kgo.Opt) (session, error) 
 		return session{}, fmt.Errorf("kafka producer: %w", err)
 	}
 	state, err := offsets.Load(ctx, producer, kafka, c.cfg.StateTopic, c.deps.Sealer)
+	if err == nil {
+		err = c.checkStoredToken(state)
+	}
 	if err != nil {
 		producer.Close()
 		return session{}, err

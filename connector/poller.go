@@ -45,6 +45,8 @@ type poller struct {
 	interval time.Duration
 	// startMS is the earliest replication-key value wanted (XERO_START_DATE), unix ms.
 	startMS int64
+	// resets holds the operator's pending requests to read the stream again (reset.go).
+	resets *offsets.ResetInbox
 	// deadSeen remembers the records without readable keys already dead-lettered, which no
 	// bookmark can hold.
 	deadSeen hashSet
@@ -67,7 +69,10 @@ func (p *poller) run(ctx context.Context) error {
 	warnedRemoved, warnedStall := false, false
 	for {
 		p.status.begin(p.now())
-		err := p.cycle(ctx)
+		err := p.applyResets(ctx)
+		if err == nil {
+			err = p.cycle(ctx)
+		}
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -123,6 +128,8 @@ func (p *poller) run(ctx context.Context) error {
 			timer.Stop()
 			return nil
 		case <-timer.C:
+		case <-p.resets.Ready(): // an operator asked to read the stream again
+			timer.Stop()
 		}
 	}
 }

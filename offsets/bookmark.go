@@ -107,7 +107,7 @@ func BookmarkRecords(topic, tenant, stream string, b Bookmark) ([]*kgo.Record, e
 	if err != nil {
 		return nil, fmt.Errorf("bookmark records for %s/%s: encode: %w", tenant, stream, err)
 	}
-	v := value{version: formatVersion, kind: kindBookmark, codec: codecJSON}
+	v := value{version: writeVersion(kindBookmark), kind: kindBookmark, codec: codecJSON}
 	payload := raw
 	if len(raw) > compressAbove {
 		if z := zstdEncoder().EncodeAll(raw, nil); len(z) < len(raw) {
@@ -136,7 +136,7 @@ func BookmarkRecords(topic, tenant, stream string, b Bookmark) ([]*kgo.Record, e
 			})
 			continue
 		}
-		c := value{version: formatVersion, kind: kindChunk, gen: v.gen, index: uint32(i), data: part}
+		c := value{version: writeVersion(kindChunk), kind: kindChunk, gen: v.gen, index: uint32(i), data: part}
 		recs = append(recs, &kgo.Record{
 			Topic: topic,
 			Key:   []byte(chunkKey(tenant, stream, i)),

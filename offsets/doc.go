@@ -7,6 +7,7 @@
 //
 //	err := offsets.CreateTopic(ctx, adm, topic, rf)             // compacted, one partition
 //	st, err := offsets.Load(ctx, producer, consumerOpts, topic, sealer)
+//	err = st.CheckSeed(envToken)                                // a stored token the key cannot open
 //	tok, ok := st.Token()                                       // compare tok.SeedHash with offsets.HashSeed(envToken)
 //	b, ok := st.Bookmark(tenant, stream)
 //
@@ -21,8 +22,15 @@
 //
 // Load writes a startup marker in its own transaction (which also fences any older instance with
 // the same transactional id), then replays the topic read_committed from the start up to that
-// marker: what comes before it is the committed state, the last value of each key. A record it
-// cannot read stops it with a *RecordError naming the offset and key.
+// marker: what comes before it is the committed state, the last value of each key. Each key is
+// judged by its last record only: a tombstone removes any key, and a last record it cannot read
+// stops it with an error wrapping a *RecordError naming the offset and key. Inspect reads the same
+// state without writing anything, for the administrative commands, and lists what it cannot read.
+//
+// An operator's reset of a stream is a record of its own (NewReset, Reset.Record), applied by the
+// instance reading the stream with the stream's new bookmark and Reset.DoneRecord in one
+// transaction; WatchTakeover delivers the resets committed while the instance runs to
+// State.ResetInbox.
 //
 // The record keys, the value layout and its versions, how large bookmarks are split, how the
 // token is sealed and how the marker works are described in README.md next to this file.

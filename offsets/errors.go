@@ -41,8 +41,11 @@ func IsFenced(err error) bool {
 		errors.Is(err, kerr.TransactionalIDAuthorizationFailed)
 }
 
-// RecordError is a state record that Load cannot read. Load stops at the first one: the state is
-// unknown, and nothing may be written to Kafka or asked of Xero until someone has looked at it.
+// RecordError is a state record that cannot be read: the last record of its key, whose key or
+// value this release does not read, or a bookmark head missing a part. Load stops at such a
+// record: the state is unknown, and nothing may be written to Kafka or asked of Xero until someone
+// has looked at it. A tombstone for Key removes it. Error names the offset and the key, not the
+// topic, which the caller's message names.
 type RecordError struct {
 	Topic     string
 	Partition int32
@@ -56,7 +59,7 @@ func (e *RecordError) Error() string {
 	if len(key) > 200 {
 		key = key[:200] + "..."
 	}
-	return fmt.Sprintf("state topic %s partition %d offset %d key %q: %v", e.Topic, e.Partition, e.Offset, key, e.Err)
+	return fmt.Sprintf("record at partition %d offset %d key %q: %v", e.Partition, e.Offset, key, e.Err)
 }
 
 func (e *RecordError) Unwrap() error { return e.Err }

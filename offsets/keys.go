@@ -15,11 +15,13 @@ import (
 //	startup                          the startup marker of the last instance that loaded the state
 //	bookmark/<tenant>/<stream>       a bookmark (its head record: metadata and the first part)
 //	chunk/<tenant>/<stream>/<index>  part <index> (1, 2, ...) of a bookmark too large for one record
+//	reset/<tenant>/<stream>/<id>     an operator's request to read a stream again, until applied
 const (
 	tokenKey       = "token"
 	startupKey     = "startup"
 	bookmarkPrefix = "bookmark/"
 	chunkPrefix    = "chunk/"
+	resetPrefix    = "reset/"
 )
 
 // keyKind says which piece of state a record key names.
@@ -30,14 +32,16 @@ const (
 	keyStartup
 	keyBookmark
 	keyChunk
+	keyReset
 )
 
 // recordKey is a parsed record key.
 type recordKey struct {
-	kind   keyKind
-	tenant string // keyBookmark, keyChunk
-	stream string // keyBookmark, keyChunk
-	index  int    // keyChunk: 1 or more
+	kind    keyKind
+	tenant  string // keyBookmark, keyChunk
+	stream  string // keyBookmark, keyChunk
+	index   int    // keyChunk: 1 or more
+	resetID string // keyReset: 32 lowercase hex digits
 }
 
 // BookmarkID names one bookmark: a (tenant, stream) pair.
@@ -79,6 +83,20 @@ func chunkKey(tenant, stream string, index int) string {
 	return chunkPrefix + tenant + "/" + stream + "/" + strconv.Itoa(index)
 }
 
+func resetKey(tenant, stream, id string) string {
+	return resetPrefix + tenant + "/" + stream + "/" + id
+}
+
+// resetIDSize is the length of a reset's id: 16 random bytes in lowercase hex.
+const resetIDSize = 32
+
+func checkResetID(id string) error {
+	if len(id) != resetIDSize || strings.Trim(id, "0123456789abcdef") != "" {
+		return fmt.Errorf("reset id %q is not %d lowercase hex digits", id, resetIDSize)
+	}
+	return nil
+}
+
 // parseKey reads a record key. Every accepted key is in canonical form: formatting the result again
 // gives the same bytes, so two spellings never name the same state under different keys.
 func parseKey(b []byte) (recordKey, error) {
@@ -110,8 +128,20 @@ func parseKey(b []byte) (recordKey, error) {
 			return recordKey{}, fmt.Errorf("chunk index %q is not a number from 1 to %d", parts[2], maxChunks-1)
 		}
 		return recordKey{kind: keyChunk, tenant: parts[0], stream: parts[1], index: index}, nil
+	case strings.HasPrefix(s, resetPrefix):
+		parts := strings.Split(s[len(resetPrefix):], "/")
+		if len(parts) != 3 {
+			return recordKey{}, errors.New("reset key is not reset/<tenant>/<stream>/<id>")
+		}
+		if err := checkIDNames(parts[0], parts[1]); err != nil {
+			return recordKey{}, err
+		}
+		if err := checkResetID(parts[2]); err != nil {
+			return recordKey{}, err
+		}
+		return recordKey{kind: keyReset, tenant: parts[0], stream: parts[1], resetID: parts[2]}, nil
 	}
-	return recordKey{}, errors.New("unknown key: this release reads token, startup, bookmark/... and chunk/... (a newer release may have written it)")
+	return recordKey{}, errors.New("unknown key: this release reads token, startup, bookmark/..., chunk/... and reset/... (a newer release may have written it)")
 }
 
 func checkIDNames(tenant, stream string) error {

@@ -338,54 +338,57 @@ func TestUnreadableRecords(t *testing.T) {
 		recs func(e *env) []*kgo.Record // the last one is the unreadable record
 		is   error                      // a sentinel the error must match, if any
 		msg  string                     // text the error must contain
+		// token: the record is a token the key cannot open, which stops no Load:
+		// State.CheckSeed with the seed that began its chain reports it instead.
+		token bool
 	}{
 		{"garbage value", func(e *env) []*kgo.Record {
 			return []*kgo.Record{rawRecord(bookmarkKey(tenantA, "invoices"), []byte("garbage!"))}
-		}, nil, "not a state record"},
+		}, nil, "not a state record", false},
 		{"short value", func(e *env) []*kgo.Record {
 			return []*kgo.Record{rawRecord(tokenKey, []byte("XK"))}
-		}, nil, "too short"},
+		}, nil, "too short", false},
 		{"future version", func(e *env) []*kgo.Record {
 			v := e.bookmarkRecs(tenantA, "invoices", good)[0].Value
 			v[len(magic)] = formatVersion + 1
 			return []*kgo.Record{rawRecord(bookmarkKey(tenantA, "invoices"), v)}
-		}, ErrFutureVersion, "newer release"},
+		}, ErrFutureVersion, "newer release", false},
 		{"unknown key", func(e *env) []*kgo.Record {
 			return []*kgo.Record{rawRecord("schedule/"+tenantA, []byte("XK\x01B"))}
-		}, nil, "unknown key"},
+		}, nil, "unknown key", false},
 		{"empty key", func(e *env) []*kgo.Record {
 			return []*kgo.Record{rawRecord("", []byte("XK\x01B"))}
-		}, nil, "unknown key"},
+		}, nil, "unknown key", false},
 		{"kind does not match key", func(e *env) []*kgo.Record {
 			return []*kgo.Record{rawRecord(tokenKey, e.bookmarkRecs(tenantA, "invoices", good)[0].Value)}
-		}, nil, "kind"},
+		}, nil, "kind", false},
 		{"undecodable JSON", func(e *env) []*kgo.Record {
 			v := value{version: formatVersion, kind: kindBookmark, parts: 1, size: 5, rawSize: 5, data: []byte("{nope")}
 			v.sum = crc32.Checksum(v.data, crcTable)
 			return []*kgo.Record{rawRecord(bookmarkKey(tenantA, "invoices"), appendValue(nil, v))}
-		}, nil, "decode JSON"},
-		{"missing chunk", headOnly, nil, "missing record chunk/" + tenantA + "/items/1"},
+		}, nil, "decode JSON", false},
+		{"missing chunk", headOnly, nil, "missing record chunk/" + tenantA + "/items/1", false},
 		{"chunk of another generation", func(e *env) []*kgo.Record {
 			old := e.bookmarkRecs(tenantA, "items", scanBookmark(30_000))
 			cur := e.bookmarkRecs(tenantA, "items", scanBookmark(30_000))
 			return append(old[1:], cur[0]) // the head of cur, the chunks of old
-		}, nil, "missing record chunk/"},
+		}, nil, "missing record chunk/", false},
 		{"bad chunk index", func(e *env) []*kgo.Record {
 			return []*kgo.Record{rawRecord("chunk/"+tenantA+"/items/01", []byte("XK\x01C"))}
-		}, nil, "chunk index"},
+		}, nil, "chunk index", false},
 		{"wrong key for token", func(e *env) []*kgo.Record {
 			other := testSealer(e.t, testKey(99))
-			r, err := TokenRecord(e.topic, Token{RefreshToken: "secret-refresh-token"}, other)
+			r, err := TokenRecord(e.topic, Token{RefreshToken: "secret-refresh-token", SeedHash: HashSeed("seed")}, other)
 			if err != nil {
 				e.t.Fatal(err)
 			}
 			return []*kgo.Record{r}
-		}, ErrKeyMismatch, "state key does not match"},
+		}, ErrKeyMismatch, "state key does not match", true},
 		{"altered token", func(e *env) []*kgo.Record {
-			r := e.tokenRec(Token{RefreshToken: "secret-refresh-token"})
+			r := e.tokenRec(Token{RefreshToken: "secret-refresh-token", SeedHash: HashSeed("seed")})
 			r.Value[len(r.Value)-1] ^= 1
 			return []*kgo.Record{r}
-		}, ErrKeyMismatch, "decrypt token"},
+		}, ErrKeyMismatch, "decrypt token", true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -395,13 +398,30 @@ func TestUnreadableRecords(t *testing.T) {
 			recs := c.recs(e)
 			e.commit(p, recs...)
 			bad := recs[len(recs)-1]
-			_, err := Load(t.Context(), p, e.consumerOpts(), e.topic, e.sealer)
-			if err == nil {
+			st, err := Load(t.Context(), p, e.consumerOpts(), e.topic, e.sealer)
+			if c.token {
+				if err != nil {
+					t.Fatalf("Load: %v, want the state with an unreadable token", err)
+				}
+				if _, ok := st.Token(); ok {
+					t.Fatal("Token() reports the unreadable token")
+				}
+				if err := st.CheckSeed("a-new-refresh-token"); err != nil {
+					t.Errorf("CheckSeed with a new token: %v, want nil", err)
+				}
+				err = st.CheckSeed("seed")
+				if err == nil {
+					t.Fatal("CheckSeed with the token that seeded the unreadable chain succeeded")
+				}
+			} else if err == nil {
 				t.Fatal("Load succeeded, want an error")
 			}
 			var re *RecordError
 			if !errors.As(err, &re) {
 				t.Fatalf("Load error %q is not a *RecordError", err)
+			}
+			if strings.Count(err.Error(), e.topic) > 1 {
+				t.Errorf("error %q names the topic more than once", err)
 			}
 			if re.Offset != bad.Offset || re.Key != string(bad.Key) || re.Partition != 0 || re.Topic != e.topic {
 				t.Errorf("RecordError names %s/%d offset %d key %q, want %s/0 offset %d key %q",

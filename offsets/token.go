@@ -146,6 +146,10 @@ func (a aesGCM) Format(f fmt.State, _ rune) { io.WriteString(f, a.String()) }
 
 // TokenRecord returns the record that stores t, sealed with s, under the key "token". Produce it in
 // a transaction of its own and wait for the commit before using the access token that came with it.
+//
+// t.SeedHash is stored twice: inside the sealed box, and in clear next to it (bound to it as
+// additional data), so that a start whose state key cannot open the box can still tell whether the
+// environment holds a new token (State.CheckSeed). It is the hash of a used-up token, not a secret.
 func TokenRecord(topic string, t Token, s Sealer) (*kgo.Record, error) {
 	switch {
 	case topic == "":
@@ -154,28 +158,34 @@ func TokenRecord(topic string, t Token, s Sealer) (*kgo.Record, error) {
 		return nil, errors.New("token record: no sealer")
 	case t.RefreshToken == "":
 		return nil, errors.New("token record: empty refresh token")
+	case t.SeedHash != "" && (len(t.SeedHash) != seedHashSize || strings.Trim(t.SeedHash, "0123456789abcdef") != ""):
+		return nil, errors.New("token record: the seed hash is not a HashSeed value")
 	}
 	plain, err := json.Marshal(tokenJSON{RefreshToken: t.RefreshToken, SeedHash: t.SeedHash, SavedAt: t.SavedAt})
 	if err != nil {
 		return nil, fmt.Errorf("token record: encode: %w", err)
 	}
-	sealed, err := s.Seal(plain, tokenAD(formatVersion, tokenKey))
+	v := value{version: writeVersion(kindToken), kind: kindToken, seedHash: t.SeedHash}
+	v.data, err = s.Seal(plain, tokenAD(v, tokenKey))
 	if err != nil {
 		return nil, fmt.Errorf("token record: seal: %w", err)
 	}
-	v := appendValue(nil, value{version: formatVersion, kind: kindToken, data: sealed})
-	return &kgo.Record{Topic: topic, Key: []byte(tokenKey), Value: v}, nil
+	return &kgo.Record{Topic: topic, Key: []byte(tokenKey), Value: appendValue(nil, v)}, nil
 }
 
 // tokenAD is the additional data bound to a sealed token: the value header (magic, format version,
-// kind) and the record key.
-func tokenAD(version byte, key string) []byte {
-	return append(appendHeader(make([]byte, 0, hdrSize+len(key)), version, kindToken), key...)
+// kind), the record key and, from version 2, the seed hash written in clear.
+func tokenAD(v value, key string) []byte {
+	ad := append(appendHeader(make([]byte, 0, hdrSize+len(key)+len(v.seedHash)), v.version, kindToken), key...)
+	if v.version >= 2 {
+		ad = append(ad, v.seedHash...)
+	}
+	return ad
 }
 
 // decodeToken opens a token value read under key.
 func decodeToken(v value, key string, s Sealer) (Token, error) {
-	plain, err := s.Open(v.data, tokenAD(v.version, key))
+	plain, err := s.Open(v.data, tokenAD(v, key))
 	if err != nil {
 		return Token{}, fmt.Errorf("decrypt token: %w", err)
 	}
@@ -186,6 +196,9 @@ func decodeToken(v value, key string, s Sealer) (Token, error) {
 	}
 	if tj.RefreshToken == "" {
 		return Token{}, errors.New("decode token: the decrypted token is empty")
+	}
+	if v.version >= 2 && tj.SeedHash != v.seedHash {
+		return Token{}, errors.New("decode token: the seed hash inside the sealed token differs from the one beside it")
 	}
 	return Token{RefreshToken: tj.RefreshToken, SeedHash: tj.SeedHash, SavedAt: tj.SavedAt}, nil
 }

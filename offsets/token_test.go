@@ -148,11 +148,13 @@ func TestAESGCM(t *testing.T) {
 func TestDecodeTokenErrors(t *testing.T) {
 	s := testSealer(t, testKey(3))
 	seal := func(plain string) value {
-		sealed, err := s.Seal([]byte(plain), tokenAD(formatVersion, tokenKey))
+		v := value{version: formatVersion, kind: kindToken}
+		sealed, err := s.Seal([]byte(plain), tokenAD(v, tokenKey))
 		if err != nil {
 			t.Fatal(err)
 		}
-		return value{version: formatVersion, kind: kindToken, data: sealed}
+		v.data = sealed
+		return v
 	}
 	cases := []struct {
 		name  string

@@ -2,18 +2,32 @@ package offsets
 
 import (
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 )
 
-// formatVersion is the value layout this release writes. Every value starts with its version, and
-// the decoder accepts each version up to this one: a newer release reads what an older one wrote,
-// and an older release stops with ErrFutureVersion at a value from a newer one.
+// formatVersion is the newest value layout this release reads. Every value starts with its
+// version, and the decoder accepts each version up to this one: a newer release reads what an
+// older one wrote, and an older release stops with ErrFutureVersion at a value from a newer one.
+//
+// Each kind is written at the lowest version that holds it (writeVersion), so a change to one kind
+// does not make an older release stop at the others. Version 2 added the seed hash in clear to
+// token values and the reset kind; bookmarks, chunks and startup markers are as in version 1.
 //
 // Bump it when a change to the layout, or to the JSON of a bookmark, must not be read by a release
 // that does not know it (for example a new field whose absence would change what a bookmark means).
 // A JSON field that older releases may safely ignore needs no bump.
-const formatVersion = 1
+const formatVersion = 2
+
+// writeVersion is the version a value of kind k is written with.
+func writeVersion(k valueKind) byte {
+	switch k {
+	case kindToken, kindReset:
+		return 2
+	}
+	return 1
+}
 
 // magic starts every value, so that a value that is not a state record is told apart from one of
 // a newer format version.
@@ -30,6 +44,7 @@ const (
 	kindChunk    valueKind = 'C' // part 1, 2, ... of a bookmark
 	kindToken    valueKind = 'T' // the sealed refresh token
 	kindStartup  valueKind = 'M' // a startup marker
+	kindReset    valueKind = 'R' // an operator's request to read a stream again (version 2 on)
 )
 
 // payloadCodec says how a bookmark's JSON is stored.
@@ -47,6 +62,8 @@ const (
 	bookmarkHdrSize = hdrSize + genSize + 1 + 4 + 4 + 4 + 4
 	chunkHdrSize    = hdrSize + genSize + 4
 	startupSize     = hdrSize + nonceSize + 8
+	resetSize       = hdrSize + 1 + 8 + 8
+	seedHashSize    = 64 // hex SHA-256 (HashSeed)
 )
 
 // maxPayload bounds the stored and the decompressed size of one bookmark (1 GiB), so that a
@@ -67,8 +84,12 @@ type value struct {
 	index   uint32        // kindChunk: 1 or more
 	data    []byte        // kindBookmark: part 0; kindChunk: its part; kindToken: the sealed token
 
-	nonce [nonceSize]byte // kindStartup
-	at    int64           // kindStartup: when it was written, unix milliseconds
+	seedHash string // kindToken from version 2: HashSeed of the chain's seed, in clear ("" for none)
+
+	nonce   [nonceSize]byte // kindStartup
+	at      int64           // kindStartup, kindReset: when it was written, unix milliseconds
+	hasFrom bool            // kindReset: from is set; otherwise the stream is read from the start
+	from    int64           // kindReset: unix milliseconds
 }
 
 // appendValue appends the encoding of v (with the format version v.version) to dst.
@@ -88,9 +109,21 @@ func appendValue(dst []byte, v value) []byte {
 		dst = binary.BigEndian.AppendUint32(dst, v.index)
 		dst = append(dst, v.data...)
 	case kindToken:
+		if v.version >= 2 {
+			dst = append(dst, byte(len(v.seedHash)))
+			dst = append(dst, v.seedHash...)
+		}
 		dst = append(dst, v.data...)
 	case kindStartup:
 		dst = append(dst, v.nonce[:]...)
+		dst = binary.BigEndian.AppendUint64(dst, uint64(v.at))
+	case kindReset:
+		flags := byte(0)
+		if v.hasFrom {
+			flags = 1
+		}
+		dst = append(dst, flags)
+		dst = binary.BigEndian.AppendUint64(dst, uint64(v.from))
 		dst = binary.BigEndian.AppendUint64(dst, uint64(v.at))
 	}
 	return dst
@@ -159,6 +192,20 @@ func decodeValue(b []byte) (value, error) {
 		}
 	case kindToken:
 		v.data = b[hdrSize:]
+		if v.version >= 2 {
+			if len(v.data) == 0 {
+				return value{}, errors.New("token value has no seed hash length")
+			}
+			n := int(v.data[0])
+			if n != 0 && n != seedHashSize || len(v.data) < 1+n {
+				return value{}, fmt.Errorf("token value has a seed hash of %d bytes, want 0 or %d", n, seedHashSize)
+			}
+			v.seedHash = string(v.data[1 : 1+n])
+			if _, err := hex.DecodeString(v.seedHash); err != nil {
+				return value{}, errors.New("token value has a seed hash that is not hexadecimal")
+			}
+			v.data = v.data[1+n:]
+		}
 		if len(v.data) == 0 {
 			return value{}, errors.New("token value holds no sealed token")
 		}
@@ -168,6 +215,19 @@ func decodeValue(b []byte) (value, error) {
 		}
 		copy(v.nonce[:], b[hdrSize:])
 		v.at = int64(binary.BigEndian.Uint64(b[hdrSize+nonceSize:]))
+	case kindReset:
+		if v.version < 2 {
+			return value{}, fmt.Errorf("reset value of format version %d: resets exist from version 2", v.version)
+		}
+		if len(b) != resetSize {
+			return value{}, fmt.Errorf("reset value of %d bytes, want %d", len(b), resetSize)
+		}
+		if b[hdrSize] > 1 {
+			return value{}, fmt.Errorf("reset value has unknown flags %#x", b[hdrSize])
+		}
+		v.hasFrom = b[hdrSize] == 1
+		v.from = int64(binary.BigEndian.Uint64(b[hdrSize+1:]))
+		v.at = int64(binary.BigEndian.Uint64(b[hdrSize+9:]))
 	default:
 		return value{}, fmt.Errorf("value kind %q is unknown", byte(v.kind))
 	}
@@ -185,6 +245,8 @@ func kindFor(k keyKind) valueKind {
 		return kindBookmark
 	case keyChunk:
 		return kindChunk
+	case keyReset:
+		return kindReset
 	}
 	return 0
 }

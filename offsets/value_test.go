@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -23,6 +24,8 @@ func formatKey(k recordKey) string {
 		return bookmarkKey(k.tenant, k.stream)
 	case keyChunk:
 		return chunkKey(k.tenant, k.stream, k.index)
+	case keyReset:
+		return resetKey(k.tenant, k.stream, k.resetID)
 	}
 	return "?"
 }
@@ -50,6 +53,11 @@ func TestParseKeys(t *testing.T) {
 		{"chunk/t1/invoices/+1", recordKey{}},
 		{"chunk/t1/invoices/16384", recordKey{}},
 		{"chunk/t1/invoices", recordKey{}},
+		{"reset/t1/invoices/0123456789abcdef0123456789abcdef", recordKey{kind: keyReset, tenant: "t1", stream: "invoices", resetID: "0123456789abcdef0123456789abcdef"}},
+		{"reset/t1/invoices/0123456789ABCDEF0123456789abcdef", recordKey{}},
+		{"reset/t1/invoices/0123456789abcdef", recordKey{}},
+		{"reset/t1/invoices", recordKey{}},
+		{"reset//invoices/0123456789abcdef0123456789abcdef", recordKey{}},
 		{"", recordKey{}},
 	}
 	for _, c := range cases {
@@ -161,7 +169,13 @@ func FuzzDecodeValue(f *testing.F) {
 	}
 	tok, _ := TokenRecord("state", Token{RefreshToken: "x"}, testSealer(f, testKey(1)))
 	f.Add(tok.Value)
-	f.Add(appendValue(nil, value{version: formatVersion, kind: kindStartup, at: 1}))
+	f.Add(appendValue(nil, value{version: 1, kind: kindStartup, at: 1}))
+	seeded, _ := TokenRecord("state", Token{RefreshToken: "x", SeedHash: HashSeed("seed")}, testSealer(f, testKey(1)))
+	f.Add(seeded.Value)
+	reset, _ := NewReset("t", "s", time.UnixMilli(-1), time.UnixMilli(2))
+	resetRec, _ := reset.Record("state")
+	f.Add(resetRec.Value)
+	f.Add(appendValue(nil, value{version: 2, kind: kindReset, at: 3}))
 	f.Add([]byte("XK\x02B"))
 	f.Add([]byte("garbage"))
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -177,7 +191,8 @@ func FuzzDecodeValue(f *testing.F) {
 
 // FuzzParseKey: parsing never panics, and an accepted key formats back to the same string.
 func FuzzParseKey(f *testing.F) {
-	for _, k := range []string{"token", "startup", "bookmark/t/s", "chunk/t/s/3", "chunk/t/s/03", "bookmark/a/b/c"} {
+	for _, k := range []string{"token", "startup", "bookmark/t/s", "chunk/t/s/3", "chunk/t/s/03", "bookmark/a/b/c",
+		"reset/t/s/0123456789abcdef0123456789abcdef", "reset/t/s/0123456789ABCDEF0123456789abcdef"} {
 		f.Add(k)
 	}
 	f.Fuzz(func(t *testing.T, key string) {

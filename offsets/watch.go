@@ -3,13 +3,13 @@ package offsets
 import (
 	"context"
 	"fmt"
-	"slices"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // WatchTakeover blocks until another instance starts on the same state topic, and then returns
-// an error satisfying errors.Is(err, ErrFenced); it returns nil when ctx ends.
+// an error satisfying errors.Is(err, ErrFenced); it returns nil when ctx ends. Meanwhile it hands
+// every reset committed to the topic to st's ResetInbox of its (tenant, stream).
 //
 // A new instance fences this one in Kafka before it writes its startup marker, but an instance
 // learns it was fenced only at its next transaction, and an idle one may have none for a long
@@ -17,12 +17,7 @@ import (
 // state topic (read_committed) after st's own marker, and the first marker there is the
 // newcomer's. consumerOpts are connection settings, as for Load.
 func WatchTakeover(ctx context.Context, consumerOpts []kgo.Opt, topic string, st *State) error {
-	cl, err := kgo.NewClient(append(slices.Clip(consumerOpts),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
-		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{
-			topic: {statePartition: kgo.NewOffset().At(st.summary.MarkerOffset + 1)},
-		}),
-	)...)
+	cl, err := stateConsumer(consumerOpts, topic, kgo.NewOffset().At(st.summary.MarkerOffset+1))
 	if err != nil {
 		return fmt.Errorf("watch %s for a newer instance: %w", topic, err)
 	}
@@ -34,12 +29,32 @@ func WatchTakeover(ctx context.Context, consumerOpts []kgo.Opt, topic string, st
 		}
 		var found *kgo.Record
 		fs.EachRecord(func(r *kgo.Record) {
-			if found == nil && string(r.Key) == startupKey {
+			if found != nil || r.Value == nil {
+				return
+			}
+			if string(r.Key) == startupKey {
 				found = r
+				return
+			}
+			if rs, ok := readReset(r); ok {
+				st.ResetInbox(rs.Tenant, rs.Stream).add(rs)
 			}
 		})
 		if found != nil {
 			return fmt.Errorf("%w (its startup marker is at %s offset %d)", ErrFenced, topic, found.Offset)
 		}
 	}
+}
+
+// readReset reads r as a reset, if it is a readable one.
+func readReset(r *kgo.Record) (Reset, bool) {
+	k, err := parseKey(r.Key)
+	if err != nil || k.kind != keyReset {
+		return Reset{}, false
+	}
+	v, err := decodeValue(r.Value)
+	if err != nil || v.kind != kindReset {
+		return Reset{}, false
+	}
+	return resetFromValue(k, v, r.Offset), true
 }

@@ -3,6 +3,7 @@
 //	xero-kafka run    the connector, configured by environment variables
 //	xero-kafka demo   the whole pipeline in one process: an in-process Kafka, Schema Registry
 //	                  and Xero simulator
+//	xero-kafka state  show, reset and repair the state topic
 //	xero-kafka help   the commands and the environment variables
 package main
 
@@ -55,6 +56,8 @@ func realMain(args []string, env envconfig.Lookuper, stdout, stderr io.Writer) i
 		err = run(ctx, env, stderr)
 	case "demo":
 		err = demo(ctx, args[1:], stdout, stderr)
+	case "state":
+		err = stateCmd(ctx, args[1:], env, os.Stdin, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
@@ -187,6 +190,18 @@ Commands:
   run    run the connector, configured by the environment (below)
   demo   run the whole pipeline in one process on an in-process Kafka, Schema Registry and
          Xero simulator; 'xero-kafka demo -h' lists its flags
+  state  read and repair the state topic (environment: KAFKA_*, XERO_STATE_KEY, and
+         XERO_REFRESH_TOKEN if set); it writes only what is confirmed, with the transactional
+         id KAFKA_TRANSACTIONAL_ID-admin, so a running instance goes on:
+           state show [--json]       bookmarks per organisation and stream, when each was last
+                                     committed, the token's age, which token seeded the chain,
+                                     pending resets and unreadable records
+           state reset --tenant T --stream S [--from DATE] [--yes]
+                                     read a stream again from the start or from DATE; a running
+                                     instance applies it before its next cycle of the stream
+           state remove-unreadable [--yes]
+                                     remove (tombstone) the records a start cannot read, and
+                                     nothing else
   help   print this
 
 Environment of 'run' (* required):
