@@ -103,6 +103,9 @@ type config struct {
 	ims          IMSMode
 	provider     string
 	highVolume   int
+	// refusedScopes are never granted; refusalStatus answers an endpoint whose scope is missing.
+	refusedScopes []string
+	refusalStatus int
 }
 
 func defaultConfig() config {
@@ -206,6 +209,18 @@ func ProviderName(name string) Option { return func(c *config) { c.provider = na
 // HighVolumeThreshold sets the record count from which a where filter on a paged endpoint is
 // answered with Xero's 400 "not filtering efficiently" (default 100000).
 func HighVolumeThreshold(n int) Option { return func(c *config) { c.highVolume = n } }
+
+// RefuseScopes makes the organisation's user withhold these scopes from every grant (the
+// initial chain, an authorisation, a custom connection): the endpoints that need one of them
+// answer 401 AuthorizationUnsuccessful, as Xero does, unless the token also holds the other
+// scope that covers the endpoint (broad and granular scopes both cover it).
+func RefuseScopes(scopes ...string) Option {
+	return func(c *config) { c.refusedScopes = append(c.refusedScopes, scopes...) }
+}
+
+// ScopeRefusalStatus sets the status of an endpoint refused for a missing scope: 401 (the
+// default, what Xero answers) or 403.
+func ScopeRefusalStatus(code int) Option { return func(c *config) { c.refusalStatus = code } }
 
 // Fast switches rate limits and faults off, for quick functional tests.
 func Fast() Option {
