@@ -125,7 +125,6 @@ func (c *Connector) run(ctx context.Context) error {
 		}
 	}
 	defer producer.Close()
-	refresh, seedHash := chooseRefreshToken(state, cfg.RefreshToken, c.log)
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -142,14 +141,15 @@ func (c *Connector) run(ctx context.Context) error {
 		return err
 	})
 
-	api, err := xero.NewClient(cfg.Xero, refresh, &tokenStore{
-		w: w, topic: cfg.StateTopic, sealer: c.deps.Sealer, seedHash: seedHash, now: c.deps.Now,
-	}, c.log.With("component", "xero"), c.deps.Metrics)
+	api, err := c.xeroClient(state, w)
 	if err != nil {
 		cancel()
 		return errors.Join(fmt.Errorf("xero client: %w", err), g.Wait())
 	}
 	tenants, err := c.tenants(gctx, api)
+	if err == nil {
+		err = c.checkAccess(gctx, api, tenants)
+	}
 	if err != nil {
 		cancel()
 		return errors.Join(err, g.Wait())
@@ -220,6 +220,7 @@ func (c *Connector) newPoller(tenant, name string, api lister, w *writer, b buil
 		bm.Watermark = c.cfg.StartDate.UnixMilli()
 	}
 	st := &streamStatus{tenant: tenant, stream: name, offsetKind: s.Sync == streams.Offset}
+	scope := xero.ScopeFor(s.Path, c.cfg.BroadScopes)
 	st.committed(bm, 0)
 	c.board.add(st)
 	return &poller{
@@ -235,6 +236,8 @@ func (c *Connector) newPoller(tenant, name string, api lister, w *writer, b buil
 		log:        c.log.With("tenant", tenant, "stream", name),
 		status:     st,
 		metrics:    c.metrics,
+		scope:      scope,
+		refusedFor: max(c.cfg.FullTableInterval, time.Hour),
 	}
 }
 

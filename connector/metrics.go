@@ -13,6 +13,7 @@ type metrics struct {
 	rereads            *prometheus.CounterVec
 	transactions       *prometheus.CounterVec
 	transactionSeconds prometheus.Histogram
+	refused            *prometheus.GaugeVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -27,7 +28,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"tenant", "stream"}),
 		cycles: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "xero_kafka_sync_cycles_total",
-			Help: "Sync cycles, by outcome: ok, error, day_limit, removed.",
+			Help: "Sync cycles, by outcome: ok, error, day_limit, removed, refused.",
 		}, []string{"tenant", "stream", "outcome"}),
 		rereads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "xero_kafka_keyset_rereads_total",
@@ -42,9 +43,13 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help:    "Time from the start of a transaction to its commit.",
 			Buckets: prometheus.ExponentialBuckets(0.005, 2, 12),
 		}),
+		refused: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "xero_kafka_stream_refused",
+			Help: "1 while Xero refuses a stream (401 or 403) for lack of the scope named, else 0.",
+		}, []string{"tenant", "stream", "scope"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.records, m.pages, m.cycles, m.rereads, m.transactions, m.transactionSeconds)
+		reg.MustRegister(m.records, m.pages, m.cycles, m.rereads, m.transactions, m.transactionSeconds, m.refused)
 	}
 	return m
 }

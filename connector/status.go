@@ -42,6 +42,9 @@ type StreamStatus struct {
 	CaughtUp bool `json:"caught_up"`
 	// Syncing is true while a cycle runs.
 	Syncing bool `json:"syncing"`
+	// MissingScope is the scope Xero refused this stream for (401 or 403 while the
+	// organisation's other calls work); the stream is polled again only rarely.
+	MissingScope string `json:"missing_scope,omitempty"`
 }
 
 // BookmarkStatus summarises a bookmark without its record ids.
@@ -68,6 +71,7 @@ type streamStatus struct {
 	lastPoll    time.Time
 	lastErr     string
 	warning     string
+	missing     string
 	pausedUntil time.Time
 	caughtUp    bool
 	everCaught  bool
@@ -101,6 +105,13 @@ func (s *streamStatus) warn(msg string) {
 	s.warning = msg
 }
 
+// refused marks the stream refused for scope (empty: granted again), with why in the warning.
+func (s *streamStatus) refused(scope, msg string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.missing, s.warning = scope, msg
+}
+
 func (s *streamStatus) pause(until time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -132,6 +143,7 @@ func (s *streamStatus) snapshot() StreamStatus {
 		DeadLetters:    s.deadLetters.Load(),
 		LastError:      s.lastErr,
 		Warning:        s.warning,
+		MissingScope:   s.missing,
 		CaughtUp:       s.caughtUp,
 		Syncing:        s.syncing,
 	}
@@ -166,6 +178,13 @@ func (b *board) setName(tenant, name string) {
 		b.names = make(map[string]string)
 	}
 	b.names[tenant] = name
+}
+
+// name returns the organisation name of tenant, "" if unknown.
+func (b *board) name(tenant string) string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.names[tenant]
 }
 
 // status returns a snapshot, tenants and streams in a stable order.

@@ -53,6 +53,8 @@ func realMain(args []string, env envconfig.Lookuper, stdout, stderr io.Writer) i
 		err = run(ctx, env, stderr)
 	case "demo":
 		err = demo(ctx, args[1:], stdout, stderr)
+	case "auth":
+		err = auth(ctx, args[1:], env, stdout, stderr, openBrowser)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
@@ -60,6 +62,11 @@ func realMain(args []string, env envconfig.Lookuper, stdout, stderr io.Writer) i
 		fmt.Fprintf(stderr, "xero-kafka: unknown command %q\n\n%s", args[0], usage)
 		return exitConfig
 	}
+	return exitStatus(err, stderr)
+}
+
+// exitStatus prints err on one line and returns the exit status it calls for.
+func exitStatus(err error, stderr io.Writer) int {
 	var cfgErr *configError
 	switch {
 	case err == nil:
