@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/xero-kafka/xero-kafka/offsets"
 	"github.com/xero-kafka/xero-kafka/xero"
 )
@@ -35,9 +37,29 @@ func (c *Connector) xeroClient(state *offsets.State, w *writer) (*xero.Client, e
 	} else {
 		refresh, seedHash = chooseRefreshToken(state, c.cfg.RefreshToken, c.log)
 	}
-	return xero.NewClient(c.cfg.Xero, refresh, &tokenStore{
-		w: w, topic: c.cfg.StateTopic, sealer: c.deps.Sealer, seedHash: seedHash, now: c.deps.Now,
+	return xero.NewClient(c.cfg.Xero, refresh, &sharedChain{
+		tokenStore: &tokenStore{w: w, topic: c.cfg.StateTopic, sealer: c.deps.Sealer, seedHash: seedHash, now: c.deps.Now},
+		kafka:      c.deps.Kafka,
 	}, log, c.deps.Metrics)
+}
+
+// sharedChain is the token store of the chain, which the xero client may also read back:
+// 'xero-kafka check' and 'auth' rotate or restart the chain beside a running connector, and
+// commit each new token to the state topic before using it. When Xero refuses the token the
+// connector holds, the newest committed one takes over.
+type sharedChain struct {
+	*tokenStore
+	kafka []kgo.Opt
+}
+
+// LatestRefreshToken reads the newest committed token of the state topic, without writing.
+func (s *sharedChain) LatestRefreshToken(ctx context.Context) (string, error) {
+	tok, ok, err := offsets.ReadToken(ctx, s.kafka, s.topic, s.sealer)
+	if err != nil || !ok {
+		return "", err
+	}
+	s.seedHash = tok.SeedHash // the successor carries on that token's chain
+	return tok.RefreshToken, nil
 }
 
 // checkAccess calls /Currencies once per organisation before the first sync. A refusal stops

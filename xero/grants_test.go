@@ -231,3 +231,52 @@ func TestScopes(t *testing.T) {
 		t.Error("scope of an unknown endpoint")
 	}
 }
+
+// sharedStore is a token store shared by two clients of one chain, which can be read back.
+type sharedStore struct{ memStore }
+
+func (s *sharedStore) LatestRefreshToken(context.Context) (string, error) {
+	saved := s.Saved()
+	if len(saved) == 0 {
+		return "", nil
+	}
+	return saved[len(saved)-1], nil
+}
+
+// TestChainSharedWithAnotherProcess: a second client spends the chain's token and stores the
+// successor; the first, whose token Xero then refuses after the grace period, continues from the
+// stored successor instead of failing.
+func TestChainSharedWithAnotherProcess(t *testing.T) {
+	sim := xerosim.New(xerosim.Seed(8), xerosim.Volume("invoices", 5), xerosim.Fast())
+	t.Cleanup(sim.Close)
+	store := &sharedStore{}
+	cfg := simConfig(sim, true)
+	first, err := NewClient(cfg, sim.RefreshToken(), store, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	tenant := sim.Tenants()[0]
+	if _, err := first.List(ctx, simInvoices(tenant, 1)); err != nil {
+		t.Fatal(err)
+	}
+	second, err := NewClient(cfg, store.Saved()[0], store, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := second.Connections(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sim.Advance(time.Hour) // past the access token and the grace period of the spent token
+	if _, err := first.List(ctx, simInvoices(tenant, 1)); err != nil {
+		t.Fatalf("the first client after the second rotated the chain: %v", err)
+	}
+	if st := sim.Stats(); st.TokenRefreshFailures != 1 || st.TokenRefreshes != 3 {
+		t.Errorf("refreshes %d, refused %d; want 3 and the one spent token refused", st.TokenRefreshes, st.TokenRefreshFailures)
+	}
+	// Without a newer token in the store, the refusal stands.
+	lone, _ := NewClient(cfg, store.Saved()[0], &sharedStore{}, nil, nil)
+	if _, err := lone.Connections(ctx); !errors.Is(err, ErrUnauthorized) {
+		t.Fatalf("a spent token with nothing newer stored: %v", err)
+	}
+}

@@ -30,6 +30,14 @@ type TokenStore interface {
 	SaveRefreshToken(ctx context.Context, refreshToken string) error
 }
 
+// TokenReloader is a TokenStore that can read back the newest refresh token it holds. When Xero
+// rejects the client's refresh token as spent (invalid_grant) and the store holds another one,
+// the client continues from it: a process sharing the chain ('xero-kafka check' or 'auth')
+// has rotated the token and stored its successor.
+type TokenReloader interface {
+	LatestRefreshToken(ctx context.Context) (string, error)
+}
+
 // tokenSource holds the refresh-token chain and the current access token. It refreshes with the
 // refresh_token grant of golang.org/x/oauth2, Config.RefreshMargin before the access token
 // expires, and at most one refresh runs at a time.
@@ -167,6 +175,10 @@ func (s *tokenSource) fetch(ctx context.Context) (*oauth2.Token, error) {
 	} else {
 		// A token without an access token is invalid, so this token source refreshes at once.
 		tok, err = s.oauth.TokenSource(ctx, &oauth2.Token{RefreshToken: s.refresh}).Token()
+		if next := s.reloaded(ctx, err); next != "" {
+			s.refresh = next
+			tok, err = s.oauth.TokenSource(ctx, &oauth2.Token{RefreshToken: next}).Token()
+		}
 	}
 	if err != nil {
 		err = refreshError(err)
@@ -186,6 +198,25 @@ func (s *tokenSource) fetch(ctx context.Context) (*oauth2.Token, error) {
 	tok.Expiry = start.Add(life)
 	s.metrics.refreshes.WithLabelValues("ok").Inc()
 	return tok, nil
+}
+
+// reloaded returns the store's newest refresh token when err is Xero's invalid_grant and the
+// store holds a token other than the one just refused; else "".
+func (s *tokenSource) reloaded(ctx context.Context, err error) string {
+	var re *oauth2.RetrieveError
+	r, ok := s.store.(TokenReloader)
+	if !ok || !errors.As(err, &re) || re.ErrorCode != "invalid_grant" {
+		return ""
+	}
+	next, lerr := r.LatestRefreshToken(ctx)
+	if lerr != nil || next == "" || next == s.refresh {
+		if lerr != nil {
+			s.log.WarnContext(ctx, "xero: the refresh token was refused and the stored one could not be read", "err", lerr)
+		}
+		return ""
+	}
+	s.log.InfoContext(ctx, "xero: the refresh token was spent by another process sharing the chain; continuing from the newer one it stored")
+	return next
 }
 
 // clientCredentialsToken asks the token endpoint for an access token by the
