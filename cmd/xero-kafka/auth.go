@@ -211,6 +211,11 @@ func (s *chainStart) SaveRefreshToken(ctx context.Context, rt string) error {
 	if err != nil {
 		return err
 	}
+	return s.commit(ctx, rec)
+}
+
+// commit writes rec in a transaction of its own.
+func (s *chainStart) commit(ctx context.Context, rec *kgo.Record) error {
 	if err := s.producer.BeginTransaction(); err != nil {
 		return fmt.Errorf("store the refresh token in %s: %w", s.topic, err)
 	}
