@@ -329,7 +329,9 @@ func (c *checks) xero(step func() (context.Context, context.CancelFunc), e *env,
 		api, err = xero.NewClient(cfg.Xero, refresh, &chainLink{
 			chainStart: chainStart{producer: producer, topic: cfg.StateTopic, sealer: sealer},
 			seedHash:   seedHash,
-			create:     func(ctx context.Context) error { return offsets.CreateTopic(ctx, kadm.NewClient(producer), cfg.StateTopic, e.Kafka.TopicReplication) },
+			create: func(ctx context.Context) error {
+				return offsets.CreateTopic(ctx, kadm.NewClient(producer), cfg.StateTopic, e.Kafka.TopicReplication)
+			},
 		}, nil, nil)
 	}
 	if err != nil {
