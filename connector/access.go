@@ -87,7 +87,7 @@ func (c *Connector) checkAccess(ctx context.Context, api *xero.Client, tenants [
 // refuse marks the stream refused: in /status and /metrics with the scope it lacks, logged once
 // (first), and polled again only after refusedFor.
 func (p *poller) refuse(err error, first bool) {
-	msg := fmt.Sprintf("Xero refused %s for this organisation: the app lacks the scope %s", p.stream.Path, p.scope)
+	msg := fmt.Sprintf("Xero refused %s for this organisation: the app lacks the scope %s (or the organisation was disconnected)", p.stream.Path, p.scope)
 	if p.stream.Path == "/Journals" {
 		msg += ", or is below Xero's Advanced tier, which journals need since March 2026"
 	}
