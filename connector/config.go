@@ -19,7 +19,15 @@ type Config struct {
 	Xero xero.Config
 	// RefreshToken is the refresh token given in the environment. It seeds the token chain
 	// when the state has none, or when it differs from the token that seeded the stored chain.
+	// Empty: the chain stored in the state topic goes on (see 'xero-kafka auth').
 	RefreshToken string
+	// Grant is how access tokens are obtained: GrantRefreshToken (the default: the
+	// refresh-token chain) or GrantClientCredentials (a Xero custom connection, no refresh
+	// token).
+	Grant string
+	// BroadScopes says the app has Xero's broad scopes (apps created before 2 March 2026);
+	// false means granular scopes. It chooses the scope named for a refused stream.
+	BroadScopes bool
 	// Tenants are the organisations to read; empty means every organisation connected to the
 	// app.
 	Tenants []string
@@ -68,6 +76,12 @@ type Config struct {
 var kafkaLevels = map[string]kgo.LogLevel{
 	"debug": kgo.LogLevelDebug, "info": kgo.LogLevelInfo, "warn": kgo.LogLevelWarn, "error": kgo.LogLevelError,
 }
+
+// Grants.
+const (
+	GrantRefreshToken      = "refresh_token"
+	GrantClientCredentials = "client_credentials"
+)
 
 // Defaults.
 const (
@@ -125,9 +139,19 @@ func (c Config) withDefaults() (Config, error) {
 		c.KafkaLogLevel = "warn"
 	}
 
+	if c.Grant == "" {
+		c.Grant = GrantRefreshToken
+	}
+
 	var errs []error
-	if c.RefreshToken == "" {
-		errs = append(errs, errors.New("refresh token: missing"))
+	switch c.Grant {
+	case GrantRefreshToken:
+	case GrantClientCredentials:
+		if c.Xero.ClientSecret == "" {
+			errs = append(errs, errors.New("grant client_credentials: the client secret is missing"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("grant %q: want refresh_token or client_credentials", c.Grant))
 	}
 	for _, t := range []struct{ what, name string }{
 		{"topic prefix", c.TopicPrefix}, {"state topic", c.StateTopic}, {"dead-letter topic", c.DeadLetterTopic},

@@ -117,13 +117,16 @@ func (c *Connector) run(ctx context.Context) error {
 		api       *xero.Client
 		tenantIDs []string
 	)
-	// The organisations are listed once, in the first session: the call may rotate the
-	// refresh token, which only a running writer can save.
+	// The organisations are listed, and access to each checked, once, in the first session:
+	// the calls may rotate the refresh token, which only a running writer can save.
 	tenants := func(ctx context.Context) ([]string, error) {
 		if tenantIDs != nil {
 			return tenantIDs, nil
 		}
 		ids, err := c.tenants(ctx, api)
+		if err == nil {
+			err = c.checkAccess(ctx, api, ids)
+		}
 		if err == nil {
 			tenantIDs = ids
 		}
@@ -136,9 +139,7 @@ func (c *Connector) run(ctx context.Context) error {
 			return err
 		}
 		if api == nil {
-			refresh, seedHash := chooseRefreshToken(st.state, cfg.RefreshToken, c.log)
-			store.seedHash = seedHash
-			if api, err = xero.NewClient(cfg.Xero, refresh, store, c.log.With("component", "xero"), c.deps.Metrics); err != nil {
+			if api, err = c.xeroClient(st.state, store); err != nil {
 				st.producer.Close()
 				return fmt.Errorf("xero client: %w", err)
 			}
@@ -291,6 +292,7 @@ func (c *Connector) newPoller(tenant, name string, api lister, w *writer, b buil
 		bm.Watermark = c.cfg.StartDate.UnixMilli()
 	}
 	st := c.board.stream(tenant, name, s.Sync == streams.Offset)
+	scope := xero.ScopeFor(s.Path, c.cfg.BroadScopes)
 	st.committed(bm, 0)
 	return &poller{
 		stream:     &s,
@@ -307,6 +309,8 @@ func (c *Connector) newPoller(tenant, name string, api lister, w *writer, b buil
 		metrics:    c.metrics,
 		resets:     state.ResetInbox(tenant, name),
 		startMS:    startMSOf(c.cfg.StartDate),
+		scope:      scope,
+		refusedFor: max(c.cfg.FullTableInterval, time.Hour),
 	}
 }
 

@@ -14,6 +14,7 @@ type metrics struct {
 	transactions       *prometheus.CounterVec
 	transactionSeconds prometheus.Histogram
 	sessionRestarts    prometheus.Counter
+	refused            *prometheus.GaugeVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -28,7 +29,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"tenant", "stream"}),
 		cycles: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "xero_kafka_sync_cycles_total",
-			Help: "Sync cycles, by outcome: ok, error, day_limit, removed, stalled (the server's answers allowed no progress).",
+			Help: "Sync cycles, by outcome: ok, error, day_limit, removed, refused, stalled (the server's answers allowed no progress).",
 		}, []string{"tenant", "stream", "outcome"}),
 		rereads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "xero_kafka_keyset_rereads_total",
@@ -47,9 +48,13 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "xero_kafka_state_reloads_total",
 			Help: "Reloads of the state topic after a commit whose outcome was unknown (its answer lost).",
 		}),
+		refused: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "xero_kafka_stream_refused",
+			Help: "1 while Xero refuses a stream (401 or 403) for lack of the scope named, else 0.",
+		}, []string{"tenant", "stream", "scope"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.records, m.pages, m.cycles, m.rereads, m.transactions, m.transactionSeconds, m.sessionRestarts)
+		reg.MustRegister(m.records, m.pages, m.cycles, m.rereads, m.transactions, m.transactionSeconds, m.sessionRestarts, m.refused)
 	}
 	return m
 }

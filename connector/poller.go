@@ -54,6 +54,10 @@ type poller struct {
 	log      *slog.Logger
 	status   *streamStatus
 	metrics  *metrics
+	// scope is the read scope the stream's endpoint needs; refusedFor is the pause after Xero
+	// refused the endpoint (a missing scope, or journals below the Advanced tier).
+	scope      string
+	refusedFor time.Duration
 }
 
 // Waits after failures: doubling from the first to the last.
@@ -67,6 +71,7 @@ const (
 func (p *poller) run(ctx context.Context) error {
 	backoff := firstRetry
 	warnedRemoved, warnedStall := false, false
+	refused := false
 	for {
 		p.status.begin(p.now())
 		err := p.applyResets(ctx)
@@ -89,6 +94,10 @@ func (p *poller) run(ctx context.Context) error {
 		switch {
 		case err == nil:
 			backoff = firstRetry
+			if refused {
+				p.grant()
+				refused = false
+			}
 			p.metrics.cycles.WithLabelValues(p.tenant, p.stream.Name, "ok").Inc()
 		case fatal(err):
 			return fmt.Errorf("tenant %s: %s: %w", p.tenant, p.stream.Name, err)
@@ -97,6 +106,11 @@ func (p *poller) run(ctx context.Context) error {
 			p.status.pause(p.now().Add(wait))
 			p.metrics.cycles.WithLabelValues(p.tenant, p.stream.Name, "day_limit").Inc()
 			p.log.Warn("Xero's daily call limit for this organisation is used up; pausing the stream until it resets", "resume_in", wait.Round(time.Second))
+		case xero.IsRefused(err):
+			wait = p.refusedFor
+			p.metrics.cycles.WithLabelValues(p.tenant, p.stream.Name, "refused").Inc()
+			p.refuse(err, !refused)
+			refused = true
 		case removed:
 			p.metrics.cycles.WithLabelValues(p.tenant, p.stream.Name, "removed").Inc()
 			if !warnedRemoved {

@@ -45,6 +45,9 @@ type StreamStatus struct {
 	CaughtUpAt *time.Time `json:"caught_up_at,omitempty"`
 	// Syncing is true while a cycle runs.
 	Syncing bool `json:"syncing"`
+	// MissingScope is the scope Xero refused this stream for (401 or 403 while the
+	// organisation's other calls work); the stream is polled again only rarely.
+	MissingScope string `json:"missing_scope,omitempty"`
 }
 
 // BookmarkStatus summarises a bookmark without its record ids.
@@ -71,6 +74,7 @@ type streamStatus struct {
 	lastPoll    time.Time
 	lastErr     string
 	warning     string
+	missing     string
 	pausedUntil time.Time
 	caughtUp    bool
 	caughtUpAt  time.Time // start of the last cycle that ended without error
@@ -108,6 +112,13 @@ func (s *streamStatus) warn(msg string) {
 	s.warning = msg
 }
 
+// refused marks the stream refused for scope (empty: granted again), with why in the warning.
+func (s *streamStatus) refused(scope, msg string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.missing, s.warning = scope, msg
+}
+
 func (s *streamStatus) pause(until time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -139,6 +150,7 @@ func (s *streamStatus) snapshot() StreamStatus {
 		DeadLetters:    s.deadLetters.Load(),
 		LastError:      s.lastErr,
 		Warning:        s.warning,
+		MissingScope:   s.missing,
 		CaughtUp:       s.caughtUp,
 		Syncing:        s.syncing,
 	}
@@ -186,6 +198,13 @@ func (b *board) setName(tenant, name string) {
 		b.names = make(map[string]string)
 	}
 	b.names[tenant] = name
+}
+
+// name returns the organisation name of tenant, "" if unknown.
+func (b *board) name(tenant string) string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.names[tenant]
 }
 
 // status returns a snapshot, tenants and streams in a stable order.

@@ -26,6 +26,7 @@ type Client struct {
 	cfg     Config
 	rt      http.RoundTripper // the chain, outermost layer first (see the package doc)
 	budget  *budget
+	tokens  *tokenSource
 	base    http.RoundTripper // innermost transport, for Close
 	clock   clock
 	log     *slog.Logger
@@ -52,6 +53,26 @@ func newClient(cfg Config, refreshToken string, store TokenStore, logger *slog.L
 	if err != nil {
 		return nil, fmt.Errorf("xero client config: %w", err)
 	}
+	return buildClient(cfg, logger, reg, clk, func(h *http.Client, m *metrics, log *slog.Logger) *tokenSource {
+		return newTokenSource(cfg, refreshToken, store, h, clk, log, m)
+	})
+}
+
+// newClientCredentials is NewCustomConnectionClient on a given clock.
+func newClientCredentials(cfg Config, logger *slog.Logger, reg prometheus.Registerer, clk clock) (*Client, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("xero client config: %w", err)
+	}
+	return buildClient(cfg, logger, reg, clk, func(h *http.Client, m *metrics, log *slog.Logger) *tokenSource {
+		s := newTokenSource(cfg, "", nil, h, clk, log, m)
+		s.clientCredentials = true
+		return s
+	})
+}
+
+// buildClient assembles the transport chain around the token source newTokens makes.
+func buildClient(cfg Config, logger *slog.Logger, reg prometheus.Registerer, clk clock, newTokens func(*http.Client, *metrics, *slog.Logger) *tokenSource) (*Client, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -69,7 +90,7 @@ func newClient(cfg Config, refreshToken string, store TokenStore, logger *slog.L
 	rt = &metricsTransport{inner: rt, metrics: m, clock: clk}
 	// The token endpoint shares the timeouts and metrics; its transient failures are retried
 	// by the retry layer of the API call that needed the token.
-	tokens := newTokenSource(cfg, refreshToken, store, &http.Client{Transport: &agentTransport{inner: rt, agent: cfg.UserAgent}}, clk, logger, m)
+	tokens := newTokens(&http.Client{Transport: &agentTransport{inner: rt, agent: cfg.UserAgent}}, m, logger)
 	rt = &bearerTransport{inner: rt, tokens: tokens}
 	retry := &retryTransport{
 		inner:         rt,
@@ -84,7 +105,7 @@ func newClient(cfg Config, refreshToken string, store TokenStore, logger *slog.L
 	b := newBudget(retry, cfg.MaxInFlight, clk, logger)
 	retry.observer = b
 
-	return &Client{cfg: cfg, rt: b, budget: b, base: base, clock: clk, log: logger, metrics: m}, nil
+	return &Client{cfg: cfg, rt: b, budget: b, tokens: tokens, base: base, clock: clk, log: logger, metrics: m}, nil
 }
 
 // Limits returns the rate-limit counters last reported for tenant (and the app's minute

@@ -14,6 +14,7 @@ import (
 const (
 	DefaultAPIURL         = "https://api.xero.com"
 	DefaultIdentityURL    = "https://identity.xero.com"
+	DefaultLoginURL       = "https://login.xero.com"
 	DefaultRequestTimeout = 60 * time.Second
 	DefaultMaxInFlight    = 5 // Xero's concurrent limit per tenant
 	DefaultRefreshMargin  = 5 * time.Minute
@@ -24,7 +25,8 @@ const (
 	DefaultUserAgent      = "xero-kafka"
 )
 
-// Config holds the settings of a Client. Only ClientID and ClientSecret are required.
+// Config holds the settings of a Client. Only ClientID is required; an app without a client
+// secret is a public client, which authorises with PKCE and refreshes with its id alone.
 type Config struct {
 	// APIURL is the API host: the Accounting API is APIURL+"/api.xro/2.0" and the connections
 	// list APIURL+"/connections". Default DefaultAPIURL.
@@ -32,6 +34,9 @@ type Config struct {
 	// IdentityURL is the identity host: the token endpoint is IdentityURL+"/connect/token".
 	// Default DefaultIdentityURL.
 	IdentityURL string
+	// LoginURL is the host of the authorise page: IdentityURL's sibling
+	// LoginURL+"/identity/connect/authorize". Default DefaultLoginURL.
+	LoginURL string
 	// ClientID and ClientSecret identify the app; they are sent to the token endpoint by HTTP
 	// Basic authentication. ClientSecret is a secret: String and LogValue redact it.
 	ClientID, ClientSecret string
@@ -79,9 +84,11 @@ func (cfg Config) withDefaults() Config {
 	}
 	def(&cfg.APIURL, DefaultAPIURL)
 	def(&cfg.IdentityURL, DefaultIdentityURL)
+	def(&cfg.LoginURL, DefaultLoginURL)
 	def(&cfg.UserAgent, DefaultUserAgent)
 	cfg.APIURL = strings.TrimRight(cfg.APIURL, "/")
 	cfg.IdentityURL = strings.TrimRight(cfg.IdentityURL, "/")
+	cfg.LoginURL = strings.TrimRight(cfg.LoginURL, "/")
 	defDur(&cfg.RequestTimeout, DefaultRequestTimeout)
 	defDur(&cfg.RefreshMargin, DefaultRefreshMargin)
 	defDur(&cfg.BackoffBase, DefaultBackoffBase)
@@ -99,7 +106,7 @@ func (cfg Config) withDefaults() Config {
 // validate checks a Config that has its defaults; each error names the field.
 func (cfg Config) validate() error {
 	var errs []error
-	for _, u := range []struct{ name, value string }{{"APIURL", cfg.APIURL}, {"IdentityURL", cfg.IdentityURL}} {
+	for _, u := range []struct{ name, value string }{{"APIURL", cfg.APIURL}, {"IdentityURL", cfg.IdentityURL}, {"LoginURL", cfg.LoginURL}} {
 		p, err := url.Parse(u.value)
 		if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
 			errs = append(errs, fmt.Errorf("%s %q: not an http(s) URL", u.name, u.value))
@@ -107,9 +114,6 @@ func (cfg Config) validate() error {
 	}
 	if cfg.ClientID == "" {
 		errs = append(errs, errors.New("ClientID is empty"))
-	}
-	if cfg.ClientSecret == "" {
-		errs = append(errs, errors.New("ClientSecret is empty"))
 	}
 	positive := []struct {
 		name string

@@ -39,7 +39,20 @@
 // access token only once the store has returned nil. If the store fails, the call fails and the
 // next call saves the same token again instead of refreshing a second time (which would move the
 // chain past what was stored). One refresh runs at a time however many goroutines share the
-// client. Tokens never appear in errors, logs or metrics.
+// client. Tokens never appear in errors, logs or metrics. When Xero refuses the refresh token as
+// spent and the store is a [TokenReloader] holding a newer one (another process sharing the
+// chain stored it), the chain continues from that one.
+//
+// # Grants
+//
+// [NewAuthorization] runs the authorisation-code flow: the authorise URL with a random state
+// (and a PKCE challenge for an app without a client secret), then [Authorization.Complete]
+// checks the redirect and exchanges the code; [NewClientFromGrant] continues the chain it
+// started. [NewCustomConnectionClient] takes access tokens from the client_credentials grant of
+// a Xero custom connection and keeps no refresh token. [Scopes] lists the read scopes of a set
+// of endpoints, granular or broad; [Client.CheckAccess] is the /Currencies call that tests
+// access before a sync, and [IsRefused] tells a missing scope (or a revoked connection) from a
+// rejected token.
 //
 // # Time
 //

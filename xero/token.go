@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
 )
 
 // tokenPath is the token endpoint below Config.IdentityURL.
@@ -29,19 +30,30 @@ type TokenStore interface {
 	SaveRefreshToken(ctx context.Context, refreshToken string) error
 }
 
+// TokenReloader is a TokenStore that can read back the newest refresh token it holds. When Xero
+// rejects the client's refresh token as spent (invalid_grant) and the store holds another one,
+// the client continues from it: a process sharing the chain ('xero-kafka check' or 'auth')
+// has rotated the token and stored its successor.
+type TokenReloader interface {
+	LatestRefreshToken(ctx context.Context) (string, error)
+}
+
 // tokenSource holds the refresh-token chain and the current access token. It refreshes with the
 // refresh_token grant of golang.org/x/oauth2, Config.RefreshMargin before the access token
 // expires, and at most one refresh runs at a time.
 //
 // It holds secrets: String and LogValue redact them.
 type tokenSource struct {
-	oauth   *oauth2.Config
-	http    *http.Client // for the token endpoint
-	store   TokenStore
-	margin  time.Duration
-	clock   clock
-	log     *slog.Logger
-	metrics *metrics
+	oauth *oauth2.Config
+	http  *http.Client // for the token endpoint
+	// clientCredentials: access tokens come from the client_credentials grant (a custom
+	// connection); there is no refresh token and nothing to store.
+	clientCredentials bool
+	store             TokenStore
+	margin            time.Duration
+	clock             clock
+	log               *slog.Logger
+	metrics           *metrics
 
 	// sem is held while reading or changing the fields below, including across a refresh
 	// and a save, so that one goroutine refreshes while the others wait (or give up when
@@ -60,14 +72,7 @@ type tokenSource struct {
 
 func newTokenSource(cfg Config, refreshToken string, store TokenStore, httpClient *http.Client, clk clock, log *slog.Logger, m *metrics) *tokenSource {
 	return &tokenSource{
-		oauth: &oauth2.Config{
-			ClientID:     cfg.ClientID,
-			ClientSecret: cfg.ClientSecret,
-			Endpoint: oauth2.Endpoint{
-				TokenURL:  cfg.IdentityURL + tokenPath,
-				AuthStyle: oauth2.AuthStyleInHeader,
-			},
-		},
+		oauth:   oauthConfig(cfg),
 		http:    httpClient,
 		store:   store,
 		margin:  cfg.RefreshMargin,
@@ -103,6 +108,10 @@ func (s *tokenSource) token(ctx context.Context) (*oauth2.Token, error) {
 		tok, err := s.fetch(ctx)
 		if err != nil {
 			return nil, err
+		}
+		if s.clientCredentials {
+			s.access = tok // nothing to store: the next token comes from the same grant
+			continue
 		}
 		s.pending = tok
 	}
@@ -157,8 +166,20 @@ func (s *tokenSource) savePending(ctx context.Context) error {
 func (s *tokenSource) fetch(ctx context.Context) (*oauth2.Token, error) {
 	start := s.clock.Now()
 	ctx = context.WithValue(ctx, oauth2.HTTPClient, s.http)
-	// A token without an access token is invalid, so this token source refreshes at once.
-	tok, err := s.oauth.TokenSource(ctx, &oauth2.Token{RefreshToken: s.refresh}).Token()
+	var (
+		tok *oauth2.Token
+		err error
+	)
+	if s.clientCredentials {
+		tok, err = s.clientCredentialsToken(ctx)
+	} else {
+		// A token without an access token is invalid, so this token source refreshes at once.
+		tok, err = s.oauth.TokenSource(ctx, &oauth2.Token{RefreshToken: s.refresh}).Token()
+		if next := s.reloaded(ctx, err); next != "" {
+			s.refresh = next
+			tok, err = s.oauth.TokenSource(ctx, &oauth2.Token{RefreshToken: next}).Token()
+		}
+	}
 	if err != nil {
 		err = refreshError(err)
 		outcome := "error"
@@ -177,6 +198,37 @@ func (s *tokenSource) fetch(ctx context.Context) (*oauth2.Token, error) {
 	tok.Expiry = start.Add(life)
 	s.metrics.refreshes.WithLabelValues("ok").Inc()
 	return tok, nil
+}
+
+// reloaded returns the store's newest refresh token when err is Xero's invalid_grant and the
+// store holds a token other than the one just refused; else "".
+func (s *tokenSource) reloaded(ctx context.Context, err error) string {
+	var re *oauth2.RetrieveError
+	r, ok := s.store.(TokenReloader)
+	if !ok || !errors.As(err, &re) || re.ErrorCode != "invalid_grant" {
+		return ""
+	}
+	next, lerr := r.LatestRefreshToken(ctx)
+	if lerr != nil || next == "" || next == s.refresh {
+		if lerr != nil {
+			s.log.WarnContext(ctx, "xero: the refresh token was refused and the stored one could not be read", "err", lerr)
+		}
+		return ""
+	}
+	s.log.InfoContext(ctx, "xero: the refresh token was spent by another process sharing the chain; continuing from the newer one it stored")
+	return next
+}
+
+// clientCredentialsToken asks the token endpoint for an access token by the
+// client_credentials grant.
+func (s *tokenSource) clientCredentialsToken(ctx context.Context) (*oauth2.Token, error) {
+	cc := &clientcredentials.Config{
+		ClientID:     s.oauth.ClientID,
+		ClientSecret: s.oauth.ClientSecret,
+		TokenURL:     s.oauth.Endpoint.TokenURL,
+		AuthStyle:    s.oauth.Endpoint.AuthStyle,
+	}
+	return cc.Token(ctx)
 }
 
 // refreshError turns an error of the token endpoint into one that tells the caller what to do,
@@ -198,8 +250,8 @@ func refreshError(err error) error {
 	switch re.ErrorCode {
 	case "invalid_grant":
 		return fmt.Errorf("%w: the refresh token is no longer valid (expired, revoked, or already used "+
-			"by another copy of the chain): re-authorise the app (connect it to Xero again) and set "+
-			"XERO_REFRESH_TOKEN to the new refresh token", ErrUnauthorized)
+			"by another copy of the chain): re-authorise the app with 'xero-kafka auth' (or set "+
+			"XERO_REFRESH_TOKEN to a new refresh token)", ErrUnauthorized)
 	case "invalid_client", "unauthorized_client":
 		return fmt.Errorf("%w: the token endpoint rejected the app (%s): check XERO_CLIENT_ID and "+
 			"XERO_CLIENT_SECRET", ErrUnauthorized, re.ErrorCode)

@@ -24,7 +24,7 @@ func benchSim(tb testing.TB, opts ...Option) (*Sim, func(path string) *discard) 
 	tb.Helper()
 	s := NewSim(append([]Option{Fast()}, opts...)...)
 	tb.Cleanup(s.Close)
-	access, _, ok := s.auth.exchange(s.RefreshToken(), s.clock.now())
+	access, _, _, ok := s.auth.exchange(s.RefreshToken(), s.clock.now(), false)
 	if !ok {
 		tb.Fatal("no token")
 	}

@@ -44,7 +44,7 @@ func (s *Sim) listHandler(d *streamDef) http.HandlerFunc {
 			http.Error(w, "The resource you're looking for cannot be found", http.StatusNotFound)
 			return
 		}
-		t, ok := s.authorize(w, r, true)
+		t, ok := s.authorize(w, r, true, d.path)
 		if !ok {
 			return
 		}

@@ -21,26 +21,63 @@ type refreshToken struct {
 	issued     int64  // unix ms
 	next       string // the token it was exchanged for ("" while unused)
 	graceUntil int64  // after an exchange: until when it may be exchanged again
+	scopes     scopeSet
+	public     bool // issued to a public client (PKCE): refreshed with the client id alone
 }
 
-// authState is the OAuth2 side: the refresh-token chain and the live access tokens.
+// accessToken is a live access token.
+type accessToken struct {
+	expiry int64 // unix ms
+	scopes scopeSet
+}
+
+// authState is the OAuth2 side: the refresh-token chain, the live access tokens, the
+// authorisations waiting for consent and the codes not yet exchanged.
 type authState struct {
 	mu      sync.Mutex
 	clock   *clock
 	gen     rng
+	refused scopeSet // never granted
 	refresh map[string]*refreshToken
-	access  map[string]int64 // token -> expiry (unix ms)
+	access  map[string]accessToken
 	current string
+	pending map[string]authRequest // consent page id -> request
+	codes   map[string]*authCode
 }
 
-func newAuthState(c *clock, seed uint64, initial string, now int64) *authState {
-	a := &authState{clock: c, gen: newRNG(mix(seed, 0x0a17)), refresh: map[string]*refreshToken{}, access: map[string]int64{}}
+func newAuthState(c *clock, seed uint64, initial string, now int64, refused []string) *authState {
+	a := &authState{
+		clock: c, gen: newRNG(mix(seed, 0x0a17)), refused: scopeSet{},
+		refresh: map[string]*refreshToken{}, access: map[string]accessToken{},
+		pending: map[string]authRequest{}, codes: map[string]*authCode{},
+	}
+	for _, sc := range refused {
+		a.refused[sc] = true
+	}
 	if initial == "" {
 		initial = a.token("rt")
 	}
-	a.refresh[initial] = &refreshToken{issued: now}
+	a.refresh[initial] = &refreshToken{issued: now, scopes: a.grant(allScopes())}
 	a.current = initial
 	return a
+}
+
+// grant returns the scopes of want that the organisation's user grants: all but the refused.
+func (a *authState) grant(want []string) scopeSet {
+	g := scopeSet{}
+	for _, sc := range want {
+		if !a.refused[sc] {
+			g[sc] = true
+		}
+	}
+	return g
+}
+
+// issueAccess mints an access token with scopes; the caller holds mu.
+func (a *authState) issueAccess(now int64, scopes scopeSet) string {
+	access := a.token("at")
+	a.access[access] = accessToken{expiry: now + accessTokenLife.Milliseconds(), scopes: scopes}
+	return access
 }
 
 // token returns a new opaque token.
@@ -51,58 +88,57 @@ func (a *authState) token(prefix string) string {
 // exchange applies the refresh-token grant. A token is accepted when it is unused and younger
 // than 60 days, or when it was used less than 30 minutes ago: then the answer carries the same
 // refresh token as the first exchange gave (not a new one) and a fresh access token.
-func (a *authState) exchange(rt string, now int64) (access, refresh string, ok bool) {
+func (a *authState) exchange(rt string, now int64, public bool) (access, refresh string, scopes scopeSet, ok bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	st := a.refresh[rt]
-	if st == nil {
-		return "", "", false
+	if st == nil || (public && !st.public) {
+		return "", "", nil, false
 	}
 	switch {
 	case st.next != "":
 		if now >= st.graceUntil {
 			delete(a.refresh, rt)
-			return "", "", false
+			return "", "", nil, false
 		}
 		refresh = st.next
 	case now-st.issued >= refreshTokenLife.Milliseconds():
 		delete(a.refresh, rt)
-		return "", "", false
+		return "", "", nil, false
 	default:
 		refresh = a.token("rt")
-		a.refresh[refresh] = &refreshToken{issued: now}
+		a.refresh[refresh] = &refreshToken{issued: now, scopes: st.scopes, public: st.public}
 		st.next = refresh
 		st.graceUntil = now + refreshGrace.Milliseconds()
 		a.current = refresh
 	}
-	access = a.token("at")
-	a.access[access] = now + accessTokenLife.Milliseconds()
+	access = a.issueAccess(now, st.scopes)
 	// Forget what can never be accepted again.
 	for k, v := range a.refresh {
 		if v.next != "" && now >= v.graceUntil {
 			delete(a.refresh, k)
 		}
 	}
-	for k, exp := range a.access {
-		if now >= exp+accessTokenLife.Milliseconds() {
+	for k, at := range a.access {
+		if now >= at.expiry+accessTokenLife.Milliseconds() {
 			delete(a.access, k)
 		}
 	}
-	return access, refresh, true
+	return access, refresh, st.scopes, true
 }
 
-// check validates a bearer token: "" if valid, else the 401 detail.
-func (a *authState) check(tok string, now int64) string {
+// check validates a bearer token: "" and its scopes if valid, else the 401 detail.
+func (a *authState) check(tok string, now int64) (string, scopeSet) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	exp, ok := a.access[tok]
+	at, ok := a.access[tok]
 	if !ok {
-		return "AuthorizationUnsuccessful"
+		return "AuthorizationUnsuccessful", nil
 	}
-	if now >= exp {
-		return "TokenExpired: token expired at " + time.UnixMilli(exp).UTC().Format("01/02/2006 15:04:05")
+	if now >= at.expiry {
+		return "TokenExpired: token expired at " + time.UnixMilli(at.expiry).UTC().Format("01/02/2006 15:04:05"), nil
 	}
-	return ""
+	return "", at.scopes
 }
 
 // currentRefresh returns the newest refresh token of the chain.
@@ -112,7 +148,10 @@ func (a *authState) currentRefresh() string {
 	return a.current
 }
 
-// handleToken serves POST /connect/token.
+// handleToken serves POST /connect/token: the refresh_token, authorization_code and
+// client_credentials grants. The client authenticates by HTTP Basic or in the form; a public
+// client (no secret) may exchange a code it proves with PKCE, and refresh the chain that code
+// started.
 func (s *Sim) handleToken(w http.ResponseWriter, r *http.Request) {
 	if !strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
 		s.oauthError(w, "invalid_request")
@@ -126,31 +165,54 @@ func (s *Sim) handleToken(w http.ResponseWriter, r *http.Request) {
 	if !basic {
 		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
 	}
+	public := secret == ""
+	grant := r.PostForm.Get("grant_type")
 	if subtle.ConstantTimeCompare([]byte(id), []byte(s.clientID)) != 1 ||
-		subtle.ConstantTimeCompare([]byte(secret), []byte(s.clientSecret)) != 1 {
-		s.stats.refresh(false)
+		(!public && subtle.ConstantTimeCompare([]byte(secret), []byte(s.clientSecret)) != 1) ||
+		(public && grant == "client_credentials") {
+		if grant == "refresh_token" {
+			s.stats.refresh(false)
+		}
 		s.oauthError(w, "invalid_client")
 		return
 	}
-	if g := r.PostForm.Get("grant_type"); g != "refresh_token" {
+	now := s.clock.now()
+	var (
+		access, refresh string
+		scopes          scopeSet
+		ok              bool
+	)
+	switch grant {
+	case "refresh_token":
+		access, refresh, scopes, ok = s.auth.exchange(r.PostForm.Get("refresh_token"), now, public)
+		s.stats.refresh(ok)
+	case "authorization_code":
+		access, refresh, scopes, ok = s.auth.redeem(r.PostForm.Get("code"), r.PostForm.Get("redirect_uri"),
+			r.PostForm.Get("code_verifier"), public, now)
+	case "client_credentials":
+		s.auth.mu.Lock()
+		scopes = s.auth.grant(allScopes())
+		access = s.auth.issueAccess(now, scopes)
+		s.auth.mu.Unlock()
+		ok = true
+	default:
 		s.oauthError(w, "unsupported_grant_type")
 		return
 	}
-	access, refresh, ok := s.auth.exchange(r.PostForm.Get("refresh_token"), s.clock.now())
 	if !ok {
-		s.stats.refresh(false)
 		s.oauthError(w, "invalid_grant")
 		return
 	}
-	s.stats.refresh(true)
 	jwt := &jw{}
 	jwt.obj()
 	jwt.str("id_token", "")
 	jwt.str("access_token", access)
 	jwt.integer("expires_in", s.clock.realSeconds(accessTokenLife.Milliseconds()))
 	jwt.str("token_type", "Bearer")
-	jwt.str("refresh_token", refresh)
-	jwt.str("scope", "openid profile email accounting.settings.read accounting.contacts.read accounting.transactions.read accounting.journals.read offline_access")
+	if refresh != "" {
+		jwt.str("refresh_token", refresh)
+	}
+	jwt.str("scope", scopes.String())
 	jwt.end()
 	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
 	w.Header().Set("Cache-Control", "no-store")
@@ -199,8 +261,12 @@ func bearer(r *http.Request) string {
 
 // authorize checks the access token and, when needed, the tenant header. It writes the error
 // answer and returns ok=false when the call must stop.
-func (s *Sim) authorize(w http.ResponseWriter, r *http.Request, needTenant bool) (*tenant, bool) {
-	if d := s.auth.check(bearer(r), s.clock.now()); d != "" {
+// A path other than "" must be covered by one of the token's scopes (endpointScopes); a token
+// without it is refused as Xero refuses it, 401 AuthorizationUnsuccessful (or the status set
+// by ScopeRefusalStatus).
+func (s *Sim) authorize(w http.ResponseWriter, r *http.Request, needTenant bool, path string) (*tenant, bool) {
+	d, scopes := s.auth.check(bearer(r), s.clock.now())
+	if d != "" {
 		s.problem(w, http.StatusUnauthorized, d)
 		return nil, false
 	}
@@ -212,12 +278,20 @@ func (s *Sim) authorize(w http.ResponseWriter, r *http.Request, needTenant bool)
 		s.problem(w, http.StatusForbidden, "AuthenticationUnsuccessful")
 		return nil, false
 	}
+	if path != "" && !scopes.covers(path) {
+		if s.cfg.refusalStatus == http.StatusForbidden {
+			s.problem(w, http.StatusForbidden, "AuthenticationUnsuccessful")
+		} else {
+			s.problem(w, http.StatusUnauthorized, "AuthorizationUnsuccessful")
+		}
+		return nil, false
+	}
 	return t, true
 }
 
 // handleConnections serves GET /connections: the tenants connected to the app.
 func (s *Sim) handleConnections(w http.ResponseWriter, r *http.Request) {
-	if _, ok := s.authorize(w, r, false); !ok {
+	if _, ok := s.authorize(w, r, false, ""); !ok {
 		return
 	}
 	s.lim.appHeaders(w, s.clock.now())

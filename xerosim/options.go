@@ -118,6 +118,9 @@ type config struct {
 	provider     string
 	highVolume   int
 	recorded     float64 // AsRecorded's share
+	// refusedScopes are never granted; refusalStatus answers an endpoint whose scope is missing.
+	refusedScopes []string
+	refusalStatus int
 }
 
 func defaultConfig() config {
@@ -231,6 +234,18 @@ func HighVolumeThreshold(n int) Option { return func(c *config) { c.highVolume =
 func AsRecorded(share float64) Option {
 	return func(c *config) { c.recorded = min(max(share, 0), 1) }
 }
+
+// RefuseScopes makes the organisation's user withhold these scopes from every grant (the
+// initial chain, an authorisation, a custom connection): the endpoints that need one of them
+// answer 401 AuthorizationUnsuccessful, as Xero does, unless the token also holds the other
+// scope that covers the endpoint (broad and granular scopes both cover it).
+func RefuseScopes(scopes ...string) Option {
+	return func(c *config) { c.refusedScopes = append(c.refusedScopes, scopes...) }
+}
+
+// ScopeRefusalStatus sets the status of an endpoint refused for a missing scope: 401 (the
+// default, what Xero answers) or 403.
+func ScopeRefusalStatus(code int) Option { return func(c *config) { c.refusalStatus = code } }
 
 // Fast switches rate limits and faults off, for quick functional tests.
 func Fast() Option {

@@ -79,7 +79,7 @@ func NewSim(opts ...Option) *Sim {
 		s.tenants = append(s.tenants, t)
 		s.byID[t.id.String()] = t
 	}
-	s.auth = newAuthState(s.clock, s.seed, cfg.refreshToken, now)
+	s.auth = newAuthState(s.clock, s.seed, cfg.refreshToken, now, cfg.refusedScopes)
 	s.lim = newLimiter(cfg.limits, cfg.limitsOff, s.clock)
 	s.stats = newStats()
 	s.calls = &callLog{}
@@ -89,6 +89,8 @@ func NewSim(opts ...Option) *Sim {
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /connect/token", s.handleToken)
+	mux.HandleFunc("GET "+authorizePath, s.handleAuthorize)
+	mux.HandleFunc("POST "+authorizePath, s.handleConsent)
 	mux.HandleFunc("GET /connections", s.handleConnections)
 	for _, d := range defs {
 		mux.HandleFunc("GET /api.xro/2.0"+d.path, s.listHandler(d))

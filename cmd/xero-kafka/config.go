@@ -7,9 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
 	"reflect"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -29,8 +32,12 @@ import (
 type env struct {
 	Xero struct {
 		ClientID          string        `env:"CLIENT_ID, required"`
-		ClientSecret      secret        `env:"CLIENT_SECRET, required"`
-		RefreshToken      secret        `env:"REFRESH_TOKEN, required"`
+		ClientSecret      secret        `env:"CLIENT_SECRET"`
+		RefreshToken      secret        `env:"REFRESH_TOKEN"`
+		Grant             string        `env:"GRANT, default=refresh_token"`
+		Scopes            string        `env:"SCOPES, default=granular"`
+		AuthPort          int           `env:"AUTH_PORT, default=8765"`
+		LoginURL          string        `env:"LOGIN_URL, default=https://login.xero.com"`
 		TenantIDs         []string      `env:"TENANT_ID"`
 		Streams           []string      `env:"STREAMS"`
 		StartDate         date          `env:"START_DATE"`
@@ -60,7 +67,7 @@ type env struct {
 		MaxTransactionRecords int           `env:"MAX_TRANSACTION_RECORDS, default=20000"`
 	} `env:", prefix=KAFKA_"`
 	Registry struct {
-		URL      string `env:"URL, required"`
+		URL      string `env:"URL"`
 		Username string `env:"USERNAME"`
 		Password secret `env:"PASSWORD"`
 	} `env:", prefix=SCHEMA_REGISTRY_"`
@@ -107,13 +114,69 @@ func badConfig(variable, format string, args ...any) error {
 	return &configError{msg: variable + ": " + fmt.Sprintf(format, args...)}
 }
 
-// readEnv reads and checks the configuration.
+// readEnv reads and checks the configuration of run and check.
 func readEnv(ctx context.Context, l envconfig.Lookuper) (*env, error) {
+	e, err := readEnvFor(ctx, l, false)
+	return e, err
+}
+
+// readEnvFor reads and checks the configuration; forAuth leaves out what 'auth' does not use
+// (the Schema Registry).
+func readEnvFor(ctx context.Context, l envconfig.Lookuper, forAuth bool) (*env, error) {
 	var e env
 	if err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: &e, Lookuper: l}); err != nil {
 		return nil, &configError{msg: describeEnvError(err)}
 	}
-	return &e, e.check()
+	if !forAuth && e.Registry.URL == "" {
+		return nil, badConfig("SCHEMA_REGISTRY_URL", "missing required value")
+	}
+	return &e, e.check(forAuth)
+}
+
+// uuidPattern is the form of a Xero tenant id.
+var uuidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// checkAccessConfig holds the rules on how the program reaches Xero and Kafka and serves its
+// status: the grant, the scopes, the tenant ids, the brokers and the listen address.
+func (e *env) checkAccessConfig() error {
+	switch e.Xero.Grant {
+	case connector.GrantRefreshToken:
+	case connector.GrantClientCredentials:
+		if e.Xero.ClientSecret == "" {
+			return badConfig("XERO_CLIENT_SECRET", "missing: XERO_GRANT=client_credentials (a custom connection) needs the client secret")
+		}
+	default:
+		return badConfig("XERO_GRANT", "%q: want refresh_token or client_credentials", e.Xero.Grant)
+	}
+	if e.Xero.Scopes != "granular" && e.Xero.Scopes != "broad" {
+		return badConfig("XERO_SCOPES", "%q: want granular (apps created since 2 March 2026) or broad", e.Xero.Scopes)
+	}
+	if e.Xero.AuthPort < 0 || e.Xero.AuthPort > 65535 {
+		return badConfig("XERO_AUTH_PORT", "%d: want a port from 0 (any free one) to 65535", e.Xero.AuthPort)
+	}
+	for _, t := range e.Xero.TenantIDs {
+		if !uuidPattern.MatchString(strings.TrimSpace(t)) {
+			return badConfig("XERO_TENANT_ID", "%q is not a tenant id (a UUID such as 3f2a9c1d-0b4e-4c6a-9f1e-2d7b8a6c5e43)", t)
+		}
+	}
+	if len(e.Kafka.BootstrapServers) == 0 {
+		return badConfig("KAFKA_BOOTSTRAP_SERVERS", "empty: want host:port, comma-separated")
+	}
+	for _, b := range e.Kafka.BootstrapServers {
+		if _, port, err := net.SplitHostPort(strings.TrimSpace(b)); err != nil || !validPort(port) {
+			return badConfig("KAFKA_BOOTSTRAP_SERVERS", "%q is not host:port", b)
+		}
+	}
+	if host, port, err := net.SplitHostPort(e.HTTPAddr); err != nil || !validPort(port) || strings.ContainsAny(host, " /") {
+		return badConfig("HTTP_ADDR", "%q is not [host]:port (such as :8080 or 127.0.0.1:8080)", e.HTTPAddr)
+	}
+	return nil
+}
+
+// validPort reports whether s is a port number, 0 to 65535.
+func validPort(s string) bool {
+	n, err := strconv.Atoi(s)
+	return err == nil && n >= 0 && n <= 65535
 }
 
 // describeEnvError turns go-envconfig's error, which names Go fields ("Xero: DayLimit: ..."),
@@ -147,16 +210,23 @@ func describeEnvError(err error) string {
 }
 
 // check holds the rules go-envconfig cannot express.
-func (e *env) check() error {
-	for _, u := range []struct{ name, value string }{
-		{"XERO_API_URL", e.Xero.APIURL}, {"XERO_IDENTITY_URL", e.Xero.IdentityURL}, {"SCHEMA_REGISTRY_URL", e.Registry.URL},
-	} {
+func (e *env) check(forAuth bool) error {
+	urls := []struct{ name, value string }{
+		{"XERO_API_URL", e.Xero.APIURL}, {"XERO_IDENTITY_URL", e.Xero.IdentityURL}, {"XERO_LOGIN_URL", e.Xero.LoginURL},
+	}
+	if !forAuth {
+		urls = append(urls, struct{ name, value string }{"SCHEMA_REGISTRY_URL", e.Registry.URL})
+	}
+	for _, u := range urls {
 		p, err := url.Parse(u.value)
 		if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
 			return badConfig(u.name, "%q is not an http(s) URL", u.value)
 		}
 	}
 	if _, err := stateKey(e.Xero.StateKey); err != nil {
+		return err
+	}
+	if err := e.checkAccessConfig(); err != nil {
 		return err
 	}
 	if e.Xero.DayLimit < 1 {
@@ -210,11 +280,14 @@ func (e *env) connectorConfig() connector.Config {
 		Xero: xero.Config{
 			APIURL:         e.Xero.APIURL,
 			IdentityURL:    e.Xero.IdentityURL,
+			LoginURL:       e.Xero.LoginURL,
 			ClientID:       e.Xero.ClientID,
 			ClientSecret:   string(e.Xero.ClientSecret),
 			RequestTimeout: e.Xero.RequestTimeout,
 		},
 		RefreshToken:           string(e.Xero.RefreshToken),
+		Grant:                  e.Xero.Grant,
+		BroadScopes:            e.Xero.Scopes == "broad",
 		Tenants:                e.Xero.TenantIDs,
 		Streams:                e.Xero.Streams,
 		StartDate:              e.Xero.StartDate.Time,

@@ -1,6 +1,8 @@
 // Command xero-kafka streams Xero accounting data into Kafka as Avro, exactly once.
 //
 //	xero-kafka run    the connector, configured by environment variables
+//	xero-kafka auth   authorise the Xero app and store the refresh token in the state topic
+//	xero-kafka check  a table of what stands between the configuration and a working connector
 //	xero-kafka demo   the whole pipeline in one process: an in-process Kafka, Schema Registry
 //	                  and Xero simulator
 //	xero-kafka state  show, reset and repair the state topic
@@ -58,6 +60,10 @@ func realMain(args []string, env envconfig.Lookuper, stdout, stderr io.Writer) i
 		err = demo(ctx, args[1:], stdout, stderr)
 	case "state":
 		err = stateCmd(ctx, args[1:], env, os.Stdin, stdout, stderr)
+	case "auth":
+		err = auth(ctx, args[1:], env, stdout, stderr, openBrowser)
+	case "check":
+		err = check(ctx, args[1:], env, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
@@ -65,6 +71,11 @@ func realMain(args []string, env envconfig.Lookuper, stdout, stderr io.Writer) i
 		fmt.Fprintf(stderr, "xero-kafka: unknown command %q\n\n%s", args[0], usage)
 		return exitConfig
 	}
+	return exitStatus(err, stderr)
+}
+
+// exitStatus prints err on one line and returns the exit status it calls for.
+func exitStatus(err error, stderr io.Writer) int {
 	var cfgErr *configError
 	switch {
 	case err == nil:
@@ -188,6 +199,10 @@ const usage = `xero-kafka streams Xero accounting data into Kafka as Avro, exact
 
 Commands:
   run    run the connector, configured by the environment (below)
+  auth   authorise the Xero app in a browser and store its refresh token, encrypted, in the
+         state topic; 'xero-kafka auth -h' says more
+  check  check the configuration, Kafka, the registry, the state and Xero, as a table of
+         pass/FAIL with fixes; safe beside a running connector ('xero-kafka check -h')
   demo   run the whole pipeline in one process on an in-process Kafka, Schema Registry and
          Xero simulator; 'xero-kafka demo -h' lists its flags
   state  read and repair the state topic (environment: KAFKA_*, XERO_STATE_KEY, and
@@ -206,9 +221,15 @@ Commands:
 
 Environment of 'run' (* required):
   XERO_CLIENT_ID *            the Xero app's client id
-  XERO_CLIENT_SECRET *        the Xero app's client secret
-  XERO_REFRESH_TOKEN *        a refresh token of the app (offline_access); it seeds the token
-                              chain, which then lives, encrypted, in the state topic
+  XERO_CLIENT_SECRET          the Xero app's client secret; empty: a public app, which 'auth'
+                              authorises with PKCE
+  XERO_REFRESH_TOKEN          a refresh token of the app (offline_access) to seed the token
+                              chain; empty: the chain 'auth' stored in the state topic
+  XERO_GRANT                  refresh_token (default) or client_credentials (a Xero custom
+                              connection: no refresh token; needs the client secret)
+  XERO_SCOPES                 granular (default; apps created since 2 March 2026) or broad
+  XERO_AUTH_PORT              port of auth's redirect URI http://localhost:PORT/callback,
+                              default 8765 (0: any free port)
   XERO_STATE_KEY *            32 random bytes in base64 (openssl rand -base64 32): encrypts the
                               refresh token in the state topic
   XERO_TENANT_ID              organisation ids, comma-separated; empty: every connected one
@@ -216,6 +237,7 @@ Environment of 'run' (* required):
   XERO_START_DATE             skip records last updated before this date (2006-01-02)
   XERO_API_URL                default https://api.xero.com
   XERO_IDENTITY_URL           default https://identity.xero.com
+  XERO_LOGIN_URL              host of the authorise page, default https://login.xero.com
   XERO_DAY_LIMIT              Xero's daily calls per organisation, default 5000 (Starter: 1000)
   XERO_POLL_INTERVAL          pause between polls of a stream; default: planned from the limit
   XERO_FULL_TABLE_INTERVAL    pause between reads of the reference tables, default 6h
@@ -234,7 +256,7 @@ Environment of 'run' (* required):
   KAFKA_SASL_MECHANISM        PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512
   KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD
   KAFKA_MAX_TRANSACTION_RECORDS  records per transaction at most, default 20000
-  SCHEMA_REGISTRY_URL *       Confluent-compatible Schema Registry
+  SCHEMA_REGISTRY_URL *       Confluent-compatible Schema Registry (not needed by auth)
   SCHEMA_REGISTRY_USERNAME, SCHEMA_REGISTRY_PASSWORD
   HTTP_ADDR                   serves /status, /metrics, /healthz; default :8080
   LOG_LEVEL                   debug, info, warn, error; default info
@@ -242,5 +264,6 @@ Environment of 'run' (* required):
   KAFKA_LOG_LEVEL             the Kafka client's own logs from this level: debug, info, warn,
                               error; default warn
 
-Exit status: 0 after a stop by signal, 1 on failure, 2 on a configuration error.
+Exit status: 0 after a stop by signal, 1 on failure, 2 on a configuration error ('check': 0
+when every check passes, 1 when one fails).
 `

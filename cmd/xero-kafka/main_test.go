@@ -34,7 +34,14 @@ func TestConfigErrors(t *testing.T) {
 		variable string
 	}{
 		{"missing client id", nil, "XERO_CLIENT_ID", "XERO_CLIENT_ID"},
-		{"missing refresh token", nil, "XERO_REFRESH_TOKEN", "XERO_REFRESH_TOKEN"},
+		{"empty brokers", map[string]string{"KAFKA_BOOTSTRAP_SERVERS": ""}, "", "KAFKA_BOOTSTRAP_SERVERS"},
+		{"broker without port", map[string]string{"KAFKA_BOOTSTRAP_SERVERS": "kafka"}, "", "KAFKA_BOOTSTRAP_SERVERS"},
+		{"tenant not a UUID", map[string]string{"XERO_TENANT_ID": "3f2a9c1d-0b4e-4c6a-9f1e-2d7b8a6c5e43,acme"}, "", "XERO_TENANT_ID"},
+		{"HTTP_ADDR without port", map[string]string{"HTTP_ADDR": "localhost"}, "", "HTTP_ADDR"},
+		{"HTTP_ADDR bad port", map[string]string{"HTTP_ADDR": ":80800"}, "", "HTTP_ADDR"},
+		{"unknown grant", map[string]string{"XERO_GRANT": "password"}, "", "XERO_GRANT"},
+		{"custom connection without secret", map[string]string{"XERO_GRANT": "client_credentials"}, "XERO_CLIENT_SECRET", "XERO_CLIENT_SECRET"},
+		{"unknown scope set", map[string]string{"XERO_SCOPES": "all"}, "", "XERO_SCOPES"},
 		{"missing state key", nil, "XERO_STATE_KEY", "XERO_STATE_KEY"},
 		{"missing brokers", nil, "KAFKA_BOOTSTRAP_SERVERS", "KAFKA_BOOTSTRAP_SERVERS"},
 		{"missing registry", nil, "SCHEMA_REGISTRY_URL", "SCHEMA_REGISTRY_URL"},
