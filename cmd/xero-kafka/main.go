@@ -3,6 +3,9 @@
 //	xero-kafka run    the connector, configured by environment variables
 //	xero-kafka demo   the whole pipeline in one process: an in-process Kafka, Schema Registry
 //	                  and Xero simulator
+//	xero-kafka schemas  the key and value schemas of every stream; --check compares them with
+//	                    the registry
+//	xero-kafka version  the version, commit and Go version
 //	xero-kafka help   the commands and the environment variables
 package main
 
@@ -53,6 +56,11 @@ func realMain(args []string, env envconfig.Lookuper, stdout, stderr io.Writer) i
 		err = run(ctx, env, stderr)
 	case "demo":
 		err = demo(ctx, args[1:], stdout, stderr)
+	case "schemas":
+		err = schemas(ctx, args[1:], env, stdout, stderr)
+	case "version":
+		printVersion(stdout)
+		return exitOK
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
@@ -179,6 +187,9 @@ Commands:
   run    run the connector, configured by the environment (below)
   demo   run the whole pipeline in one process on an in-process Kafka, Schema Registry and
          Xero simulator; 'xero-kafka demo -h' lists its flags
+  schemas  print the key and value schemas of every stream, write them (--out DIR), or
+           compare them with SCHEMA_REGISTRY_URL (--check); 'xero-kafka schemas -h'
+  version  print the version, the commit and the Go version
   help   print this
 
 Environment of 'run' (* required):
