@@ -57,6 +57,11 @@ type Config struct {
 	MaxTransactionRecords int
 	// TransactionTimeout bounds one transaction, from its first record to its commit. Default 60s.
 	TransactionTimeout time.Duration
+
+	// PerTenantMetrics adds a tenant label to the per-stream metrics (and the Xero client's
+	// rate-limit gauges). Off, each series covers every organisation, so the number of series
+	// stays the same however many organisations there are.
+	PerTenantMetrics bool
 }
 
 // Defaults.
@@ -75,6 +80,7 @@ var topicName = regexp.MustCompile(`^[a-zA-Z0-9._-]+$`)
 // withDefaults returns c with every zero value replaced by its default, and an error naming
 // the first setting that is wrong.
 func (c Config) withDefaults() (Config, error) {
+	c.Xero.PerTenantMetrics = c.Xero.PerTenantMetrics || c.PerTenantMetrics
 	if c.TopicPrefix == "" {
 		c.TopicPrefix = DefaultTopicPrefix
 	}

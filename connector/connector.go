@@ -55,6 +55,7 @@ type Connector struct {
 	log     *slog.Logger
 	metrics *metrics
 	board   *board
+	ready   *readiness
 }
 
 // New checks cfg and returns a connector that has not touched the network yet.
@@ -72,12 +73,18 @@ func New(cfg Config, deps Deps) (*Connector, error) {
 	if deps.Now == nil {
 		deps.Now = time.Now
 	}
+	m := newMetrics(deps.Metrics, cfg.PerTenantMetrics)
+	b := newBoard(m, deps.Now)
+	if deps.Metrics != nil {
+		deps.Metrics.MustRegister(&lagCollector{board: b, now: deps.Now, perTenant: cfg.PerTenantMetrics})
+	}
 	return &Connector{
 		cfg:     cfg,
 		deps:    deps,
 		log:     deps.Logger,
-		metrics: newMetrics(deps.Metrics),
-		board:   &board{},
+		metrics: m,
+		board:   b,
+		ready:   &readiness{registry: deps.Registry},
 	}, nil
 }
 
@@ -125,6 +132,8 @@ func (c *Connector) run(ctx context.Context) error {
 		}
 	}
 	defer producer.Close()
+	c.ready.set(producer)
+	defer c.ready.set(nil)
 	refresh, seedHash := chooseRefreshToken(state, cfg.RefreshToken, c.log)
 
 	ctx, cancel := context.WithCancel(ctx)

@@ -198,6 +198,7 @@ func (p *poller) fetch(ctx context.Context, q url.Values, page int, modifiedSinc
 		f.items[i] = item{raw: raw, meta: m, bad: err}
 	}
 	p.metrics.pages.WithLabelValues(p.tenant, s.Name).Inc()
+	p.status.fetched(page, pg.Pagination)
 	return f, nil
 }
 

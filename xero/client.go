@@ -55,7 +55,7 @@ func newClient(cfg Config, refreshToken string, store TokenStore, logger *slog.L
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	m, err := newMetrics(reg)
+	m, err := newMetrics(reg, cfg.PerTenantMetrics, clk)
 	if err != nil {
 		return nil, fmt.Errorf("register xero client metrics: %w", err)
 	}

@@ -64,9 +64,10 @@ type env struct {
 		Username string `env:"USERNAME"`
 		Password secret `env:"PASSWORD"`
 	} `env:", prefix=SCHEMA_REGISTRY_"`
-	HTTPAddr  string `env:"HTTP_ADDR, default=:8080"`
-	LogLevel  string `env:"LOG_LEVEL, default=info"`
-	LogFormat string `env:"LOG_FORMAT, default=text"`
+	HTTPAddr         string `env:"HTTP_ADDR, default=:8080"`
+	LogLevel         string `env:"LOG_LEVEL, default=info"`
+	LogFormat        string `env:"LOG_FORMAT, default=text"`
+	MetricsPerTenant bool   `env:"METRICS_PER_TENANT, default=false"`
 }
 
 // secret is a string that never prints.
@@ -224,6 +225,7 @@ func (e *env) connectorConfig() connector.Config {
 		DayLimit:               e.Xero.DayLimit,
 		MaxTransactionRecords:  e.Kafka.MaxTransactionRecords,
 		TransactionTimeout:     e.Kafka.TransactionTimeout,
+		PerTenantMetrics:       e.MetricsPerTenant,
 	}
 }
 
