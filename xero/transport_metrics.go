@@ -28,6 +28,7 @@ type metrics struct {
 var (
 	refreshOutcomes = []string{"ok", "rejected", "error", "save_failed"}
 	problemLabels   = []string{ProblemMinute, ProblemDay, ProblemConcurrent, ProblemAppMinute, "other"}
+	retryReasons    = []string{"timeout", "network", "rate_limit", "server_error", "body"}
 )
 
 // newMetrics creates the collectors and registers them on reg (nil: not registered).
@@ -63,6 +64,9 @@ func newMetrics(reg prometheus.Registerer, perTenant bool, clk clock) (*metrics,
 	}
 	for _, p := range problemLabels {
 		m.rateLimited.WithLabelValues(p)
+	}
+	for _, r := range retryReasons {
+		m.retries.WithLabelValues(r)
 	}
 	if reg == nil {
 		return m, nil
