@@ -46,9 +46,9 @@ install_podman() {
 	fi
 	log "setup: installing Debian's podman to build the connector's image in its test"
 	export DEBIAN_FRONTEND=noninteractive
-	if ! apt-get install -y -q --no-install-recommends podman >>"$CACHE_DIR/apt.log" 2>&1; then
+	if ! apt-get install -y -q podman >>"$CACHE_DIR/apt.log" 2>&1; then
 		apt-get update -q >>"$CACHE_DIR/apt.log" 2>&1 || true
-		apt-get install -y -q --no-install-recommends podman >>"$CACHE_DIR/apt.log" 2>&1 || {
+		apt-get install -y -q podman >>"$CACHE_DIR/apt.log" 2>&1 || {
 			tail -n 20 "$CACHE_DIR/apt.log" >&2
 			die "could not install podman with apt-get"
 		}
