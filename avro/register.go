@@ -2,8 +2,11 @@ package avro
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 
+	hamba "github.com/hamba/avro/v2"
 	"github.com/twmb/franz-go/pkg/sr"
 )
 
@@ -29,4 +32,87 @@ func Register(ctx context.Context, cl *sr.Client, topic string, c *Codec) (Regis
 		return Registered{}, fmt.Errorf("register schema of %s-value: %w", topic, err)
 	}
 	return Registered{KeyID: key.ID, ValueID: value.ID}, nil
+}
+
+// Compatibility is how a schema of the connector stands against a subject of the registry.
+type Compatibility struct {
+	Subject string
+	// Registered is false when the subject does not exist yet: the connector creates it at
+	// start, and nothing can conflict with it.
+	Registered bool
+	// Same is true when the schema is already one of the subject's versions.
+	Same bool
+	// Compatible is true when registering the schema would succeed under the subject's
+	// compatibility setting.
+	Compatible bool
+	// Reasons are the registry's explanations of an incompatibility.
+	Reasons []string
+}
+
+// Check compares the codec's key and value schemas with the subjects of topic, without changing
+// the registry: it answers what Register would do at the next start.
+func Check(ctx context.Context, cl *sr.Client, topic string, c *Codec) ([]Compatibility, error) {
+	var out []Compatibility
+	for _, s := range []struct{ subject, schema string }{
+		{topic + "-key", c.KeySchema()},
+		{topic + "-value", c.ValueSchema()},
+	} {
+		res, err := checkSubject(ctx, cl, s.subject, sr.Schema{Schema: s.schema, Type: sr.TypeAvro})
+		if err != nil {
+			return out, fmt.Errorf("check schema of %s: %w", s.subject, err)
+		}
+		out = append(out, res)
+	}
+	return out, nil
+}
+
+func checkSubject(ctx context.Context, cl *sr.Client, subject string, schema sr.Schema) (Compatibility, error) {
+	res := Compatibility{Subject: subject}
+	_, err := cl.LookupSchema(ctx, subject, schema)
+	var re *sr.ResponseError
+	switch {
+	case err == nil:
+		res.Registered, res.Same, res.Compatible = true, true, true
+		return res, nil
+	case errors.As(err, &re) && re.ErrorCode == sr.ErrSubjectNotFound.Code:
+		res.Compatible = true
+		return res, nil
+	case errors.As(err, &re) && (re.ErrorCode == sr.ErrSchemaNotFound.Code || re.StatusCode == http.StatusNotFound):
+		// The subject exists, without this schema: ask whether it may be added.
+	default:
+		return res, fmt.Errorf("look up: %w", err)
+	}
+	res.Registered = true
+	cc, err := cl.CheckCompatibility(sr.WithParams(ctx, sr.Verbose), subject, -1, schema)
+	if err != nil {
+		return res, fmt.Errorf("compatibility with the latest version: %w", err)
+	}
+	res.Compatible = cc.Is
+	res.Reasons = cc.Messages
+	if !cc.Is && len(cc.Messages) == 0 {
+		// Apicurio answers without reasons: find one by reading the latest version's data with
+		// the new schema, as a BACKWARD check does.
+		res.Reasons = []string{explain(ctx, cl, subject, schema.Schema)}
+	}
+	return res, nil
+}
+
+// explain says why data written with subject's latest version cannot be read with schema.
+func explain(ctx context.Context, cl *sr.Client, subject, schema string) string {
+	latest, err := cl.SchemaByVersion(ctx, subject, -1)
+	if err != nil {
+		return fmt.Sprintf("the registry gave no reason, and its latest version could not be read: %v", err)
+	}
+	reader, err := hamba.ParseWithCache(schema, "", &hamba.SchemaCache{})
+	if err != nil {
+		return fmt.Sprintf("the schema does not parse: %v", err)
+	}
+	writer, err := hamba.ParseWithCache(latest.Schema.Schema, "", &hamba.SchemaCache{})
+	if err != nil {
+		return fmt.Sprintf("version %d does not parse: %v", latest.Version, err)
+	}
+	if err := hamba.NewSchemaCompatibility().Compatible(reader, writer); err != nil {
+		return fmt.Sprintf("cannot read data of version %d: %v", latest.Version, err)
+	}
+	return fmt.Sprintf("it can read data of version %d; the subject's compatibility setting asks more (FORWARD, FULL or TRANSITIVE)", latest.Version)
 }

@@ -90,8 +90,11 @@ func (p *poller) refuse(err error, first bool) {
 		msg += ", or is below Xero's Advanced tier, which journals need since March 2026"
 	}
 	msg += fmt.Sprintf("; other streams go on, and this one is tried again every %s", p.refusedFor.Round(time.Minute))
-	p.status.refused(p.scope, msg)
-	p.metrics.refused.WithLabelValues(p.tenant, p.stream.Name, p.scope).Set(1)
+	// The status outlives a reload of the state, the poller does not: it says whether the
+	// refusal is counted already.
+	if p.status.refused(p.scope, msg) == "" {
+		p.metrics.refused.WithLabelValues(p.tenant, p.stream.Name, p.scope).Inc()
+	}
 	if first {
 		p.log.Warn(msg+": authorise the app again with 'xero-kafka auth' granting it", "scope", p.scope, "err", err)
 	}
@@ -99,7 +102,8 @@ func (p *poller) refuse(err error, first bool) {
 
 // grant clears the refusal once the stream reads again.
 func (p *poller) grant() {
-	p.status.refused("", "")
-	p.metrics.refused.WithLabelValues(p.tenant, p.stream.Name, p.scope).Set(0)
+	if p.status.refused("", "") != "" {
+		p.metrics.refused.WithLabelValues(p.tenant, p.stream.Name, p.scope).Dec()
+	}
 	p.log.Info("Xero grants this stream again", "scope", p.scope)
 }

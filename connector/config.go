@@ -70,6 +70,11 @@ type Config struct {
 	// KafkaLogLevel is the level from which the Kafka client's own logs are passed on: debug,
 	// info, warn or error. Default warn. (Its debug output is very verbose.)
 	KafkaLogLevel string
+
+	// PerTenantMetrics adds a tenant label to the per-stream metrics (and the Xero client's
+	// rate-limit gauges). Off, each series covers every organisation, so the number of series
+	// stays the same however many organisations there are.
+	PerTenantMetrics bool
 }
 
 // kafkaLevels maps KafkaLogLevel to franz-go's levels.
@@ -99,6 +104,7 @@ var topicName = regexp.MustCompile(`^[a-zA-Z0-9._-]+$`)
 // withDefaults returns c with every zero value replaced by its default, and an error naming
 // the first setting that is wrong.
 func (c Config) withDefaults() (Config, error) {
+	c.Xero.PerTenantMetrics = c.Xero.PerTenantMetrics || c.PerTenantMetrics
 	if c.TopicPrefix == "" {
 		c.TopicPrefix = DefaultTopicPrefix
 	}

@@ -58,6 +58,7 @@ type Connector struct {
 	// wrapProducer, when set, stands between the writer and its producer (tests inject
 	// faults with it).
 	wrapProducer func(txnProducer) txnProducer
+	ready        *readiness
 }
 
 // New checks cfg and returns a connector that has not touched the network yet.
@@ -75,12 +76,18 @@ func New(cfg Config, deps Deps) (*Connector, error) {
 	if deps.Now == nil {
 		deps.Now = time.Now
 	}
+	m := newMetrics(deps.Metrics, cfg.PerTenantMetrics)
+	b := newBoard(m, deps.Now)
+	if deps.Metrics != nil {
+		deps.Metrics.MustRegister(&lagCollector{board: b, now: deps.Now, perTenant: cfg.PerTenantMetrics})
+	}
 	return &Connector{
 		cfg:     cfg,
 		deps:    deps,
 		log:     deps.Logger,
-		metrics: newMetrics(deps.Metrics),
-		board:   &board{},
+		metrics: m,
+		board:   b,
+		ready:   &readiness{registry: deps.Registry},
 	}, nil
 }
 
@@ -144,7 +151,9 @@ func (c *Connector) run(ctx context.Context) error {
 				return fmt.Errorf("xero client: %w", err)
 			}
 		}
+		c.ready.set(st.producer)
 		committed, err := c.session(ctx, kafka, st, api, store, tenants, builders)
+		c.ready.set(nil)
 		st.producer.Close()
 		if !(errors.Is(err, errOutcomeUnknown) || errors.Is(err, errProducerBroken)) || ctx.Err() != nil {
 			return err

@@ -172,7 +172,7 @@ func newTestPoller(t testing.TB, stream string, src lister, out committer) *poll
 		now:        time.Now,
 		log:        slog.New(slog.DiscardHandler),
 		status:     &streamStatus{},
-		metrics:    newMetrics(nil),
+		metrics:    newMetrics(nil, false),
 	}
 }
 

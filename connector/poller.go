@@ -71,7 +71,7 @@ const (
 func (p *poller) run(ctx context.Context) error {
 	backoff := firstRetry
 	warnedRemoved, warnedStall := false, false
-	refused := false
+	refused := p.status.missingScope() != "" // as an earlier session left it
 	for {
 		p.status.begin(p.now())
 		err := p.applyResets(ctx)
@@ -229,6 +229,7 @@ func (p *poller) fetch(ctx context.Context, q url.Values, page int, modifiedSinc
 		f.items[i] = item{raw: raw, meta: m, bad: err}
 	}
 	p.metrics.pages.WithLabelValues(p.tenant, s.Name).Inc()
+	p.status.fetched(page, pg.Pagination)
 	return f, nil
 }
 

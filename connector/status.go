@@ -1,14 +1,21 @@
 package connector
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/sr"
+
 	"github.com/xero-kafka/xero-kafka/offsets"
+	"github.com/xero-kafka/xero-kafka/xero"
 )
 
 // Status is what GET /status reports: per tenant and stream, where the stream stands.
@@ -48,6 +55,15 @@ type StreamStatus struct {
 	// MissingScope is the scope Xero refused this stream for (401 or 403 while the
 	// organisation's other calls work); the stream is polled again only rarely.
 	MissingScope string `json:"missing_scope,omitempty"`
+	// LastSuccess is when the last cycle without error ended.
+	LastSuccess *time.Time `json:"last_success,omitempty"`
+	// Pages is the number of pages read in the cycle under way, or in the last one.
+	Pages int `json:"pages,omitempty"`
+	// PagesLeft is what Xero's last page count says remains of the cycle under way; -1 when
+	// the endpoint gives no page count.
+	PagesLeft int `json:"pages_left"`
+	// CycleStarted is when the cycle under way, or the last one, began.
+	CycleStarted *time.Time `json:"cycle_started,omitempty"`
 }
 
 // BookmarkStatus summarises a bookmark without its record ids.
@@ -80,6 +96,11 @@ type streamStatus struct {
 	caughtUpAt  time.Time // start of the last cycle that ended without error
 	everCaught  bool
 	syncing     bool
+	// added is when the poller was created; lastSuccess when its last good cycle ended.
+	added, lastSuccess time.Time
+	// pages read in the current cycle, and the pages Xero said were left after the last one
+	// (-1: unknown).
+	pages, pagesLeft int
 }
 
 func (s *streamStatus) begin(now time.Time) {
@@ -87,6 +108,32 @@ func (s *streamStatus) begin(now time.Time) {
 	defer s.mu.Unlock()
 	s.syncing = true
 	s.lastPoll = now
+	s.pages = 0
+	s.pagesLeft = -1
+}
+
+// fetched records a page read: page is its number (0 on endpoints paged by offset) and pg
+// Xero's pagination object (nil when not given).
+func (s *streamStatus) fetched(page int, pg *xero.Pagination) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pages++
+	switch {
+	case pg != nil && pg.PageCount > 0:
+		s.pagesLeft = max(0, pg.PageCount-max(page, 1))
+	default:
+		s.pagesLeft = -1
+	}
+}
+
+// lastSuccessOrStart is when the stream last caught up, or when it started if it never did.
+func (s *streamStatus) lastSuccessOrStart() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.lastSuccess.IsZero() {
+		return s.added
+	}
+	return s.lastSuccess
 }
 
 func (s *streamStatus) end(now time.Time, err error) {
@@ -103,6 +150,8 @@ func (s *streamStatus) end(now time.Time, err error) {
 	} else {
 		s.lastErr = ""
 		s.pausedUntil = time.Time{}
+		s.lastSuccess = now
+		s.pagesLeft = 0
 	}
 }
 
@@ -113,10 +162,21 @@ func (s *streamStatus) warn(msg string) {
 }
 
 // refused marks the stream refused for scope (empty: granted again), with why in the warning.
-func (s *streamStatus) refused(scope, msg string) {
+// missingScope is the scope Xero refuses the stream for, or "".
+func (s *streamStatus) missingScope() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.missing
+}
+
+// refused sets the scope Xero refuses the stream for ("" once it reads again) and returns the
+// one set before.
+func (s *streamStatus) refused(scope, msg string) (was string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	was = s.missing
 	s.missing, s.warning = scope, msg
+	return was
 }
 
 func (s *streamStatus) pause(until time.Time) {
@@ -153,10 +213,17 @@ func (s *streamStatus) snapshot() StreamStatus {
 		MissingScope:   s.missing,
 		CaughtUp:       s.caughtUp,
 		Syncing:        s.syncing,
+		Pages:          s.pages,
+		PagesLeft:      s.pagesLeft,
+	}
+	if !s.lastSuccess.IsZero() {
+		t := s.lastSuccess.UTC()
+		st.LastSuccess = &t
 	}
 	if !s.lastPoll.IsZero() {
 		t := s.lastPoll.UTC()
 		st.LastPoll = &t
+		st.CycleStarted = &t
 	}
 	if !s.pausedUntil.IsZero() {
 		t := s.pausedUntil.UTC()
@@ -171,13 +238,21 @@ func (s *streamStatus) snapshot() StreamStatus {
 
 // board holds the status of every poller.
 type board struct {
+	metrics *metrics
+	now     func() time.Time
+
 	mu      sync.Mutex
 	names   map[string]string // tenant id -> organisation name
 	streams []*streamStatus
 }
 
-// stream returns the status of (tenant, stream), adding it on first use: the pollers of a later
-// session report where those of the earlier one did, and its counts go on.
+func newBoard(m *metrics, now func() time.Time) *board {
+	return &board{metrics: m, now: now}
+}
+
+// stream returns the status of (tenant, stream), adding it on first use (and creating its
+// metrics at zero): the pollers of a later session report where those of the earlier one did,
+// and its counts go on.
 func (b *board) stream(tenant, stream string, offsetKind bool) *streamStatus {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -186,9 +261,17 @@ func (b *board) stream(tenant, stream string, offsetKind bool) *streamStatus {
 			return s
 		}
 	}
-	s := &streamStatus{tenant: tenant, stream: stream, offsetKind: offsetKind}
+	s := &streamStatus{tenant: tenant, stream: stream, offsetKind: offsetKind, added: b.now(), pagesLeft: -1}
+	b.metrics.initStream(tenant, stream)
 	b.streams = append(b.streams, s)
 	return s
+}
+
+// all returns every poller's status.
+func (b *board) all() []*streamStatus {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]*streamStatus(nil), b.streams...)
 }
 
 func (b *board) setName(tenant, name string) {
@@ -245,4 +328,72 @@ func (b *board) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	_ = enc.Encode(b.status())
+}
+
+// pinger answers whether a service can be reached; *kgo.Client implements it.
+type pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// readiness says whether the connector can do its work: its state replayed, Kafka and the
+// Schema Registry answering.
+type readiness struct {
+	registry *sr.Client
+
+	mu sync.Mutex
+	// kafka is the transactional producer once the state is replayed; nil before and after
+	// Run.
+	kafka pinger
+}
+
+func (r *readiness) set(kafka pinger) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.kafka = kafka
+}
+
+// check returns nil when ready, else what is missing.
+func (r *readiness) check(ctx context.Context) error {
+	r.mu.Lock()
+	kafka := r.kafka
+	r.mu.Unlock()
+	if kafka == nil {
+		return errors.New("the state topic is not replayed yet")
+	}
+	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
+	defer cancel()
+	var errs []error
+	if err := kafka.Ping(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("kafka: %w", err))
+	}
+	// The global compatibility setting: the lightest request every Confluent-compatible
+	// registry answers.
+	if res := r.registry.Compatibility(ctx); len(res) == 0 || res[0].Err != nil {
+		err := errors.New("no answer")
+		if len(res) > 0 {
+			err = res[0].Err
+		}
+		errs = append(errs, fmt.Errorf("schema registry: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+// readyTimeout bounds a readiness check: a probe waits for it.
+const readyTimeout = 5 * time.Second
+
+// Ready returns nil once the state is replayed and while Kafka and the Schema Registry answer;
+// otherwise an error that says what is missing.
+func (c *Connector) Ready(ctx context.Context) error { return c.ready.check(ctx) }
+
+// ReadyHandler serves GET /readyz: 200 when Ready returns nil, else 503 with the reason.
+func (c *Connector) ReadyHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if err := c.Ready(r.Context()); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintf(w, "not ready: %v\n", err)
+			return
+		}
+		_, _ = io.WriteString(w, "ready\n")
+	})
 }

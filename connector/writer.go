@@ -74,6 +74,9 @@ func newWriter(cl txnProducer, maxRecords int, txnTimeout time.Duration, log *sl
 // writing when ctx ends before the writer takes the request or the writer has stopped; once
 // taken, the request's transaction runs to its end and commit waits for it.
 func (w *writer) commit(ctx context.Context, recs []*kgo.Record) error {
+	w.metrics.inFlight.Add(float64(len(recs)))
+	defer w.metrics.inFlight.Sub(float64(len(recs)))
+	defer w.metrics.observeCommit(time.Now())
 	req := &commitReq{recs: recs, done: make(chan error, 1)}
 	select {
 	case w.reqs <- req:

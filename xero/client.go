@@ -76,7 +76,7 @@ func buildClient(cfg Config, logger *slog.Logger, reg prometheus.Registerer, clk
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	m, err := newMetrics(reg)
+	m, err := newMetrics(reg, cfg.PerTenantMetrics, clk)
 	if err != nil {
 		return nil, fmt.Errorf("register xero client metrics: %w", err)
 	}

@@ -64,6 +64,9 @@ type Config struct {
 	MaxRetryAfter time.Duration
 	// UserAgent is sent on every request. Default DefaultUserAgent.
 	UserAgent string
+	// PerTenantMetrics exports the rate-limit gauges per tenant as well as their minimum over
+	// the tenants.
+	PerTenantMetrics bool
 
 	// Transport, when set, replaces the innermost net/http transport (tests use it to serve the
 	// client from memory). The per-attempt RequestTimeout still applies on top of it.

@@ -158,6 +158,7 @@ func (s *tokenSource) savePending(ctx context.Context) error {
 	s.refresh = s.pending.RefreshToken
 	s.access = s.pending
 	s.pending = nil
+	s.metrics.tokenAge.rotated()
 	s.log.DebugContext(ctx, "xero: access token refreshed", "expires", s.access.Expiry)
 	return nil
 }

@@ -115,6 +115,18 @@ func TestTokenRefreshedBeforeExpiry(t *testing.T) {
 			if got := env.xero.Refreshes(); got != tt.wantRefreshes {
 				t.Errorf("refreshes = %d, want %d", got, tt.wantRefreshes)
 			}
+			// The token age counts from the last rotation.
+			wantAge := tt.after
+			if tt.wantRefreshes == 2 {
+				wantAge = 0
+			}
+			age := env.client.metrics.tokenAge
+			age.mu.Lock()
+			got := env.clock.Now().Sub(age.since)
+			age.mu.Unlock()
+			if got != wantAge {
+				t.Errorf("token age %v, want %v", got, wantAge)
+			}
 		})
 	}
 }

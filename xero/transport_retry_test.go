@@ -62,7 +62,7 @@ func dropConnection(w http.ResponseWriter, r *http.Request) {
 
 func newTestRetry(t testing.TB, srv *httptest.Server, clk clock) *retryTransport {
 	t.Helper()
-	m, _ := newMetrics(nil)
+	m, _ := newMetrics(nil, false, realClock{})
 	return &retryTransport{
 		inner:         srv.Client().Transport,
 		clock:         clk,

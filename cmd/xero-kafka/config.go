@@ -71,10 +71,11 @@ type env struct {
 		Username string `env:"USERNAME"`
 		Password secret `env:"PASSWORD"`
 	} `env:", prefix=SCHEMA_REGISTRY_"`
-	HTTPAddr      string `env:"HTTP_ADDR, default=:8080"`
-	LogLevel      string `env:"LOG_LEVEL, default=info"`
-	KafkaLogLevel string `env:"KAFKA_LOG_LEVEL, default=warn"`
-	LogFormat     string `env:"LOG_FORMAT, default=text"`
+	HTTPAddr         string `env:"HTTP_ADDR, default=:8080"`
+	LogLevel         string `env:"LOG_LEVEL, default=info"`
+	KafkaLogLevel    string `env:"KAFKA_LOG_LEVEL, default=warn"`
+	LogFormat        string `env:"LOG_FORMAT, default=text"`
+	MetricsPerTenant bool   `env:"METRICS_PER_TENANT, default=false"`
 }
 
 // secret is a string that never prints.
@@ -304,6 +305,7 @@ func (e *env) connectorConfig() connector.Config {
 		MaxTransactionRecords:  e.Kafka.MaxTransactionRecords,
 		TransactionTimeout:     e.Kafka.TransactionTimeout,
 		KafkaLogLevel:          e.KafkaLogLevel,
+		PerTenantMetrics:       e.MetricsPerTenant,
 	}
 }
 

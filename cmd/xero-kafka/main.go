@@ -5,8 +5,11 @@
 //	xero-kafka check  a table of what stands between the configuration and a working connector
 //	xero-kafka demo   the whole pipeline in one process: an in-process Kafka, Schema Registry
 //	                  and Xero simulator
-//	xero-kafka state  show, reset and repair the state topic
-//	xero-kafka help   the commands and the environment variables
+//	xero-kafka state    show, reset and repair the state topic
+//	xero-kafka schemas  the key and value schemas of every stream; --check compares them with
+//	                    the registry
+//	xero-kafka version  the version, commit and Go version
+//	xero-kafka help     the commands and the environment variables
 package main
 
 import (
@@ -64,6 +67,11 @@ func realMain(args []string, env envconfig.Lookuper, stdout, stderr io.Writer) i
 		err = auth(ctx, args[1:], env, stdout, stderr, openBrowser)
 	case "check":
 		err = check(ctx, args[1:], env, stdout, stderr)
+	case "schemas":
+		err = schemas(ctx, args[1:], env, stdout, stderr)
+	case "version":
+		printVersion(stdout)
+		return exitOK
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
@@ -160,10 +168,17 @@ func run(ctx context.Context, lookup envconfig.Lookuper, stderr io.Writer) error
 		return err
 	}
 	defer stopHTTP()
+	progressCtx, stopProgress := context.WithCancel(ctx)
+	defer stopProgress()
+	if isTerminal(stderr) && e.LogFormat == "text" {
+		go tableProgress(progressCtx, c.Status, stderr)
+	} else {
+		go logProgress(progressCtx, c.Status, log)
+	}
 	return c.Run(ctx)
 }
 
-// serveHTTP serves /status, /metrics and /healthz on addr and returns the address it listens on.
+// serveHTTP serves /status, /metrics, /healthz and /readyz on addr and returns the address it listens on.
 func serveHTTP(addr string, c *connector.Connector, reg *prometheus.Registry, log *slog.Logger) (bound string, stop func(), err error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -172,14 +187,17 @@ func serveHTTP(addr string, c *connector.Connector, reg *prometheus.Registry, lo
 	mux := http.NewServeMux()
 	mux.Handle("GET /status", c.StatusHandler())
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	// /healthz: the process serves; /readyz: it can work (state replayed, Kafka and the
+	// registry answering).
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
+	mux.Handle("GET /readyz", c.ReadyHandler())
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("status server stopped", "err", err)
 		}
 	}()
-	log.Info("serving /status, /metrics and /healthz", "addr", ln.Addr().String())
+	log.Info("serving /status, /metrics, /healthz and /readyz", "addr", ln.Addr().String())
 	return ln.Addr().String(), func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -217,6 +235,9 @@ Commands:
            state remove-unreadable [--yes]
                                      remove (tombstone) the records a start cannot read, and
                                      nothing else
+  schemas  print the key and value schemas of every stream, write them (--out DIR), or
+           compare them with SCHEMA_REGISTRY_URL (--check); 'xero-kafka schemas -h'
+  version  print the version, the commit and the Go version
   help   print this
 
 Environment of 'run' (* required):
@@ -258,7 +279,9 @@ Environment of 'run' (* required):
   KAFKA_MAX_TRANSACTION_RECORDS  records per transaction at most, default 20000
   SCHEMA_REGISTRY_URL *       Confluent-compatible Schema Registry (not needed by auth)
   SCHEMA_REGISTRY_USERNAME, SCHEMA_REGISTRY_PASSWORD
-  HTTP_ADDR                   serves /status, /metrics, /healthz; default :8080
+  HTTP_ADDR                   serves /status, /metrics, /healthz, /readyz; default :8080
+  METRICS_PER_TENANT          true: per-organisation metric series besides the totals;
+                              default false (the series do not grow with the organisations)
   LOG_LEVEL                   debug, info, warn, error; default info
   LOG_FORMAT                  text or json; default text
   KAFKA_LOG_LEVEL             the Kafka client's own logs from this level: debug, info, warn,

@@ -151,6 +151,11 @@ func TestDemo(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	m := regexp.MustCompile(`Status\s+http://(\S+)/status`).FindStringSubmatch(stdout.String())
+	if m == nil {
+		t.Fatalf("no status address in:\n%s", stdout.String())
+	}
+	checkServed(t, "http://"+m[1])
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("demo: %v", err)

@@ -28,8 +28,9 @@ func composeClient(t *testing.T) []string {
 	return nil
 }
 
-// TestComposeFile: docker-compose.yml is valid for a Compose client, refuses to start without the
-// Xero secrets, and runs the same Kafka and Apicurio versions as the integration suite.
+// TestComposeFile: docker-compose.yml is valid for a Compose client in each of its profiles,
+// without the Xero secrets and with .env.example, lists its variables in .env.example, mounts
+// files that exist, and runs the same Kafka and Apicurio versions as the integration suite.
 func TestComposeFile(t *testing.T) {
 	root := testenv.RepoRoot(t)
 	file := filepath.Join(root, "docker-compose.yml")
@@ -57,24 +58,78 @@ func TestComposeFile(t *testing.T) {
 		}
 	})
 
-	t.Run("valid", func(t *testing.T) {
+	t.Run("valid in every profile", func(t *testing.T) {
 		client := composeClient(t)
-		config := func(env ...string) (string, error) {
-			args := append(client[1:], "-f", file, "--project-directory", root, "config", "-q")
-			cmd := exec.Command(client[0], args...)
-			cmd.Env = append(os.Environ(), env...)
-			out, err := cmd.CombinedOutput()
-			return string(out), err
-		}
-		secrets := []string{"XERO_CLIENT_ID=id", "XERO_CLIENT_SECRET=secret", "XERO_REFRESH_TOKEN=token", "XERO_STATE_KEY=key"}
-		if out, err := config(secrets...); err != nil {
-			t.Errorf("%s config: %v\n%s", strings.Join(client, " "), err, out)
-		}
-		// Without the secrets (cleared: they may be set in the caller's environment).
+		// The Xero variables cleared: they may be set in the caller's environment, and no
+		// profile may need them to be valid.
 		cleared := []string{"XERO_CLIENT_ID=", "XERO_CLIENT_SECRET=", "XERO_REFRESH_TOKEN=", "XERO_STATE_KEY="}
-		out, err := config(cleared...)
-		if err == nil || !strings.Contains(out, "XERO_CLIENT_ID") {
-			t.Errorf("%s config without XERO_CLIENT_ID: %v, %q; want an error naming it", strings.Join(client, " "), err, out)
+		runs := []struct {
+			profiles []string
+			envFile  string
+		}{
+			{nil, ""}, {[]string{"xero"}, ""}, {[]string{"demo"}, ""}, {[]string{"monitoring"}, ""},
+			{[]string{"xero", "demo", "monitoring"}, filepath.Join(root, ".env.example")},
+		}
+		for _, r := range runs {
+			args := append([]string(nil), client[1:]...)
+			if r.envFile != "" {
+				args = append(args, "--env-file", r.envFile)
+			}
+			args = append(args, "-f", file, "--project-directory", root)
+			for _, p := range r.profiles {
+				args = append(args, "--profile", p)
+			}
+			args = append(args, "config", "-q")
+			cmd := exec.Command(client[0], args...)
+			cmd.Env = append(os.Environ(), cleared...)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Errorf("%s %s: %v\n%s", client[0], strings.Join(args, " "), err, out)
+			}
+		}
+	})
+
+	t.Run("every variable in .env.example", func(t *testing.T) {
+		compose, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		example, err := os.ReadFile(filepath.Join(root, ".env.example"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		used := map[string]bool{}
+		for _, m := range regexp.MustCompile(`\$\{([A-Z0-9_]+)`).FindAllStringSubmatch(string(compose), -1) {
+			used[m[1]] = true
+		}
+		listed := map[string]bool{}
+		for _, m := range regexp.MustCompile(`(?m)^([A-Z0-9_]+)=`).FindAllStringSubmatch(string(example), -1) {
+			listed[m[1]] = true
+		}
+		for v := range used {
+			if !listed[v] {
+				t.Errorf("docker-compose.yml uses %s, which .env.example does not list", v)
+			}
+		}
+		for v := range listed {
+			if !used[v] {
+				t.Errorf(".env.example lists %s, which docker-compose.yml does not use", v)
+			}
+		}
+	})
+
+	t.Run("mounted files exist", func(t *testing.T) {
+		compose, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mounts := regexp.MustCompile(`(?m)^\s+- (\./[^:]+):`).FindAllStringSubmatch(string(compose), -1)
+		if len(mounts) == 0 {
+			t.Fatal("no bind mount found")
+		}
+		for _, m := range mounts {
+			if _, err := os.Stat(filepath.Join(root, m[1])); err != nil {
+				t.Errorf("mount source: %v", err)
+			}
 		}
 	})
 }

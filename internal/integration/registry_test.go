@@ -4,10 +4,12 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/sr"
 
+	"github.com/xero-kafka/xero-kafka/avro"
 	"github.com/xero-kafka/xero-kafka/internal/testenv"
 )
 
@@ -161,4 +163,63 @@ func TestRegistryAvro(t *testing.T) {
 			t.Errorf("invalid schema: error code %d, HTTP %d (%v); want %d, 422", code, status, err, sr.ErrInvalidSchema.Code)
 		}
 	})
+}
+
+// TestSchemasCheck: avro.Check (behind `xero-kafka schemas --check`) tells a subject that does
+// not exist, one that already holds the connector's schema, and one whose history the schema
+// cannot follow, with the registry's reason. The last needs a registry that checks
+// compatibility: srfake answers every check with "compatible".
+func TestSchemasCheck(t *testing.T) {
+	regURL := testenv.Registry(t)
+	reg := testenv.RegistryClient(t, regURL)
+	ctx := t.Context()
+	codec, err := avro.NewCodec("invoices")
+	if err != nil {
+		t.Fatal(err)
+	}
+	topic := testenv.Prefix(t) + ".invoices"
+
+	got, err := avro.Check(ctx, reg, topic, codec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range got {
+		if c.Registered || c.Same || !c.Compatible {
+			t.Errorf("before registration: %+v, want not registered and compatible", c)
+		}
+	}
+
+	// A key schema this topic once had: without InvoiceID, which the connector's key needs and
+	// has no default for, so the connector's key cannot read the old keys.
+	old := `{"type":"record","name":"InvoiceKey","namespace":"xerokafka.accounting","fields":[{"name":"TenantID","type":"string"}]}`
+	if _, err := reg.CreateSchema(ctx, topic+"-key", sr.Schema{Schema: old, Type: sr.TypeAvro}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reg.CreateSchema(ctx, topic+"-value", sr.Schema{Schema: codec.ValueSchema(), Type: sr.TypeAvro}); err != nil {
+		t.Fatal(err)
+	}
+	got, err = avro.Check(ctx, reg, topic, codec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].Subject != topic+"-key" || got[1].Subject != topic+"-value" {
+		t.Fatalf("subjects %+v", got)
+	}
+	if v := got[1]; !v.Registered || !v.Same || !v.Compatible {
+		t.Errorf("value: %+v, want registered, the same schema", v)
+	}
+	k := got[0]
+	if !k.Registered || k.Same {
+		t.Errorf("key: %+v, want registered with another schema", k)
+	}
+	if !testenv.RealRegistry() {
+		t.Skip("srfake answers every compatibility check with compatible; the incompatible key is checked on Apicurio")
+	}
+	if k.Compatible {
+		t.Errorf("key: %+v, want incompatible", k)
+	}
+	if len(k.Reasons) == 0 || !strings.Contains(strings.Join(k.Reasons, " "), "InvoiceID") {
+		t.Errorf("key: reasons %q do not name the field InvoiceID", k.Reasons)
+	}
+	t.Logf("registry's reasons: %q", k.Reasons)
 }
