@@ -287,7 +287,7 @@ func (h *harness) waitFor(r *instance, what string, cond func(connector.Status) 
 	var lagging []connector.StreamStatus
 	for _, t := range st.Tenants {
 		for _, s := range t.Streams {
-			if !s.CaughtUp || s.Syncing || s.LastError != "" {
+			if !s.CaughtUp || s.LastError != "" {
 				lagging = append(lagging, s)
 			}
 		}
@@ -308,7 +308,8 @@ func wrote(st connector.Status) bool {
 	return false
 }
 
-// settledSince: every stream has finished, without error, a cycle begun after since.
+// settledSince: every stream has finished, without error, a cycle begun after since (it may be
+// in its next cycle already).
 func settledSince(since time.Time) func(connector.Status) bool {
 	return func(st connector.Status) bool {
 		if len(st.Tenants) == 0 {
@@ -316,7 +317,7 @@ func settledSince(since time.Time) func(connector.Status) bool {
 		}
 		for _, t := range st.Tenants {
 			for _, s := range t.Streams {
-				if !s.CaughtUp || s.Syncing || s.LastPoll == nil || !s.LastPoll.After(since) || s.LastError != "" {
+				if s.CaughtUpAt == nil || !s.CaughtUpAt.After(since) {
 					return false
 				}
 			}
