@@ -119,6 +119,9 @@ func (p *poller) keysetPass(ctx context.Context) (reread bool, err error) {
 		if err != nil {
 			return false, err
 		}
+		if coarse && traversing >= 0 {
+			see(&next.Verify[traversing], f)
+		}
 		p.log.Debug("keyset page read", "page", page, "records", len(f.items), "new", fresh, "last", f.last)
 
 		switch {
@@ -148,6 +151,9 @@ func (p *poller) keysetPass(ctx context.Context) (reread bool, err error) {
 				})
 				traversing = len(next.Verify) - 1
 			}
+			if coarse {
+				see(&next.Verify[traversing], f)
+			}
 			if err := p.commit(ctx, out, next); err != nil {
 				return false, err
 			}
@@ -172,6 +178,22 @@ func (p *poller) keysetPass(ctx context.Context) (reread bool, err error) {
 			continue
 		}
 		page = 1
+	}
+}
+
+// see adds every record of the page to the traversal's Written, whether it was written now or
+// long ago. From a server that sends records older than asked, the pages of a traversal hold
+// old records that the window does not: if one of them is edited while the traversal runs, it
+// leaves its page and shifts the next ones, and only its presence in Written lets noteMoves see
+// that. (Below the watermark everything is written, so Written stays true.)
+func see(v *offsets.Verify, f fetched) {
+	for _, it := range f.items {
+		if it.bad != nil {
+			continue
+		}
+		if w, ok := v.Written[it.meta.id]; !ok || it.meta.pos > w {
+			v.Written[it.meta.id] = it.meta.pos
+		}
 	}
 }
 
