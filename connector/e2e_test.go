@@ -142,11 +142,22 @@ func (h *harness) waitSettled(c *running, since time.Time) {
 		if settled(c.Status(), since) {
 			return
 		}
+		h.checkRunning(c)
 		time.Sleep(50 * time.Millisecond)
 	}
 	var stacks strings.Builder
 	_ = pprof.Lookup("goroutine").WriteTo(&stacks, 1)
 	h.t.Fatalf("the connector did not settle within %v; streams not settled:\n%s\ngoroutines:\n%s", settleLimit, unsettled(c.Status(), since), stacks.String())
+}
+
+// checkRunning fails the test at once if c's Run has returned: waiting on would only hide why.
+func (h *harness) checkRunning(c *running) {
+	h.t.Helper()
+	select {
+	case <-c.done:
+		h.t.Fatalf("the connector stopped by itself: %v\nstreams:\n%s", c.err, unsettled(c.Status(), time.Now()))
+	default:
+	}
 }
 
 // waitWritten waits until c has committed at least one record.
@@ -161,9 +172,12 @@ func (h *harness) waitWritten(c *running) {
 				}
 			}
 		}
+		h.checkRunning(c)
 		time.Sleep(20 * time.Millisecond)
 	}
-	h.t.Fatalf("the connector wrote nothing within %v", settleLimit)
+	var stacks strings.Builder
+	_ = pprof.Lookup("goroutine").WriteTo(&stacks, 1)
+	h.t.Fatalf("the connector wrote nothing within %v; streams:\n%s\ngoroutines:\n%s", settleLimit, unsettled(c.Status(), time.Now()), stacks.String())
 }
 
 // unsettled describes the streams that have not finished, without error, a cycle begun after
@@ -272,9 +286,11 @@ func TestEndToEnd(t *testing.T) {
 	h := newHarness(t,
 		xerosim.Seed(11), xerosim.Tenants(2), xerosim.NoLimits(),
 		xerosim.Volume("invoices", 2500), xerosim.Volume("journals", 1000), xerosim.Volume("quotes", 250),
-		// Access tokens live 15 s and the grace period too: the chain rotates during the
-		// test and across restarts.
-		xerosim.TimeScale(120),
+		// Access tokens live 60 s and the grace period too: the chain rotates during the
+		// test and across restarts. (A run stopped while it saves a rotated token restarts
+		// from the previous one, which works within the grace period: it must outlast a broker
+		// restart on a loaded machine, 10 to 30 s.)
+		xerosim.TimeScale(30),
 		xerosim.WithFaults(xerosim.Faults{Status500: 0.01, Status503: 0.01, Truncated: 0.01, Malformed: 0.005, Drop: 0.005}),
 		xerosim.AsRecorded(0.3), // a share of records in the shapes recorded from Xero's API
 	)
