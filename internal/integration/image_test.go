@@ -56,7 +56,8 @@ type imageConfig struct {
 // empty environment. The image holds the binary, the CA bundle and the user, and nothing else
 // (no shell). Inside it, `version` prints the version given at build time, and `run` (the
 // image's default command) reaches its configuration check: it exits with status 2 naming a
-// missing variable, and reads the image's CA bundle as KAFKA_TLS_CA_FILE.
+// missing variable, and reads the image's CA bundle as KAFKA_TLS_CA_FILE; `check` prints its
+// table of checks.
 func TestConnectorImage(t *testing.T) {
 	if testenv.Real() {
 		t.Skip("uses no service: it ran on the fakes")
@@ -232,6 +233,15 @@ exec chroot --userspec="$u" "$r" "$@"`
 		code, _, stderr = run(append(config, "KAFKA_TLS_CA_FILE=/etc/ssl/certs/other.pem"))
 		if code != 2 || !strings.Contains(stderr, "KAFKA_TLS_CA_FILE") {
 			t.Errorf("a CA file not in the image: exit %d, stderr %q; want 2 naming KAFKA_TLS_CA_FILE", code, stderr)
+		}
+	})
+	t.Run("check", func(t *testing.T) {
+		// A valid configuration and a broker that is not there: the table says which check
+		// failed and how to fix it, and the exit status says that one did.
+		code, stdout, stderr := run(config[:len(config)-1], "check", "--timeout", "5s")
+		if code != 1 || !regexp.MustCompile(`(?m)^configuration +pass`).MatchString(stdout) ||
+			!regexp.MustCompile(`(?m)^kafka reachable +FAIL .*→`).MatchString(stdout) {
+			t.Errorf("exit %d, stdout %q, stderr %q; want 1 and a table: configuration pass, kafka reachable FAIL with a fix", code, stdout, stderr)
 		}
 	})
 }
