@@ -132,7 +132,6 @@ func run(ctx context.Context, lookup envconfig.Lookuper, stderr io.Writer) error
 	instance := rand.Text()[:12]
 	cfg := e.connectorConfig()
 	cfg.Xero.UserAgent = xero.DefaultUserAgent + " (instance " + instance + ")"
-	log.Info("starting", "instance", instance)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	c, err := connector.New(cfg, connector.Deps{
@@ -141,6 +140,7 @@ func run(ctx context.Context, lookup envconfig.Lookuper, stderr io.Writer) error
 	if err != nil {
 		return &configError{msg: err.Error()}
 	}
+	log.Info("starting", "instance", instance)
 	_, stopHTTP, err := serveHTTP(e.HTTPAddr, c, reg, log)
 	if err != nil {
 		return err
