@@ -40,6 +40,9 @@ type StreamStatus struct {
 	PausedUntil *time.Time `json:"paused_until,omitempty"`
 	// CaughtUp is true when the last cycle read to the end of the stream without error.
 	CaughtUp bool `json:"caught_up"`
+	// CaughtUpAt is when the last cycle that read to the end without error began: everything
+	// Xero held then is written.
+	CaughtUpAt *time.Time `json:"caught_up_at,omitempty"`
 	// Syncing is true while a cycle runs.
 	Syncing bool `json:"syncing"`
 }
@@ -70,6 +73,7 @@ type streamStatus struct {
 	warning     string
 	pausedUntil time.Time
 	caughtUp    bool
+	caughtUpAt  time.Time // start of the last cycle that ended without error
 	everCaught  bool
 	syncing     bool
 }
@@ -87,6 +91,9 @@ func (s *streamStatus) end(now time.Time, err error) {
 	s.syncing = false
 	s.caughtUp = err == nil
 	s.everCaught = s.everCaught || err == nil
+	if err == nil {
+		s.caughtUpAt = s.lastPoll
+	}
 	if err != nil {
 		s.lastErr = err.Error()
 	} else {
@@ -142,6 +149,10 @@ func (s *streamStatus) snapshot() StreamStatus {
 	if !s.pausedUntil.IsZero() {
 		t := s.pausedUntil.UTC()
 		st.PausedUntil = &t
+	}
+	if !s.caughtUpAt.IsZero() {
+		t := s.caughtUpAt.UTC()
+		st.CaughtUpAt = &t
 	}
 	return st
 }
