@@ -387,9 +387,11 @@ func (c *Connector) load(ctx context.Context, kafka []kgo.Opt) (session, error) 
 }
 
 // transient reports whether a setup error may pass by itself: the broker or the registry out
-// of reach for a while, a broker still electing leaders. Anything else (a state record that
+// of reach for a while, a broker still electing leaders, a startup marker whose commit failed
+// (the next attempt's new producer settles it). Anything else (a state record that
 // cannot be read, a state topic that is not compacted, fencing) needs a person.
 func transient(err error) bool {
 	var netErr *net.OpError
-	return !offsets.IsFenced(err) && (errors.As(err, &netErr) || kgo.IsRetryableBrokerErr(err) || kerr.IsRetriable(err))
+	return !offsets.IsFenced(err) && (errors.As(err, &netErr) || kgo.IsRetryableBrokerErr(err) || kerr.IsRetriable(err) ||
+		errors.Is(err, offsets.ErrStartupMarker))
 }

@@ -12,6 +12,10 @@ var (
 	// stop at once, before any further call to Xero, and write nothing more.
 	ErrFenced = errors.New("transactional producer fenced: another instance with the same transactional id has started")
 
+	// ErrStartupMarker means the startup marker could not be committed (a broker away, an
+	// answer lost): nothing was read, and a new attempt with a new producer is safe.
+	ErrStartupMarker = errors.New("write startup marker")
+
 	// ErrFutureVersion means a state record was written by a newer release, in a format this
 	// release does not read. Upgrade, or restore the state the older release wrote.
 	ErrFutureVersion = errors.New("state record written by a newer release")

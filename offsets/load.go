@@ -65,7 +65,7 @@ func Load(ctx context.Context, producer *kgo.Client, consumerOpts []kgo.Opt, top
 		if IsFenced(err) {
 			return nil, fmt.Errorf("load state from %s: write startup marker: %w: %w", topic, ErrFenced, err)
 		}
-		return nil, fmt.Errorf("load state from %s: write startup marker: %w", topic, err)
+		return nil, fmt.Errorf("load state from %s: %w: %w", topic, ErrStartupMarker, err)
 	}
 	r := newReplay(topic)
 	if err := r.untilMarker(ctx, consumer, m); err != nil {
