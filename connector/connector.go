@@ -158,6 +158,14 @@ func (c *Connector) run(ctx context.Context) error {
 		if !(errors.Is(err, errOutcomeUnknown) || errors.Is(err, errProducerBroken)) || ctx.Err() != nil {
 			return err
 		}
+		// A newcomer with the same transactional id may have fenced the producer meanwhile,
+		// the failed commit's answer lost with it: loading again would fence it in turn.
+		if newer, checkErr := offsets.Superseded(ctx, kafka, cfg.StateTopic, st.state, 10*time.Second); newer {
+			c.log.Error("stopping: another instance with the same transactional id has started", "err", err)
+			return fmt.Errorf("%w (seen while %v)", ErrFenced, err)
+		} else if checkErr != nil {
+			c.log.Warn("could not tell whether another instance has started; loading the state again", "err", checkErr)
+		}
 		// The broker may or may not have committed the transaction whose answer was lost, or
 		// the producer can no longer begin one. The state topic knows what landed: the next
 		// session's load fences the old producer (which settles its transaction) and replays

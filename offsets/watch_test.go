@@ -119,3 +119,20 @@ func TestResetsReachTheInbox(t *testing.T) {
 	}
 	checkBookmark(t, st, tenantA, "invoices", Bookmark{Watermark: from.UnixMilli()})
 }
+
+// TestSuperseded: an instance about to load the state again learns whether a newer instance has
+// started since its own load; its own writes do not count.
+func TestSuperseded(t *testing.T) {
+	e := newEnv(t)
+	txn := uniqueName(t, "txn")
+	first := e.producer(txn)
+	st := e.load(first)
+	e.commit(first, e.bookmarkRecs(tenantA, "invoices", Bookmark{Watermark: 1})...)
+	if newer, err := Superseded(t.Context(), e.consumerOpts(), e.topic, st, time.Minute); err != nil || newer {
+		t.Fatalf("Superseded = %v, %v before any other start; want false", newer, err)
+	}
+	e.load(e.producer(txn)) // a newer instance starts
+	if newer, err := Superseded(t.Context(), e.consumerOpts(), e.topic, st, time.Minute); err != nil || !newer {
+		t.Fatalf("Superseded = %v, %v after a newer start; want true", newer, err)
+	}
+}
