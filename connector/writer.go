@@ -164,7 +164,8 @@ func (w *writer) transact(group []*commitReq, n int) error {
 	}
 	if err := w.cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
 		w.metrics.transactions.WithLabelValues("aborted").Inc()
-		abortErr := w.abort(ctx)
+		// Nothing was asked to commit, so nothing can have been committed.
+		abortErr := w.cl.EndTransaction(ctx, kgo.TryAbort)
 		if isFenced(err) || isFenced(abortErr) {
 			return fmt.Errorf("%w: %v", ErrFenced, errors.Join(err, abortErr))
 		}
@@ -195,12 +196,6 @@ func (w *writer) transact(group []*commitReq, n int) error {
 	w.metrics.transactions.WithLabelValues("committed").Inc()
 	w.metrics.transactionSeconds.Observe(time.Since(start).Seconds())
 	return nil
-}
-
-// abort aborts the open transaction after a failed produce: nothing was asked to commit, so
-// nothing can have been committed.
-func (w *writer) abort(ctx context.Context) error {
-	return w.cl.EndTransaction(ctx, kgo.TryAbort)
 }
 
 // definitive reports whether a failed EndTxn commit is known not to have committed: the broker
