@@ -1,15 +1,12 @@
 package connector
 
 import (
-	"context"
 	"fmt"
 	"maps"
 	"net/url"
-	"time"
-
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/xero-kafka/xero-kafka/offsets"
+	"github.com/xero-kafka/xero-kafka/streams"
 )
 
 // Keyset sync: how no record is skipped or written twice while Xero data changes.
@@ -53,132 +50,178 @@ func lowerBound(watermark int64) int64 {
 	return watermark - watermark%1000 - 1000
 }
 
-// keysetQuery is the stream's query ordered by the replication key, oldest first.
-func (p *poller) keysetQuery() url.Values {
-	q := p.stream.Query()
-	q.Set("order", p.stream.ReplicationKey+" ASC")
-	return q
-}
-
 // followUps bounds the extra passes a cycle makes to check its re-reads; a re-read still
 // unchecked then is checked by the next cycle.
 const followUps = 3
 
-// keysetCycle reads everything modified since the bookmark, then settles its traversals. After
-// a re-read it reads to the end of the list again, so the re-read is checked against the
-// changes made while it ran, not against those of a whole poll interval.
-func (p *poller) keysetCycle(ctx context.Context) error {
-	for pass := 0; ; pass++ {
-		reread, err := p.keysetPass(ctx)
-		if err != nil || !reread || pass == followUps {
-			return err
-		}
-	}
+// keyset is the keyset strategy's state machine. A cycle is made of passes: a pass reads from
+// the watermark to the end of the list, then settles the traversals (settle). After a re-read
+// the cycle makes another pass, so the re-read is checked against the changes made while it ran,
+// not against those of a whole poll interval.
+//
+// Every page read either writes something, moves the bookmark, or moves on to the next page; a
+// pass that would read the same page again without any of these fails with a *stallError
+// instead of looping.
+type keyset struct {
+	stream *streams.Stream
+	dead   *hashSet
+	// bm is the working bookmark: the one the last write carries, or the committed one.
+	bm offsets.Bookmark
+	// pass counts the passes of the cycle, from 0.
+	pass int
+	// page is the page the pass reads; since the If-Modified-Since it is read with.
+	page  int
+	since int64
+	// traversing is the index in Verify of the traversal under way, or -1 on page 1.
+	traversing int
+	// coarse is set once the server has sent a record older than the If-Modified-Since asked
+	// for: it compares at a coarser precision, or not at all. Its page 1 then starts below the
+	// window, and a traversal reads on to the end of the list rather than starting from page 1
+	// again, which would read the same old records once more.
+	coarse bool
+	// prev is the previous page read in this pass; first1 the last page 1 read, and first1At
+	// the bookmark it was read at.
+	prev, first1 pageSig
+	first1At     bookmarkSig
+	// settling is set once the pass has read to the end of the list; settleAt is the index in
+	// Verify of the traversal to settle next, and reread whether the pass read a range again.
+	settling bool
+	settleAt int
+	reread   bool
+	// rereading is set while the range of traversal settleAt is read again, from old (the
+	// traversal as it was) at page rrPage.
+	rereading bool
+	old       offsets.Verify
+	rrPage    int
 }
 
-// keysetPass reads from the watermark to the end of the list, then settles the traversals; it
-// reports whether a range was read again.
-//
-// Every page read either writes something, moves the bookmark, or moves on to the next page;
-// a pass that would read the same page again without any of these fails with a *stallError
-// instead of looping.
-func (p *poller) keysetPass(ctx context.Context) (reread bool, err error) {
-	page := 1
-	traversing := -1 // index in Verify of the traversal under way, or -1 on page 1
-	// coarse is set once the server has sent a record older than the If-Modified-Since asked
-	// for: it compares at a coarser precision, or not at all. Its page 1 then starts below
-	// the window, and a traversal reads on to the end of the list rather than starting from
-	// page 1 again, which would read the same old records once more.
-	coarse := false
-	var prev pageSig   // the previous page read in this pass
-	var first1 pageSig // the last page 1 read, and the bookmark it was read at
-	var first1At offsets.Bookmark
-	for {
-		since := lowerBound(p.bm.Watermark)
-		f, err := p.fetch(ctx, p.keysetQuery(), page, since)
-		if err != nil {
-			return false, err
-		}
-		sig := signature(f)
-		switch {
-		case page == 1 && sig == first1 && sig.n > 0 && sameBookmark(first1At, p.bm):
-			return false, &stallError{reason: "page 1 came back unchanged with nothing written since it was last read"}
-		case page > 1 && sig == prev && sig.n > 0:
-			return false, &stallError{reason: fmt.Sprintf("page %d holds the same records as page %d: the server ignores the page number", page, page-1)}
-		}
-		prev = sig
-		if page == 1 {
-			first1, first1At = sig, p.bm
-		}
-		if !coarse && olderThan(f, since) {
-			coarse = true
-			p.log.Debug("the server returns records older than If-Modified-Since; traversals read to the end of the list", "if_modified_since", time.UnixMilli(since).UTC())
-		}
-		next := cloneBookmark(p.bm)
-		out, maxPos, beyond, fresh, err := p.keysetPage(&next, f, p.now())
-		if err != nil {
-			return false, err
-		}
-		if coarse && traversing >= 0 {
-			see(&next.Verify[traversing], f)
-		}
-		p.log.Debug("keyset page read", "page", page, "records", len(f.items), "new", fresh, "last", f.last)
+func newKeyset(s *streams.Stream, bm offsets.Bookmark, dead *hashSet) *keyset {
+	k := &keyset{stream: s, dead: dead, bm: bm}
+	k.startPass()
+	return k
+}
 
-		switch {
-		case traversing < 0 && (f.last || beyond || fresh > 0):
-			// Page 1 is contiguous from the window's start: everything below its largest
-			// value has now been written. A traversal left unfinished by a failure needs
-			// no settling: the watermark never jumped over its range, and reading on from
-			// page 1 covers it.
-			dropUnfinished(&next)
-			advance(&next, maxPos)
-			if err := p.commitIfChanged(ctx, out, next); err != nil {
-				return false, err
-			}
-			if f.last {
-				return p.settle(ctx)
-			}
-		case traversing < 0:
-			// Page 1 holds only records already written and more pages follow: traverse,
-			// or resume a traversal a failure interrupted (its pages are read again and
-			// what they wrote is in the window).
-			traversing = unfinished(next)
-			if traversing < 0 {
-				next.Verify = append(next.Verify, offsets.Verify{
-					From:    next.Watermark,
-					Start:   f.serverTime,
-					Written: copyPositions(next.Window),
-				})
-				traversing = len(next.Verify) - 1
-			}
-			if coarse {
-				see(&next.Verify[traversing], f)
-			}
-			if err := p.commit(ctx, out, next); err != nil {
-				return false, err
-			}
-			page = 2
-			continue
-		case f.last || (beyond && !coarse):
-			// The traversal reached records above the watermark: it ends here.
-			advance(&next, maxPos)
-			next.Verify[traversing].To = next.Watermark
-			if err := p.commit(ctx, out, next); err != nil {
-				return false, err
-			}
-			traversing = -1
-			if f.last {
-				return p.settle(ctx)
-			}
-		default:
-			if err := p.commitIfChanged(ctx, out, next); err != nil {
-				return false, err
-			}
-			page++
-			continue
-		}
-		page = 1
+// startPass resets what a pass knows of the pages it read.
+func (k *keyset) startPass() {
+	k.page, k.traversing, k.coarse = 1, -1, false
+	k.prev, k.first1, k.first1At = pageSig{}, pageSig{}, bookmarkSig{}
+	k.settling, k.settleAt, k.reread, k.rereading = false, 0, false, false
+}
+
+// query is the stream's query ordered by the replication key, oldest first.
+func (k *keyset) query() url.Values {
+	q := k.stream.Query()
+	q.Set("order", k.stream.ReplicationKey+" ASC")
+	return q
+}
+
+func (k *keyset) first() read { return k.passRead() }
+
+// passRead is the pass's read of its current page, from just below the watermark.
+func (k *keyset) passRead() read {
+	k.since = lowerBound(k.bm.Watermark)
+	return read{query: k.query(), page: k.page, since: k.since}
+}
+
+func (k *keyset) take(f fetched) (step, error) {
+	if k.rereading {
+		return k.rereadPage(f), nil
 	}
+	return k.passPage(f)
+}
+
+// write adds a write of out with the bookmark next to st; next becomes the working bookmark.
+func (k *keyset) write(st *step, out []item, next offsets.Bookmark) {
+	st.writes = append(st.writes, write{items: out, bm: next})
+	k.bm = next
+}
+
+// writeIfChanged writes unless there is nothing to write and the bookmark is unchanged.
+func (k *keyset) writeIfChanged(st *step, out []item, next offsets.Bookmark) {
+	if len(out) == 0 && sigOf(next) == sigOf(k.bm) {
+		k.bm = next
+		return
+	}
+	k.write(st, out, next)
+}
+
+// passPage takes a page of the pass.
+func (k *keyset) passPage(f fetched) (step, error) {
+	sig := signature(f)
+	switch {
+	case k.page == 1 && sig == k.first1 && sig.n > 0 && k.first1At == sigOf(k.bm):
+		return step{}, &stallError{reason: "page 1 came back unchanged with nothing written since it was last read"}
+	case k.page > 1 && sig == k.prev && sig.n > 0:
+		return step{}, &stallError{reason: fmt.Sprintf("page %d holds the same records as page %d: the server ignores the page number", k.page, k.page-1)}
+	}
+	var st step
+	k.prev = sig
+	if k.page == 1 {
+		k.first1, k.first1At = sig, sigOf(k.bm)
+	}
+	if !k.coarse && olderThan(f, k.since) {
+		k.coarse = true
+		st.notes = append(st.notes, note{kind: noteCoarse, from: k.since})
+	}
+	next := cloneBookmark(k.bm)
+	out, maxPos, beyond, fresh := k.pageItems(&next, f)
+	if k.coarse && k.traversing >= 0 {
+		see(&next.Verify[k.traversing], f)
+	}
+	st.notes = append(st.notes, note{kind: notePage, page: k.page, records: len(f.items), fresh: fresh, last: f.last})
+
+	switch {
+	case k.traversing < 0 && (f.last || beyond || fresh > 0):
+		// Page 1 is contiguous from the window's start: everything below its largest value
+		// has now been written. A traversal left unfinished by a failure needs no settling:
+		// the watermark never jumped over its range, and reading on from page 1 covers it.
+		dropUnfinished(&next)
+		advance(&next, maxPos)
+		k.writeIfChanged(&st, out, next)
+		if f.last {
+			return k.settle(st), nil
+		}
+	case k.traversing < 0:
+		// Page 1 holds only records already written and more pages follow: traverse, or
+		// resume a traversal a failure interrupted (its pages are read again and what they
+		// wrote is in the window).
+		k.traversing = unfinished(next)
+		if k.traversing < 0 {
+			next.Verify = append(next.Verify, offsets.Verify{
+				From:    next.Watermark,
+				Start:   f.serverTime,
+				Written: copyPositions(next.Window),
+			})
+			k.traversing = len(next.Verify) - 1
+		}
+		if k.coarse {
+			see(&next.Verify[k.traversing], f)
+		}
+		k.write(&st, out, next)
+		k.page = 2
+		return k.then(st, k.passRead()), nil
+	case f.last || (beyond && !k.coarse):
+		// The traversal reached records above the watermark: it ends here.
+		advance(&next, maxPos)
+		next.Verify[k.traversing].To = next.Watermark
+		k.write(&st, out, next)
+		k.traversing = -1
+		if f.last {
+			return k.settle(st), nil
+		}
+	default:
+		k.writeIfChanged(&st, out, next)
+		k.page++
+		return k.then(st, k.passRead()), nil
+	}
+	k.page = 1
+	return k.then(st, k.passRead()), nil
+}
+
+// then sets the next read of st.
+func (k *keyset) then(st step, r read) step {
+	st.next = &r
+	return st
 }
 
 // see adds every record of the page to the traversal's Written, whether it was written now or
@@ -223,10 +266,27 @@ func olderThan(f fetched, since int64) bool {
 	return false
 }
 
-// sameBookmark reports whether nothing was committed between two bookmarks of a pass: the
-// watermark, the window and the traversals are as they were.
-func sameBookmark(a, b offsets.Bookmark) bool {
-	return a.Watermark == b.Watermark && len(a.Window) == len(b.Window) && !verifyChanged(a, b)
+// bookmarkSig tells two bookmarks of a pass apart: anything committed between them moves the
+// watermark, grows the window, or changes the traversals (their number, and for each whether it
+// saw a move and how many records its Written holds).
+type bookmarkSig struct {
+	watermark int64
+	window    int
+	verify    int
+	// traversals folds, in order, each traversal's Moved and len(Written).
+	traversals uint64
+}
+
+func sigOf(b offsets.Bookmark) bookmarkSig {
+	s := bookmarkSig{watermark: b.Watermark, window: len(b.Window), verify: len(b.Verify)}
+	for _, v := range b.Verify {
+		n := uint64(len(v.Written)) << 1
+		if v.Moved {
+			n |= 1
+		}
+		s.traversals = s.traversals*1_000_003 + n
+	}
+	return s
 }
 
 // stallError ends a cycle that would read the same page again without progress. The poller
@@ -235,15 +295,15 @@ type stallError struct{ reason string }
 
 func (e *stallError) Error() string { return "no progress: " + e.reason }
 
-// keysetPage writes the new records of one page into out and the working bookmark next. It
-// returns the largest UpdatedDateUTC on the page, whether any record lies above the watermark,
+// pageItems returns the new records of one page, which it records in the working bookmark
+// next, with the largest UpdatedDateUTC on the page, whether any record lies above the watermark,
 // and how many records were new.
-func (p *poller) keysetPage(next *offsets.Bookmark, f fetched, now time.Time) (out []*kgo.Record, maxPos int64, beyond bool, fresh int, err error) {
+func (k *keyset) pageItems(next *offsets.Bookmark, f fetched) (out []item, maxPos int64, beyond bool, fresh int) {
 	maxPos = next.Watermark
 	for _, it := range f.items {
 		if it.bad != nil {
-			if out, err = p.emit(out, it, now); err != nil {
-				return nil, 0, false, 0, err
+			if keepBad(k.dead, it) {
+				out = append(out, it)
 			}
 			continue
 		}
@@ -258,13 +318,11 @@ func (p *poller) keysetPage(next *offsets.Bookmark, f fetched, now time.Time) (o
 		if done {
 			continue
 		}
-		if out, err = p.emit(out, it, now); err != nil {
-			return nil, 0, false, 0, err
-		}
+		out = append(out, it)
 		remember(next, m)
 		fresh++
 	}
-	return out, maxPos, beyond, fresh, nil
+	return out, maxPos, beyond, fresh
 }
 
 // written reports whether the bookmark b says that the version m, or a newer one, has been
@@ -379,101 +437,80 @@ func copyPositions(m map[string]int64) map[string]int64 {
 	return maps.Clone(m)
 }
 
-// commitIfChanged commits unless there is nothing to write and the bookmark is unchanged.
-func (p *poller) commitIfChanged(ctx context.Context, out []*kgo.Record, next offsets.Bookmark) error {
-	if len(out) == 0 && next.Watermark == p.bm.Watermark && len(next.Window) == len(p.bm.Window) && !verifyChanged(p.bm, next) {
-		p.bm = next
-		return nil
-	}
-	return p.commit(ctx, out, next)
-}
-
-func verifyChanged(a, b offsets.Bookmark) bool {
-	if len(a.Verify) != len(b.Verify) {
-		return true
-	}
-	for i := range a.Verify {
-		if a.Verify[i].Moved != b.Verify[i].Moved || len(a.Verify[i].Written) != len(b.Verify[i].Written) {
-			return true
-		}
-	}
-	return false
-}
-
-// settle runs when a cycle has read to the end of the list: every record that moved during a
+// settle runs when a pass has read to the end of the list: every record that moved during a
 // finished traversal has been seen by now. Traversals with no move are dropped; the range of
-// each one with a move is read again, and settle reports that it did.
-func (p *poller) settle(ctx context.Context) (reread bool, err error) {
-	for i := 0; i < len(p.bm.Verify); {
-		v := p.bm.Verify[i]
+// each one with a move is read again (reread). When none is left, the pass is over: after a
+// re-read, another pass follows, up to followUps.
+func (k *keyset) settle(st step) step {
+	k.settling = true
+	for k.settleAt < len(k.bm.Verify) {
+		v := k.bm.Verify[k.settleAt]
 		switch {
 		case v.To == 0:
-			i++ // unfinished (cannot happen at the end of a cycle; kept to be safe)
+			k.settleAt++ // unfinished (cannot happen at the end of a pass; kept to be safe)
 		case !v.Moved:
-			next := cloneBookmark(p.bm)
-			next.Verify = append(next.Verify[:i], next.Verify[i+1:]...)
-			if err := p.commit(ctx, nil, next); err != nil {
-				return reread, err
-			}
+			next := cloneBookmark(k.bm)
+			next.Verify = append(next.Verify[:k.settleAt], next.Verify[k.settleAt+1:]...)
+			k.write(&st, nil, next)
 		default:
-			p.log.Info("a record of a traversal's range changed while or after it was paged through; reading the range again", "from", time.UnixMilli(v.From).UTC(), "to", time.UnixMilli(v.To).UTC())
-			p.metrics.rereads.WithLabelValues(p.tenant, p.stream.Name).Inc()
-			if err := p.reread(ctx, i); err != nil {
-				return true, err
-			}
-			reread = true
-			i++
+			st.notes = append(st.notes, note{kind: noteReread, from: v.From, to: v.To})
+			k.reread, k.rereading, k.old, k.rrPage = true, true, v, 1
+			return k.then(st, k.rereadRead())
 		}
 	}
-	return reread, nil
+	if !k.reread || k.pass == followUps {
+		return st // the cycle is over
+	}
+	k.pass++
+	k.startPass()
+	return k.then(st, k.passRead())
 }
 
-// reread reads the range of traversal i again from its start and writes every record in it
-// that was not written. The reading is itself a traversal: it replaces traversal i, and a
-// later cycle settles it in turn.
-func (p *poller) reread(ctx context.Context, i int) error {
-	old := p.bm.Verify[i]
-	for page := 1; ; page++ {
-		f, err := p.fetch(ctx, p.keysetQuery(), page, lowerBound(old.From))
-		if err != nil {
-			return err
-		}
-		next := cloneBookmark(p.bm)
-		v := &next.Verify[i]
-		if page == 1 {
-			// The reading starts afresh: no move seen yet.
-			*v = offsets.Verify{From: old.From, To: old.To, Start: f.serverTime, Written: v.Written}
-		}
-		var out []*kgo.Record
-		now := p.now()
-		end := false // the page reached past the range
-		for _, it := range f.items {
-			m := it.meta
-			if it.bad != nil {
-				continue // dead-lettered when the range was first read
-			}
-			if m.pos > old.To {
-				end = true
-				continue
-			}
-			if m.pos < lowerBound(old.From) {
-				continue // below the range: the server sent more than asked, and the pass reads it
-			}
-			done := written(&next, m)
-			noteMoves(&next, m)
-			if done {
-				continue
-			}
-			if out, err = p.emit(out, it, now); err != nil {
-				return err
-			}
-			remember(&next, m)
-		}
-		if err := p.commit(ctx, out, next); err != nil {
-			return err
-		}
-		if f.last || end {
-			return nil
-		}
+// rereadRead is the read of the re-read's current page.
+func (k *keyset) rereadRead() read {
+	return read{query: k.query(), page: k.rrPage, since: lowerBound(k.old.From)}
+}
+
+// rereadPage takes a page of the range of traversal settleAt read again from its start, and
+// writes every record in it that was not written. The reading is itself a traversal: it
+// replaces traversal settleAt, and a later pass settles it in turn.
+func (k *keyset) rereadPage(f fetched) step {
+	old := k.old
+	next := cloneBookmark(k.bm)
+	v := &next.Verify[k.settleAt]
+	if k.rrPage == 1 {
+		// The reading starts afresh: no move seen yet.
+		*v = offsets.Verify{From: old.From, To: old.To, Start: f.serverTime, Written: v.Written}
 	}
+	var out []item
+	end := false // the page reached past the range
+	for _, it := range f.items {
+		m := it.meta
+		if it.bad != nil {
+			continue // dead-lettered when the range was first read
+		}
+		if m.pos > old.To {
+			end = true
+			continue
+		}
+		if m.pos < lowerBound(old.From) {
+			continue // below the range: the server sent more than asked, and the pass reads it
+		}
+		done := written(&next, m)
+		noteMoves(&next, m)
+		if done {
+			continue
+		}
+		out = append(out, it)
+		remember(&next, m)
+	}
+	var st step
+	k.write(&st, out, next)
+	if f.last || end {
+		k.rereading = false
+		k.settleAt++
+		return k.settle(st)
+	}
+	k.rrPage++
+	return k.then(st, k.rereadRead())
 }

@@ -2,7 +2,6 @@ package connector
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -170,67 +169,82 @@ func retryAfter(err error, def time.Duration) time.Duration {
 	return def
 }
 
-// cycle runs one sync cycle with the stream's strategy.
+// cycle runs one sync cycle: the one loop that reads pages, builds records and commits them.
+// The stream's strategy (strategy.go) decides, from each page, what to write with which
+// bookmark and what to read next.
 func (p *poller) cycle(ctx context.Context) error {
-	switch p.stream.Sync {
-	case streams.Keyset:
-		return p.keysetCycle(ctx)
-	case streams.Offset:
-		return p.offsetCycle(ctx)
-	case streams.Scan:
-		return p.scanCycle(ctx)
+	st := newStrategy(p.stream, p.bm, &p.deadSeen)
+	if st == nil {
+		return fmt.Errorf("unknown sync strategy %v", p.stream.Sync)
 	}
-	return fmt.Errorf("unknown sync strategy %v", p.stream.Sync)
+	r := st.first()
+	for {
+		f, err := p.fetch(ctx, r)
+		if err != nil {
+			return err
+		}
+		s, err := st.take(f)
+		p.report(s.notes)
+		if err != nil {
+			return err
+		}
+		for _, w := range s.writes {
+			if err := p.write(ctx, w); err != nil {
+				return err
+			}
+		}
+		if s.next == nil {
+			return nil
+		}
+		r = *s.next
+	}
 }
 
-// item is one record of a page with what the connector read from it.
-type item struct {
-	raw  json.RawMessage
-	meta recordMeta
-	// bad is why the record's keys could not be read; such a record goes to the dead-letter
-	// topic.
-	bad error
-}
-
-// fetched is one page of a stream.
-type fetched struct {
-	items []item
-	// last is true when no page follows this one.
-	last bool
-	// serverTime is Xero's clock when it answered, unix ms (0 when unknown).
-	serverTime int64
-}
-
-// fetch reads one page. page is ignored on unpaged endpoints; modifiedSince (unix ms, 0 for
-// none) becomes If-Modified-Since.
-func (p *poller) fetch(ctx context.Context, q url.Values, page int, modifiedSince int64) (fetched, error) {
-	s := p.stream
+// request is the Xero call of r on stream s: r's query with the paging parameters.
+func request(s *streams.Stream, tenant string, r read) xero.Request {
+	q := maps.Clone(r.query)
+	if q == nil {
+		q = url.Values{}
+	}
 	switch s.Paging {
 	case streams.PageSize:
-		q.Set("page", strconv.Itoa(page))
+		q.Set("page", strconv.Itoa(r.page))
 		q.Set("pageSize", strconv.Itoa(streams.MaxPageSize))
 	case streams.PageOnly:
-		q.Set("page", strconv.Itoa(page))
+		q.Set("page", strconv.Itoa(r.page))
 	}
-	req := xero.Request{Tenant: p.tenant, Path: s.Path, Wrapper: s.Wrapper, Query: q}
-	if modifiedSince != 0 {
-		req.ModifiedSince = time.UnixMilli(modifiedSince).UTC()
+	req := xero.Request{Tenant: tenant, Path: s.Path, Wrapper: s.Wrapper, Query: q}
+	if r.since != 0 {
+		req.ModifiedSince = time.UnixMilli(r.since).UTC()
 	}
-	pg, err := p.api.List(ctx, req)
-	if err != nil {
-		return fetched{}, err // the client's error names the endpoint and the page
-	}
+	return req
+}
+
+// pageOf reads the records of pg, the answer to page page of stream s read at at.
+func pageOf(s *streams.Stream, pg *xero.Page, page int, at time.Time) fetched {
 	f := fetched{items: make([]item, len(pg.Records)), last: isLast(s, pg, page)}
 	if !pg.ServerTime.IsZero() {
 		f.serverTime = pg.ServerTime.UnixMilli()
 	}
 	for i, raw := range pg.Records {
 		m, err := readMeta(s, raw)
-		f.items[i] = item{raw: raw, meta: m, bad: err}
+		f.items[i] = item{raw: raw, meta: m, bad: err, at: at}
 	}
-	p.metrics.pages.WithLabelValues(p.tenant, s.Name).Inc()
-	p.status.fetched(page, pg.Pagination)
-	return f, nil
+	return f
+}
+
+// fetch makes the call r.
+func (p *poller) fetch(ctx context.Context, r read) (fetched, error) {
+	pg, err := p.api.List(ctx, request(p.stream, p.tenant, r))
+	if err != nil {
+		if r.lookup != "" {
+			return fetched{}, fmt.Errorf("look up %s %s: %w", p.stream.PrimaryKey, r.lookup, err)
+		}
+		return fetched{}, err // the client's error names the endpoint and the page
+	}
+	p.metrics.pages.WithLabelValues(p.tenant, p.stream.Name).Inc()
+	p.status.fetched(r.page, pg.Pagination)
+	return pageOf(p.stream, pg, r.page, p.now()), nil
 }
 
 // isLast reports whether page is the last of the list.
@@ -251,29 +265,62 @@ func isLast(s *streams.Stream, pg *xero.Page, page int) bool {
 	return true
 }
 
-// emit builds the Kafka record of it, or its dead letter, and counts it.
-func (p *poller) emit(out []*kgo.Record, it item, extractedAt time.Time) ([]*kgo.Record, error) {
-	if it.bad != nil {
-		if !p.deadSeen.add(it.meta.hash) {
-			return out, nil // dead-lettered already, and its keys cannot tell it is the same
+// report logs and counts what a step noted.
+func (p *poller) report(notes []note) {
+	for _, n := range notes {
+		switch n.kind {
+		case notePage:
+			p.log.Debug("keyset page read", "page", n.page, "records", n.records, "new", n.fresh, "last", n.last)
+		case noteCoarse:
+			p.log.Debug("the server returns records older than If-Modified-Since; traversals read to the end of the list", "if_modified_since", time.UnixMilli(n.from).UTC())
+		case noteReread:
+			p.log.Info("a record of a traversal's range changed while or after it was paged through; reading the range again", "from", time.UnixMilli(n.from).UTC(), "to", time.UnixMilli(n.to).UTC())
+			p.metrics.rereads.WithLabelValues(p.tenant, p.stream.Name).Inc()
 		}
+	}
+}
+
+// write builds the records of w and commits them with w's bookmark.
+func (p *poller) write(ctx context.Context, w write) error {
+	recs := make([]*kgo.Record, 0, len(w.items)+len(w.tombstones))
+	for _, it := range w.items {
+		rec, err := p.emit(it)
+		if err != nil {
+			return err
+		}
+		recs = append(recs, rec)
+	}
+	for _, id := range w.tombstones {
+		rec, err := p.build.tombstone(id)
+		if err != nil {
+			return err
+		}
+		recs = append(recs, rec)
+		p.metrics.records.WithLabelValues(p.tenant, p.stream.Name, "tombstone").Inc()
+	}
+	return p.commit(ctx, recs, w.bm)
+}
+
+// emit builds the Kafka record of it, or its dead letter, and counts it.
+func (p *poller) emit(it item) (*kgo.Record, error) {
+	if it.bad != nil {
 		p.log.Warn("record without readable keys sent to the dead-letter topic", "err", it.bad)
 		p.metrics.records.WithLabelValues(p.tenant, p.stream.Name, "dead_letter").Inc()
 		p.status.deadLetters.Add(1)
-		return append(out, p.build.deadLetter(it.raw, it.meta, it.bad)), nil
+		return p.build.deadLetter(it.raw, it.meta, it.bad), nil
 	}
-	rec, dead, err := p.build.record(it.raw, it.meta, extractedAt)
+	rec, dead, err := p.build.record(it.raw, it.meta, it.at)
 	switch {
 	case dead:
 		p.log.Warn("record that does not fit its schema sent to the dead-letter topic", "id", it.meta.id, "err", err)
 		p.metrics.records.WithLabelValues(p.tenant, p.stream.Name, "dead_letter").Inc()
 		p.status.deadLetters.Add(1)
 	case err != nil:
-		return out, fmt.Errorf("record %s: %w", it.meta.id, err)
+		return nil, fmt.Errorf("record %s: %w", it.meta.id, err)
 	default:
 		p.metrics.records.WithLabelValues(p.tenant, p.stream.Name, "written").Inc()
 	}
-	return append(out, rec), nil
+	return rec, nil
 }
 
 // commit writes recs and the bookmark next in one transaction; on success next becomes the
@@ -298,75 +345,4 @@ func (p *poller) commit(ctx context.Context, recs []*kgo.Record, next offsets.Bo
 	p.log.Debug("committed", "records", written, "dead_letters", len(recs)-written, "watermark", next.Watermark,
 		"window", len(next.Window), "traversals", len(next.Verify), "hashes", len(next.Hashes))
 	return nil
-}
-
-// offsetCycle reads an append-only stream by number: each call returns up to 100 records
-// numbered above the offset, and the offset becomes the largest number written.
-func (p *poller) offsetCycle(ctx context.Context) error {
-	for {
-		q := p.stream.Query()
-		q.Set("offset", strconv.FormatInt(p.bm.Watermark, 10))
-		f, err := p.fetch(ctx, q, 0, 0)
-		if err != nil {
-			return err
-		}
-		next := cloneBookmark(p.bm)
-		var out []*kgo.Record
-		now := p.now()
-		for _, it := range f.items {
-			if it.bad == nil && it.meta.pos <= p.bm.Watermark {
-				continue // at or below the offset: already written
-			}
-			if out, err = p.emit(out, it, now); err != nil {
-				return err
-			}
-			next.Watermark = max(next.Watermark, it.meta.pos)
-		}
-		if len(out) > 0 {
-			if err := p.commit(ctx, out, next); err != nil {
-				return err
-			}
-		}
-		if f.last {
-			return nil
-		}
-		if next.Watermark == p.bm.Watermark && len(out) == 0 {
-			return &stallError{reason: fmt.Sprintf("offset %d: a full page with nothing above the offset", p.bm.Watermark)}
-		}
-	}
-}
-
-// cloneBookmark returns a deep copy of b: a working copy that a failed commit leaves behind.
-func cloneBookmark(b offsets.Bookmark) offsets.Bookmark {
-	c := b
-	c.Window = maps.Clone(b.Window)
-	c.Hashes = maps.Clone(b.Hashes)
-	if b.Verify != nil {
-		c.Verify = make([]offsets.Verify, len(b.Verify))
-		for i, v := range b.Verify {
-			c.Verify[i] = v
-			c.Verify[i].Written = copyPositions(v.Written)
-		}
-	}
-	return c
-}
-
-// hashSet is a bounded set of record hashes: when full it forgets everything and starts again,
-// so at worst a record is dead-lettered twice.
-type hashSet struct {
-	m map[uint64]struct{}
-}
-
-const hashSetLimit = 10000
-
-// add inserts h and reports whether it was new.
-func (s *hashSet) add(h uint64) bool {
-	if _, ok := s.m[h]; ok {
-		return false
-	}
-	if s.m == nil || len(s.m) >= hashSetLimit {
-		s.m = make(map[uint64]struct{})
-	}
-	s.m[h] = struct{}{}
-	return true
 }
