@@ -15,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/xero-kafka/xero-kafka/internal/testenv"
+	"github.com/xero-kafka/xero-kafka/offsets"
 	"github.com/xero-kafka/xero-kafka/streams"
 	"github.com/xero-kafka/xero-kafka/xero"
 )
@@ -172,6 +173,7 @@ func newTestPoller(t testing.TB, stream string, src lister, out committer) *poll
 		now:        time.Now,
 		log:        slog.New(slog.DiscardHandler),
 		status:     &streamStatus{},
+		resets:     (*offsets.ResetInbox)(nil),
 		metrics:    newMetrics(nil, false),
 	}
 }

@@ -27,6 +27,17 @@ type committer interface {
 	commit(ctx context.Context, recs []*kgo.Record) error
 }
 
+// resetInbox holds the operator's pending resets of one stream; *offsets.ResetInbox implements
+// it (a nil one is empty and never ready).
+type resetInbox interface {
+	// Ready is readable when a reset arrives.
+	Ready() <-chan struct{}
+	// Pending returns the resets not yet applied, oldest first.
+	Pending() []offsets.Reset
+	// Applied removes the resets a committed transaction applied.
+	Applied(done []offsets.Reset)
+}
+
 // poller keeps one (tenant, stream) in sync: it runs a sync cycle, waits for the next one, and
 // repeats until its context ends. A cycle reads what changed since the committed bookmark and
 // commits each page's records together with the bookmark that follows them, so the bookmark in
@@ -45,7 +56,7 @@ type poller struct {
 	// startMS is the earliest replication-key value wanted (XERO_START_DATE), unix ms.
 	startMS int64
 	// resets holds the operator's pending requests to read the stream again (reset.go).
-	resets *offsets.ResetInbox
+	resets resetInbox
 	// deadSeen remembers the records without readable keys already dead-lettered, which no
 	// bookmark can hold.
 	deadSeen hashSet

@@ -4,13 +4,20 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"testing/synctest"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/plugin/kslog"
 
+	"github.com/xero-kafka/xero-kafka/offsets"
 	"github.com/xero-kafka/xero-kafka/xero"
 	"github.com/xero-kafka/xero-kafka/xerosim"
 )
@@ -104,3 +111,168 @@ func TestKafkaLogLevel(t *testing.T) {
 		t.Error("an unknown Kafka log level was accepted")
 	}
 }
+
+// scripted is a lister that answers call n (from 0) with answer(n), and records when each call
+// came, on the clock of the synctest bubble it runs in.
+type scripted struct {
+	mu     sync.Mutex
+	start  time.Time
+	calls  []time.Duration
+	answer func(n int) (*xero.Page, error)
+}
+
+func (s *scripted) List(context.Context, xero.Request) (*xero.Page, error) {
+	s.mu.Lock()
+	n := len(s.calls)
+	s.calls = append(s.calls, time.Since(s.start))
+	s.mu.Unlock()
+	return s.answer(n)
+}
+
+func (s *scripted) times() []time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.calls)
+}
+
+// emptyPage is a complete answer with no record.
+func emptyPage() *xero.Page {
+	return &xero.Page{Pagination: &xero.Pagination{Page: 1, PageSize: 1000, PageCount: 1}}
+}
+
+// runFor runs p for d of the bubble's time, then stops it and waits for run to return.
+func runFor(t *testing.T, p *poller, d time.Duration) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- p.run(ctx) }()
+	time.Sleep(d)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("run: %v", err)
+	}
+}
+
+// TestPollerBacksOff: after failed cycles the poller waits 5s, 10s, 20s, ... and after a cycle
+// that succeeds it waits the poll interval again.
+func TestPollerBacksOff(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		src := &scripted{start: time.Now(), answer: func(n int) (*xero.Page, error) {
+			if n < 3 {
+				return nil, errors.New("injected failure")
+			}
+			return emptyPage(), nil
+		}}
+		p := newTestPoller(t, "invoices", src, &memLog{})
+		p.interval = time.Minute
+		runFor(t, p, 3*time.Minute)
+		want := []time.Duration{0, 5 * time.Second, 15 * time.Second, 35 * time.Second, 95 * time.Second, 155 * time.Second}
+		if got := src.times(); !slices.Equal(got, want) {
+			t.Errorf("calls at %v, want %v", got, want)
+		}
+	})
+}
+
+// TestPollerDayLimitPauses: when Xero's daily limit is spent the stream pauses for the time Xero
+// names, and says until when in its status.
+func TestPollerDayLimitPauses(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		src := &scripted{start: time.Now(), answer: func(n int) (*xero.Page, error) {
+			if n == 0 {
+				return nil, &xero.APIError{StatusCode: 429, Problem: xero.ProblemDay, RetryAfter: 3 * time.Hour}
+			}
+			return emptyPage(), nil
+		}}
+		p := newTestPoller(t, "invoices", src, &memLog{})
+		p.interval = 2 * time.Hour
+		runFor(t, p, 4*time.Hour)
+		want := []time.Duration{0, 3 * time.Hour}
+		if got := src.times(); !slices.Equal(got, want) {
+			t.Errorf("calls at %v, want %v", got, want)
+		}
+	})
+}
+
+// fakeInbox holds resets for one stream, as offsets.ResetInbox does.
+type fakeInbox struct {
+	mu      sync.Mutex
+	pending []offsets.Reset
+	ready   chan struct{}
+}
+
+func (in *fakeInbox) Ready() <-chan struct{} { return in.ready }
+
+func (in *fakeInbox) Pending() []offsets.Reset {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return slices.Clone(in.pending)
+}
+
+func (in *fakeInbox) Applied(done []offsets.Reset) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	in.pending = in.pending[len(done):]
+}
+
+func (in *fakeInbox) add(r offsets.Reset) {
+	in.mu.Lock()
+	in.pending = append(in.pending, r)
+	in.mu.Unlock()
+	in.ready <- struct{}{}
+}
+
+// TestPollerResetWakes: a reset arriving while the poller waits for its next cycle is applied at
+// once, in a transaction with its tombstone, and the stream is read again from the reset's date
+// without waiting for the interval.
+func TestPollerResetWakes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		src := &scripted{start: time.Now(), answer: func(int) (*xero.Page, error) { return emptyPage(), nil }}
+		log := &memLog{}
+		p := newTestPoller(t, "invoices", src, log)
+		p.interval = time.Hour
+		p.bm.Watermark = time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
+		inbox := &fakeInbox{ready: make(chan struct{}, 1)}
+		p.resets = inbox
+		from := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+		go func() {
+			time.Sleep(10 * time.Minute)
+			inbox.add(offsets.Reset{BookmarkID: offsets.BookmarkID{Tenant: "t1", Stream: "invoices"}, ID: "r1", From: from})
+		}()
+		runFor(t, p, 30*time.Minute)
+		want := []time.Duration{0, 10 * time.Minute}
+		if got := src.times(); !slices.Equal(got, want) {
+			t.Errorf("calls at %v, want %v", got, want)
+		}
+		if p.bm.Watermark != from.UnixMilli() {
+			t.Errorf("watermark %v after the reset, want %v", time.UnixMilli(p.bm.Watermark).UTC(), from)
+		}
+		if len(inbox.Pending()) != 0 || log.commits != 1 {
+			t.Errorf("%d resets pending, %d commits; want 0 and 1", len(inbox.Pending()), log.commits)
+		}
+	})
+}
+
+// TestPollerStopsOnFatal: a commit whose outcome is unknown ends the poller with the error, so
+// that the session ends and the state is loaded again; it does not retry by itself.
+func TestPollerStopsOnFatal(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		src := &scripted{start: time.Now(), answer: func(int) (*xero.Page, error) {
+			return fixedPage{`{"InvoiceID":"a","UpdatedDateUTC":"/Date(1700000000000+0000)/"}`}.List(context.Background(), xero.Request{})
+		}}
+		out := committerFunc(func(context.Context, []*kgo.Record) error {
+			return fmt.Errorf("%w: injected", errOutcomeUnknown)
+		})
+		p := newTestPoller(t, "invoices", src, out)
+		err := p.run(t.Context())
+		if !errors.Is(err, errOutcomeUnknown) {
+			t.Fatalf("run: %v, want the unknown outcome", err)
+		}
+		if got := len(src.times()); got != 1 {
+			t.Errorf("%d calls, want 1", got)
+		}
+	})
+}
+
+type committerFunc func(context.Context, []*kgo.Record) error
+
+func (f committerFunc) commit(ctx context.Context, recs []*kgo.Record) error { return f(ctx, recs) }
