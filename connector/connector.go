@@ -4,8 +4,8 @@
 // It is the only package that knows the others: xero reads the API, streams says how each
 // entity is read, avro encodes the records and offsets keeps the bookmarks and the refresh token
 // in the state topic. A record's path, from an HTTP response to a Kafka record, is
-// poller.fetch (poller.go) → keysetCycle, offsetCycle or scanCycle (keyset.go, poller.go,
-// scan.go) → builder.record (records.go) → poller.commit → writer.transact (writer.go).
+// poller.fetch (poller.go) → the stream's strategy, a state machine with no I/O (keyset.go,
+// offset.go, scan.go) → builder.record (records.go) → poller.commit → writer.transact (writer.go).
 package connector
 
 import (
