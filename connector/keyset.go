@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"net/url"
+	"slices"
 
 	"github.com/xero-kafka/xero-kafka/offsets"
 	"github.com/xero-kafka/xero-kafka/streams"
@@ -65,8 +66,12 @@ const followUps = 3
 type keyset struct {
 	stream *streams.Stream
 	dead   *hashSet
-	// bm is the working bookmark: the one the last write carries, or the committed one.
-	bm offsets.Bookmark
+	// bm is the working bookmark: the one the last write carries, or the committed one. Its
+	// maps (the window, each traversal's Written) are shared with the bookmarks of the writes
+	// and the committed one; undo holds the old values of the entries changed since the last
+	// write, so that a page costs what it changes, not the size of the bookmark.
+	bm   offsets.Bookmark
+	undo *undoLog
 	// pass counts the passes of the cycle, from 0.
 	pass int
 	// page is the page the pass reads; since the If-Modified-Since it is read with.
@@ -96,7 +101,7 @@ type keyset struct {
 }
 
 func newKeyset(s *streams.Stream, bm offsets.Bookmark, dead *hashSet) *keyset {
-	k := &keyset{stream: s, dead: dead, bm: bm}
+	k := &keyset{stream: s, dead: dead, bm: bm, undo: &undoLog{}}
 	k.startPass()
 	return k
 }
@@ -130,10 +135,23 @@ func (k *keyset) take(f fetched) (step, error) {
 	return k.passPage(f)
 }
 
+// working returns a copy of the working bookmark to change: its own list of traversals, the
+// maps shared (their changes go through k.undo).
+func (k *keyset) working() offsets.Bookmark {
+	next := k.bm
+	next.Verify = slices.Clone(k.bm.Verify)
+	return next
+}
+
 // write adds a write of out with the bookmark next to st; next becomes the working bookmark.
 func (k *keyset) write(st *step, out []item, next offsets.Bookmark) {
-	st.writes = append(st.writes, write{items: out, bm: next})
-	k.bm = next
+	st.writes = append(st.writes, write{items: out, bm: next, undo: k.undo})
+	k.bm, k.undo = next, &undoLog{}
+}
+
+// rollback takes back the changes made to the maps since the last write.
+func (k *keyset) rollback() {
+	k.undo.apply()
 }
 
 // writeIfChanged writes unless there is nothing to write and the bookmark is unchanged.
@@ -163,10 +181,10 @@ func (k *keyset) passPage(f fetched) (step, error) {
 		k.coarse = true
 		st.notes = append(st.notes, note{kind: noteCoarse, from: k.since})
 	}
-	next := cloneBookmark(k.bm)
+	next := k.working()
 	out, maxPos, beyond, fresh := k.pageItems(&next, f)
 	if k.coarse && k.traversing >= 0 {
-		see(&next.Verify[k.traversing], f)
+		see(&next.Verify[k.traversing], f, k.undo)
 	}
 	st.notes = append(st.notes, note{kind: notePage, page: k.page, records: len(f.items), fresh: fresh, last: f.last})
 
@@ -176,7 +194,7 @@ func (k *keyset) passPage(f fetched) (step, error) {
 		// has now been written. A traversal left unfinished by a failure needs no settling:
 		// the watermark never jumped over its range, and reading on from page 1 covers it.
 		dropUnfinished(&next)
-		advance(&next, maxPos)
+		advance(&next, maxPos, k.undo)
 		k.writeIfChanged(&st, out, next)
 		if f.last {
 			return k.settle(st), nil
@@ -195,14 +213,14 @@ func (k *keyset) passPage(f fetched) (step, error) {
 			k.traversing = len(next.Verify) - 1
 		}
 		if k.coarse {
-			see(&next.Verify[k.traversing], f)
+			see(&next.Verify[k.traversing], f, k.undo)
 		}
 		k.write(&st, out, next)
 		k.page = 2
 		return k.then(st, k.passRead()), nil
 	case f.last || (beyond && !k.coarse):
 		// The traversal reached records above the watermark: it ends here.
-		advance(&next, maxPos)
+		advance(&next, maxPos, k.undo)
 		next.Verify[k.traversing].To = next.Watermark
 		k.write(&st, out, next)
 		k.traversing = -1
@@ -229,13 +247,13 @@ func (k *keyset) then(st step, r read) step {
 // old records that the window does not: if one of them is edited while the traversal runs, it
 // leaves its page and shifts the next ones, and only its presence in Written lets noteMoves see
 // that. (Below the watermark everything is written, so Written stays true.)
-func see(v *offsets.Verify, f fetched) {
+func see(v *offsets.Verify, f fetched, u *undoLog) {
 	for _, it := range f.items {
 		if it.bad != nil {
 			continue
 		}
 		if w, ok := v.Written[it.meta.id]; !ok || it.meta.pos > w {
-			v.Written[it.meta.id] = it.meta.pos
+			u.set(v.Written, it.meta.id, it.meta.pos)
 		}
 	}
 }
@@ -314,12 +332,12 @@ func (k *keyset) pageItems(next *offsets.Bookmark, f fetched) (out []item, maxPo
 		}
 		// Whether it is written is judged before noteMoves records the version seen.
 		done := written(next, m)
-		noteMoves(next, m)
+		noteMoves(next, m, k.undo)
 		if done {
 			continue
 		}
 		out = append(out, it)
-		remember(next, m)
+		remember(next, m, k.undo)
 		fresh++
 	}
 	return out, maxPos, beyond, fresh
@@ -352,7 +370,7 @@ func written(b *offsets.Bookmark, m recordMeta) bool {
 
 // advance moves the watermark up to pos and drops from the window what the next window's lower
 // bound excludes.
-func advance(b *offsets.Bookmark, pos int64) {
+func advance(b *offsets.Bookmark, pos int64, u *undoLog) {
 	if pos <= b.Watermark {
 		return
 	}
@@ -360,24 +378,24 @@ func advance(b *offsets.Bookmark, pos int64) {
 	lb := lowerBound(pos)
 	for id, w := range b.Window {
 		if w < lb {
-			delete(b.Window, id)
+			u.del(b.Window, id)
 		}
 	}
 }
 
 // remember records that the version m was written: in the window, and in every traversal
 // whose range holds it.
-func remember(b *offsets.Bookmark, m recordMeta) {
+func remember(b *offsets.Bookmark, m recordMeta, u *undoLog) {
 	if m.pos >= lowerBound(b.Watermark) {
 		if b.Window == nil {
 			b.Window = make(map[string]int64)
 		}
-		b.Window[m.id] = m.pos
+		u.set(b.Window, m.id, m.pos)
 	}
 	for i := range b.Verify {
 		v := &b.Verify[i]
 		if m.pos >= lowerBound(v.From) && (v.To == 0 || m.pos <= v.To) {
-			v.Written[m.id] = m.pos
+			u.set(v.Written, m.id, m.pos)
 		}
 	}
 }
@@ -395,12 +413,12 @@ const stampTolerance = int64(5000) // ms
 // may also have come after the traversal's last page; telling the two apart would take the
 // version in between, which a later edit can hide, so both count. The version seen replaces the
 // one in Written, so a re-read of the range counts only the changes made after it.
-func noteMoves(b *offsets.Bookmark, m recordMeta) {
+func noteMoves(b *offsets.Bookmark, m recordMeta, u *undoLog) {
 	for i := range b.Verify {
 		v := &b.Verify[i]
 		if w, ok := v.Written[m.id]; ok && m.pos > w && m.pos >= v.Start-stampTolerance {
 			v.Moved = true
-			v.Written[m.id] = m.pos
+			u.set(v.Written, m.id, m.pos)
 		}
 	}
 }
@@ -449,7 +467,7 @@ func (k *keyset) settle(st step) step {
 		case v.To == 0:
 			k.settleAt++ // unfinished (cannot happen at the end of a pass; kept to be safe)
 		case !v.Moved:
-			next := cloneBookmark(k.bm)
+			next := k.working()
 			next.Verify = append(next.Verify[:k.settleAt], next.Verify[k.settleAt+1:]...)
 			k.write(&st, nil, next)
 		default:
@@ -476,7 +494,7 @@ func (k *keyset) rereadRead() read {
 // replaces traversal settleAt, and a later pass settles it in turn.
 func (k *keyset) rereadPage(f fetched) step {
 	old := k.old
-	next := cloneBookmark(k.bm)
+	next := k.working()
 	v := &next.Verify[k.settleAt]
 	if k.rrPage == 1 {
 		// The reading starts afresh: no move seen yet.
@@ -497,12 +515,12 @@ func (k *keyset) rereadPage(f fetched) step {
 			continue // below the range: the server sent more than asked, and the pass reads it
 		}
 		done := written(&next, m)
-		noteMoves(&next, m)
+		noteMoves(&next, m, k.undo)
 		if done {
 			continue
 		}
 		out = append(out, it)
-		remember(&next, m)
+		remember(&next, m, k.undo)
 	}
 	var st step
 	k.write(&st, out, next)
@@ -513,4 +531,50 @@ func (k *keyset) rereadPage(f fetched) step {
 	}
 	k.rrPage++
 	return k.then(st, k.rereadRead())
+}
+
+// undoLog holds the old values of the map entries changed in a working bookmark, so that the
+// changes can be taken back when the write that carries them is not committed.
+type undoLog struct {
+	entries []undoEntry
+}
+
+type undoEntry struct {
+	m   map[string]int64
+	id  string
+	old int64
+	had bool
+}
+
+// set sets m[id] to v, remembering the old value.
+func (u *undoLog) set(m map[string]int64, id string, v int64) {
+	old, had := m[id]
+	u.entries = append(u.entries, undoEntry{m: m, id: id, old: old, had: had})
+	m[id] = v
+}
+
+// del deletes m[id], remembering the old value.
+func (u *undoLog) del(m map[string]int64, id string) {
+	old, had := m[id]
+	if !had {
+		return
+	}
+	u.entries = append(u.entries, undoEntry{m: m, id: id, old: old, had: true})
+	delete(m, id)
+}
+
+// apply takes the changes back, the last first, and empties the log.
+func (u *undoLog) apply() {
+	if u == nil {
+		return
+	}
+	for i := len(u.entries) - 1; i >= 0; i-- {
+		e := u.entries[i]
+		if e.had {
+			e.m[e.id] = e.old
+		} else {
+			delete(e.m, e.id)
+		}
+	}
+	u.entries = nil
 }

@@ -19,6 +19,9 @@ type offsetSync struct {
 
 func (o *offsetSync) first() read { return o.read() }
 
+// rollback has nothing to do: an offset bookmark holds no map.
+func (o *offsetSync) rollback() {}
+
 func (o *offsetSync) read() read {
 	q := o.stream.Query()
 	q.Set("offset", strconv.FormatInt(o.bm.Watermark, 10))

@@ -192,15 +192,18 @@ func (p *poller) cycle(ctx context.Context) error {
 	for {
 		f, err := p.fetch(ctx, r)
 		if err != nil {
+			abandon(st, nil, 0)
 			return err
 		}
 		s, err := st.take(f)
 		p.report(s.notes)
 		if err != nil {
+			abandon(st, nil, 0)
 			return err
 		}
-		for _, w := range s.writes {
+		for i, w := range s.writes {
 			if err := p.write(ctx, w); err != nil {
+				abandon(st, s.writes, i)
 				return err
 			}
 		}

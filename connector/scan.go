@@ -48,6 +48,10 @@ func newScan(s *streams.Stream, bm offsets.Bookmark, dead *hashSet) *scanSync {
 
 func (s *scanSync) first() read { return read{query: s.stream.Query(), page: 1} }
 
+// rollback has nothing to do: a scan works on its own copy of the fingerprints, taken at the
+// start and after each write (each write carries the whole map anyway).
+func (s *scanSync) rollback() {}
+
 func (s *scanSync) take(f fetched) (step, error) {
 	if s.missing != nil {
 		return s.looked(f), nil

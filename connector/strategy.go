@@ -27,6 +27,19 @@ type strategy interface {
 	// take reads the answer to the last read and returns what to write and what to read next.
 	// An error (a *stallError) ends the cycle with nothing written.
 	take(f fetched) (step, error)
+	// rollback takes back what the strategy changed, since its last write, in the maps its
+	// bookmarks share with the committed one.
+	rollback()
+}
+
+// abandon ends a cycle whose writes from index failed on were not committed (failed ==
+// len(writes) when the failure came after them): it takes back their changes to the maps they
+// share with the committed bookmark, the last first.
+func abandon(st strategy, writes []write, failed int) {
+	st.rollback()
+	for i := len(writes) - 1; i >= failed; i-- {
+		writes[i].undo.apply()
+	}
 }
 
 // newStrategy returns the stream's strategy for a cycle that starts from the committed bookmark
@@ -63,6 +76,9 @@ type write struct {
 	items      []item
 	tombstones []string
 	bm         offsets.Bookmark
+	// undo takes back the changes this write made to maps it shares with the committed
+	// bookmark (nil when it shares none).
+	undo *undoLog
 }
 
 // step is the outcome of one page: the writes to commit, in order, each in its own transaction,

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -30,6 +31,7 @@ type version struct {
 
 // model runs cycles of a stream's strategy against src and keeps what was committed.
 type model struct {
+	t      testing.TB
 	stream *streams.Stream
 	src    lister
 	// bm is the committed bookmark.
@@ -47,6 +49,20 @@ type model struct {
 	commits int
 	// reads are the reads of the last cycle.
 	reads []read
+	// snap is a deep copy of the committed bookmark, taken at each commit: the bookmarks of a
+	// strategy share their maps with the committed one, and a failed cycle must leave it as
+	// it was committed.
+	snap offsets.Bookmark
+}
+
+// abandon ends a failed cycle as the poller does, and checks that the committed bookmark is as
+// it was committed.
+func (m *model) abandon(st strategy, writes []write, failed int) {
+	m.t.Helper()
+	abandon(st, writes, failed)
+	if !reflect.DeepEqual(m.bm, m.snap) {
+		m.t.Errorf("after a failed cycle the committed bookmark changed:\n%+v\nwant\n%+v", m.bm, m.snap)
+	}
 }
 
 func newModel(t testing.TB, stream string, src lister) *model {
@@ -55,7 +71,7 @@ func newModel(t testing.TB, stream string, src lister) *model {
 	if !ok {
 		t.Fatalf("no stream %s", stream)
 	}
-	return &model{stream: &s, src: src}
+	return &model{t: t, stream: &s, src: src}
 }
 
 var errInjected = errors.New("injected commit failure")
@@ -63,21 +79,25 @@ var errInjected = errors.New("injected commit failure")
 // cycle runs one cycle from the committed bookmark, as poller.cycle does.
 func (m *model) cycle() error {
 	st := newStrategy(m.stream, m.bm, &m.dead)
+	m.snap = cloneBookmark(m.bm)
 	m.reads = m.reads[:0]
 	r := st.first()
 	for {
 		m.reads = append(m.reads, r)
 		pg, err := m.src.List(context.Background(), request(m.stream, "t1", r))
 		if err != nil {
+			m.abandon(st, nil, 0)
 			return err
 		}
 		s, err := st.take(pageOf(m.stream, pg, r.page, time.Time{}))
 		if err != nil {
+			m.abandon(st, nil, 0)
 			return err
 		}
-		for _, w := range s.writes {
+		for i, w := range s.writes {
 			m.commits++
 			if m.fail != nil && m.fail(m.commits) {
+				m.abandon(st, s.writes, i)
 				return fmt.Errorf("commit %d: %w", m.commits, errInjected)
 			}
 			for _, it := range w.items {
@@ -92,6 +112,7 @@ func (m *model) cycle() error {
 				m.tombs, m.log = append(m.tombs, id), append(m.log, version{id: id})
 			}
 			m.bm = w.bm
+			m.snap = cloneBookmark(w.bm)
 		}
 		if s.next == nil {
 			return nil
