@@ -539,3 +539,44 @@ func TestScanStrategyUnderChange(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkKeysetTraversalPage: the cost of a traversal page of 1,000 new records sharing one
+// UpdatedDateUTC, as in a bulk import, against a bookmark that already holds n records of that
+// instant. It should not grow with n. Each page is taken back after it is read, as after a
+// failed commit, so the bookmark keeps its size.
+func BenchmarkKeysetTraversalPage(b *testing.B) {
+	s, _ := streams.ByName("invoices")
+	const at = int64(1_700_000_000_000)
+	for _, n := range []int{1_000, 100_000} {
+		b.Run(fmt.Sprintf("bookmark=%d", n), func(b *testing.B) {
+			window := make(map[string]int64, n)
+			for i := range n {
+				window[fmt.Sprintf("old%07d", i)] = at
+			}
+			bm := offsets.Bookmark{Watermark: at, Window: window,
+				Verify: []offsets.Verify{{From: at, Start: at, Written: copyPositions(window)}}}
+			f := fetched{items: make([]item, 1000)}
+			for i := range f.items {
+				raw := fmt.Appendf(nil, `{"InvoiceID":"new%07d","UpdatedDateUTC":"/Date(%d+0000)/"}`, i, at)
+				m, err := readMeta(&s, raw)
+				if err != nil {
+					b.Fatal(err)
+				}
+				f.items[i] = item{raw: raw, meta: m}
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				k := newKeyset(&s, bm, &hashSet{})
+				k.traversing, k.page = 0, 2
+				st, err := k.take(f)
+				if err != nil || len(st.writes) != 1 || len(st.writes[0].items) != 1000 {
+					b.Fatalf("take: %v, %d writes", err, len(st.writes))
+				}
+				abandon(k, st.writes, 0)
+			}
+			if len(window) != n {
+				b.Fatalf("the window holds %d records after the pages were taken back, want %d", len(window), n)
+			}
+		})
+	}
+}
