@@ -88,9 +88,8 @@ type keyset struct {
 	// the bookmark it was read at.
 	prev, first1 pageSig
 	first1At     bookmarkSig
-	// settling is set once the pass has read to the end of the list; settleAt is the index in
-	// Verify of the traversal to settle next, and reread whether the pass read a range again.
-	settling bool
+	// Once the pass has read to the end of the list, settleAt is the index in Verify of the
+	// traversal to settle next, and reread says whether the pass read a range again.
 	settleAt int
 	reread   bool
 	// rereading is set while the range of traversal settleAt is read again, from old (the
@@ -110,7 +109,7 @@ func newKeyset(s *streams.Stream, bm offsets.Bookmark, dead *hashSet) *keyset {
 func (k *keyset) startPass() {
 	k.page, k.traversing, k.coarse = 1, -1, false
 	k.prev, k.first1, k.first1At = pageSig{}, pageSig{}, bookmarkSig{}
-	k.settling, k.settleAt, k.reread, k.rereading = false, 0, false, false
+	k.settleAt, k.reread, k.rereading = 0, false, false
 }
 
 // query is the stream's query ordered by the replication key, oldest first.
@@ -460,7 +459,6 @@ func copyPositions(m map[string]int64) map[string]int64 {
 // each one with a move is read again (reread). When none is left, the pass is over: after a
 // re-read, another pass follows, up to followUps.
 func (k *keyset) settle(st step) step {
-	k.settling = true
 	for k.settleAt < len(k.bm.Verify) {
 		v := k.bm.Verify[k.settleAt]
 		switch {
