@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"regexp"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -142,20 +143,18 @@ func (h *harness) waitSettled(c *running, since time.Time) {
 		if settled(c.Status(), since) {
 			return
 		}
-		h.checkRunning(c)
+		h.checkRunning(c, since)
 		time.Sleep(50 * time.Millisecond)
 	}
-	var stacks strings.Builder
-	_ = pprof.Lookup("goroutine").WriteTo(&stacks, 1)
-	h.t.Fatalf("the connector did not settle within %v; streams not settled:\n%s\ngoroutines:\n%s", settleLimit, unsettled(c.Status(), since), stacks.String())
+	h.t.Fatalf("the connector did not settle within %v\n%s", settleLimit, h.report(c, since))
 }
 
 // checkRunning fails the test at once if c's Run has returned: waiting on would only hide why.
-func (h *harness) checkRunning(c *running) {
+func (h *harness) checkRunning(c *running, since time.Time) {
 	h.t.Helper()
 	select {
 	case <-c.done:
-		h.t.Fatalf("the connector stopped by itself: %v\nstreams:\n%s", c.err, unsettled(c.Status(), time.Now()))
+		h.t.Fatalf("the connector stopped by itself: %v\n%s", c.err, h.report(c, since))
 	default:
 	}
 }
@@ -163,7 +162,8 @@ func (h *harness) checkRunning(c *running) {
 // waitWritten waits until c has committed at least one record.
 func (h *harness) waitWritten(c *running) {
 	h.t.Helper()
-	deadline := time.Now().Add(settleLimit)
+	since := time.Now()
+	deadline := since.Add(settleLimit)
 	for time.Now().Before(deadline) {
 		for _, t := range c.Status().Tenants {
 			for _, s := range t.Streams {
@@ -172,26 +172,83 @@ func (h *harness) waitWritten(c *running) {
 				}
 			}
 		}
-		h.checkRunning(c)
+		h.checkRunning(c, since)
 		time.Sleep(20 * time.Millisecond)
 	}
-	var stacks strings.Builder
-	_ = pprof.Lookup("goroutine").WriteTo(&stacks, 1)
-	h.t.Fatalf("the connector wrote nothing within %v; streams:\n%s\ngoroutines:\n%s", settleLimit, unsettled(c.Status(), time.Now()), stacks.String())
+	h.t.Fatalf("the connector wrote nothing within %v\n%s", settleLimit, h.report(c, since))
 }
 
-// unsettled describes the streams that have not finished, without error, a cycle begun after
-// since.
-func unsettled(st connector.Status, since time.Time) string {
+// waitFor polls cond until it holds, failing the test with what every poller of c was doing if
+// it does not within settleLimit or if c stops by itself. what names the condition.
+func (h *harness) waitFor(c *running, what string, cond func() bool) {
+	h.t.Helper()
+	since := time.Now()
+	deadline := since.Add(settleLimit)
+	for !cond() {
+		h.checkRunning(c, since)
+		if time.Now().After(deadline) {
+			h.t.Fatalf("not within %v: %s\n%s", settleLimit, what, h.report(c, since))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// logLinesPerStream is how many of its last log lines a failed wait shows per stream.
+const logLinesPerStream = 8
+
+// logAttr finds a stream's or tenant's attribute in a text log line.
+var (
+	logTenant = regexp.MustCompile(`(?:^| )tenant=(\S+)`)
+	logStream = regexp.MustCompile(`(?:^| )stream=(\S+)`)
+)
+
+// report says what every poller of c was doing, so that a failed wait explains itself: each
+// stream's status as /status shows it (marked when it has not finished a cycle begun after
+// since) with its last log lines, then the connector's last lines of its own and the
+// goroutines' stacks.
+func (h *harness) report(c *running, since time.Time) string {
+	lines := strings.Split(strings.TrimRight(h.logs.tail(1<<30), "\n"), "\n")
+	perStream := map[string][]string{}
+	var own []string
+	for _, l := range lines {
+		if l == "" {
+			continue
+		}
+		tm, sm := logTenant.FindStringSubmatch(l), logStream.FindStringSubmatch(l)
+		if tm == nil || sm == nil {
+			own = append(own, l)
+			continue
+		}
+		k := tm[1] + "/" + sm[1]
+		perStream[k] = append(perStream[k], l)
+	}
+	last := func(ls []string, n int) []string { return ls[max(0, len(ls)-n):] }
+
 	var b strings.Builder
+	st := c.Status()
+	fmt.Fprintf(&b, "status at %s (caught up: %t; wait began %s):\n", time.Now().UTC().Format(time.RFC3339Nano), st.CaughtUp, since.UTC().Format(time.RFC3339Nano))
+	if len(st.Tenants) == 0 {
+		b.WriteString("  no stream yet: the connector is still setting up\n")
+	}
 	for _, t := range st.Tenants {
 		for _, s := range t.Streams {
+			mark := "settled"
 			if !caughtUpSince(s, since) {
-				j, _ := json.Marshal(s)
-				fmt.Fprintf(&b, "  %s: %s\n", t.TenantID, j)
+				mark = "NOT SETTLED"
+			}
+			j, _ := json.Marshal(s)
+			fmt.Fprintf(&b, "  %s/%s [%s]: %s\n", t.TenantID, s.Stream, mark, j)
+			for _, l := range last(perStream[t.TenantID+"/"+s.Stream], logLinesPerStream) {
+				fmt.Fprintf(&b, "      | %s\n", l)
 			}
 		}
 	}
+	b.WriteString("connector's own last log lines:\n")
+	for _, l := range last(own, 3*logLinesPerStream) {
+		fmt.Fprintf(&b, "  | %s\n", l)
+	}
+	b.WriteString("goroutines:\n")
+	_ = pprof.Lookup("goroutine").WriteTo(&b, 1)
 	return b.String()
 }
 
@@ -416,7 +473,7 @@ func TestFencedInstanceStops(t *testing.T) {
 			t.Fatalf("first instance stopped with %v, want ErrFenced", a.err)
 		}
 	case <-time.After(settleLimit):
-		t.Fatal("the first instance was not fenced")
+		t.Fatalf("the first instance was not fenced within %v\n%s", settleLimit, h.report(a, time.Now()))
 	}
 	stopped := time.Now()
 	h.waitSettled(b, time.Now())
@@ -633,19 +690,11 @@ func TestCommitAnswerLost(t *testing.T) {
 		})
 	})
 	// Let commits fail for a while, under change.
-	deadline := time.Now().Add(settleLimit)
-	for {
+	h.waitFor(r, "6 commits whose answer was lost", func() bool {
 		lossy.mu.Lock()
-		n := lossy.answerLost + lossy.notSent
-		lossy.mu.Unlock()
-		if n >= 6 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("only %d commits lost their answer within %v", n, settleLimit)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		defer lossy.mu.Unlock()
+		return lossy.answerLost+lossy.notSent >= 6
+	})
 	lossy.set(false)
 	stopMutations()
 	h.waitSettled(r, time.Now())
