@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -805,5 +806,76 @@ func TestEndToEndCoarseModifiedSince(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// failingProduce is a transactional producer whose records are refused while on, as by a broker
+// that cannot be reached: every transaction, a rotated refresh token's included, is aborted.
+type failingProduce struct {
+	connector.TxnProducer
+	on *atomic.Bool
+}
+
+var errBrokerAway = errors.New("broker out of reach")
+
+func (f failingProduce) ProduceSync(ctx context.Context, rs ...*kgo.Record) kgo.ProduceResults {
+	if !f.on.Load() {
+		return f.TxnProducer.ProduceSync(ctx, rs...)
+	}
+	out := make(kgo.ProduceResults, len(rs))
+	for i, r := range rs {
+		out[i] = kgo.ProduceResult{Record: r, Err: errBrokerAway}
+	}
+	return out
+}
+
+// TestUnsavedTokenAfterGrace: a refresh token rotated while the broker is away cannot be saved,
+// and a stop loses it. A restart within Xero's grace period continues from the token saved
+// before, which Xero exchanges again; a restart after it gets Xero's refusal and stops at once,
+// saying to authorise the app again, rather than waiting for a token that no call can bring.
+// (Time in the simulator is moved on by the test; a simulator running faster than real time
+// would let a slow machine outlast the grace period.)
+func TestUnsavedTokenAfterGrace(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, xerosim.Seed(41), xerosim.Tenants(1), xerosim.Fast())
+	h.cfg.Streams = []string{"invoices", "currencies"}
+	var away atomic.Bool
+	start := func() *running {
+		return h.startWith(h.cfg, func(c *connector.Connector) {
+			c.WrapProducer(func(p connector.TxnProducer) connector.TxnProducer { return failingProduce{p, &away} })
+		})
+	}
+	// rotateUnsaved makes r's access token expire while the broker is away, waits until the
+	// rotated refresh token could not be saved, and stops r.
+	rotateUnsaved := func(r *running) {
+		t.Helper()
+		refreshes := h.sim.Stats().TokenRefreshes
+		away.Store(true)
+		h.sim.Advance(accessTokenLife + time.Minute)
+		h.waitFor(r, "a refresh whose token could not be saved", func() bool {
+			return h.sim.Stats().TokenRefreshes > refreshes && strings.Contains(h.logs.tail(1<<20), "could not save the new refresh token")
+		})
+		if err := r.stop(); err != nil {
+			t.Fatalf("stop while the broker is away: %v", err)
+		}
+		away.Store(false)
+	}
+
+	r := start()
+	h.waitSettled(r, time.Now())
+	rotateUnsaved(r)
+	// Within the grace period: the previous token works again.
+	r = start()
+	h.waitSettled(r, time.Now())
+	rotateUnsaved(r)
+	// After it: refused, and said so.
+	h.sim.Advance(31 * time.Minute)
+	r = start()
+	err := h.waitEnded(r)
+	if !errors.Is(err, xero.ErrUnauthorized) || !strings.Contains(err.Error(), "xero-kafka auth") {
+		t.Fatalf("a start from a token past its grace period ended with %v, want Xero's refusal naming 'xero-kafka auth'", err)
+	}
+	if st := h.sim.Stats(); st.TokenRefreshFailures != 1 {
+		t.Errorf("%d refused refreshes, want 1", st.TokenRefreshFailures)
 	}
 }
