@@ -35,8 +35,9 @@ import (
 )
 
 // settleLimit bounds every wait for the connector to catch up: a limit on a condition, not a
-// timing assertion.
-const settleLimit = 3 * time.Minute
+// timing assertion. It is generous: on a loaded 2-core machine under the race detector, the
+// setup of 26 streams alone has taken minutes.
+const settleLimit = 5 * time.Minute
 
 // harness runs connectors against the simulator and the test's Kafka and Schema Registry.
 type harness struct {
@@ -709,7 +710,7 @@ func (l *lossyCommits) set(on bool) {
 func TestCommitAnswerLost(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, xerosim.Seed(21), xerosim.Tenants(2), xerosim.NoLimits(),
-		xerosim.Volume("invoices", 1500), xerosim.Volume("journals", 400), xerosim.Volume("contacts", 300))
+		xerosim.Volume("invoices", 1100), xerosim.Volume("journals", 250), xerosim.Volume("contacts", 300))
 	h.cfg.Streams = []string{"invoices", "journals", "contacts", "payments", "currencies", "items"}
 	stopMutations := changes(h.sim, 23, 0)
 	defer stopMutations()
