@@ -115,8 +115,7 @@ func TestMissingScopeOneStream(t *testing.T) {
 	since := time.Now()
 	r := h.startWithMetrics(h.cfg, reg)
 
-	deadline := time.Now().Add(settleLimit)
-	for {
+	h.waitFor(r, "journals marked refused for accounting.journals.read, the other two streams synced", func() bool {
 		var refused, synced int
 		for _, tn := range r.Status().Tenants {
 			for _, s := range tn.Streams {
@@ -128,14 +127,8 @@ func TestMissingScopeOneStream(t *testing.T) {
 				}
 			}
 		}
-		if refused == 1 && synced == 2 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("status after %v: %+v", settleLimit, r.Status())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return refused == 1 && synced == 2
+	})
 	// Without per-organisation series the gauge counts the organisations refused.
 	if v := gauge(t, reg, "xero_kafka_streams_refused", map[string]string{"stream": "journals", "scope": "accounting.journals.read"}); v != 1 {
 		t.Errorf("xero_kafka_streams_refused = %v, want 1", v)

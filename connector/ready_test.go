@@ -19,6 +19,7 @@ import (
 // ready once it has (with Kafka and the registry answering), and is not ready after Run
 // returns. Its metrics then show the streams it synced.
 func TestReadyAfterReplay(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	cfg := h.cfg
 	cfg.Streams = []string{"currencies", "tax_rates"}

@@ -2,6 +2,7 @@ package connector_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -58,28 +59,15 @@ func TestResetWhileRunning(t *testing.T) {
 		}
 		want[stream] = len(truth)
 	}
-	deadline := time.Now().Add(settleLimit)
-	for {
+	h.waitFor(r, fmt.Sprintf("the reset streams read again: want %v more records than %v", want, before), func() bool {
 		now := written(r.Status(), tenant)
-		done := true
 		for stream, n := range want {
 			if now[stream]-before[stream] < int64(n) {
-				done = false
+				return false
 			}
 		}
-		if done {
-			break
-		}
-		select {
-		case <-r.done:
-			t.Fatalf("the instance stopped: %v", r.err)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the reset streams were not read again within %v: written before %v, now %v, want %v more", settleLimit, before, now, want)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return true
+	})
 	h.waitSettled(r, time.Now())
 	after := written(r.Status(), tenant)
 	if after["contacts"] != before["contacts"] {

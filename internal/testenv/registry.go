@@ -1,11 +1,13 @@
 package testenv
 
 import (
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/sr"
 	"github.com/twmb/franz-go/pkg/sr/srfake"
@@ -44,10 +46,16 @@ func RestartRegistry(t testing.TB) {
 	t.Logf("restarted the registry:\n%s", strings.TrimSpace(string(out)))
 }
 
+// registryTimeout bounds one request of a test's registry client: a safety net, not a
+// performance bound. franz-go's default, 5 s, is shorter than srfake's answers can take on a
+// loaded machine under the race detector, and each timeout costs a connector a setup retry
+// after a growing wait.
+const registryTimeout = time.Minute
+
 // RegistryClient returns a franz-go Schema Registry client of the registry at url.
 func RegistryClient(t testing.TB, url string) *sr.Client {
 	t.Helper()
-	cl, err := sr.NewClient(sr.URLs(url))
+	cl, err := sr.NewClient(sr.URLs(url), sr.HTTPClient(&http.Client{Timeout: registryTimeout}))
 	if err != nil {
 		t.Fatalf("schema registry client for %s: %v", url, err)
 	}
