@@ -150,6 +150,9 @@ func ServeSim(ctx context.Context, spec SimSpec, out io.Writer) error {
 	errc := make(chan error, 2)
 	go func() { errc <- servers[0].Serve(ln) }()
 	if spec.TLSProxy {
+		if spec.CADir == "" {
+			return errors.New("simulator spec: a TLS proxy needs ca_dir")
+		}
 		p, err := newTLSProxy(spec.CADir, srv)
 		if err != nil {
 			return err

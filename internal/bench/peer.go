@@ -126,12 +126,14 @@ func (b *bench) tapXero(ctx context.Context, vols map[string]int) (toolRun, erro
 	if err != nil {
 		return res, err
 	}
-	s, err := startSim(ctx, b.cfg.Self, dir, SimSpec{Tenants: 1, Seed: b.cfg.Seed, Volumes: vols, NoLimits: true, TLSProxy: true})
+	// One CA per environment, kept beside it, so that its bundle gains one certificate, once.
+	caDir := filepath.Join(b.cfg.TapVenv, "xkbench-ca")
+	s, err := startSim(ctx, b.cfg.Self, dir, SimSpec{Tenants: 1, Seed: b.cfg.Seed, Volumes: vols, NoLimits: true, TLSProxy: true, CADir: caDir})
 	if err != nil {
 		return res, err
 	}
 	defer s.stop()
-	if err := trustCA(ctx, b.cfg.TapVenv, filepath.Join(b.cfg.Dir, "ca", "ca.pem")); err != nil {
+	if err := trustCA(ctx, b.cfg.TapVenv, filepath.Join(caDir, "ca.pem")); err != nil {
 		return res, err
 	}
 	cfgPath := filepath.Join(dir, "tap-config.json")

@@ -92,7 +92,6 @@ type sim struct {
 }
 
 func startSim(ctx context.Context, self, dir string, spec SimSpec) (*sim, error) {
-	spec.CADir = filepath.Join(dir, "..", "ca")
 	b, err := json.Marshal(spec)
 	if err != nil {
 		return nil, err
