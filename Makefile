@@ -4,7 +4,7 @@
 
 GO ?= go
 
-.PHONY: test setup bench services-up services-down services-restart-kafka services-status services-logs services-clean
+.PHONY: test setup bench bench-go services-up services-down services-restart-kafka services-status services-logs services-clean
 
 test: setup
 	GO=$(GO) scripts/test.sh
@@ -14,7 +14,14 @@ test: setup
 setup:
 	scripts/setup.sh
 
+# The benchmark table: xero-kafka as its own process on the real Kafka and Apicurio (started
+# and stopped here), kfake, 1,000 organisations, tap-xero side by side; writes BENCHMARKS.md.
+# Up to 30 minutes. scripts/bench.sh -only REGEXP runs some rows only.
 bench:
+	GO=$(GO) scripts/bench.sh
+
+# The Go micro-benchmarks of the packages.
+bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 # The real services, for running tests by hand:

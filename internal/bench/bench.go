@@ -1,0 +1,352 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/xero-kafka/xero-kafka/connector"
+)
+
+// Sizes are the volumes of a run: the full figures or the short form of the test command.
+type Sizes struct {
+	Invoices    int // end to end, and peak RSS at this size
+	Journals    int
+	BigInvoices int // peak RSS at a large size
+	// Bulk are the sizes of bulk imports, each sharing one UpdatedDateUTC. The simulator inserts
+	// such records one by one into its time-ordered log (xerosim/table.go appendEntry), in
+	// O(n²): 20,000 take it about 30 s on a loaded 2-core machine, 200,000 would take hours.
+	Bulk []int
+	// Orgs organisations with OrgVolumes each, Xero's rate limits on.
+	Orgs       int
+	OrgVolumes map[string]int
+	// Latency samples at a 1 s poll interval and at the planned one.
+	FastSamples, PlannedSamples int
+	// PeerInvoices and PeerJournals are the volumes of the side-by-side run with tap-xero.
+	PeerInvoices, PeerJournals int
+	// RateLimited runs the connector package's rate-limited reference benchmark.
+	RateLimited bool
+	// Limit bounds each wait for a connector.
+	Limit time.Duration
+}
+
+// Full is the size of `make bench`.
+func Full() Sizes {
+	return Sizes{
+		Invoices: 100_000, Journals: 200_000, BigInvoices: 1_000_000, Bulk: []int{10_000, 20_000},
+		Orgs: 1000, OrgVolumes: smallOrg(),
+		FastSamples: 10, PlannedSamples: 3,
+		PeerInvoices: 20_000, PeerJournals: 40_000,
+		RateLimited: true, Limit: 15 * time.Minute,
+	}
+}
+
+// Short is the size of the short form that runs in the test command.
+func Short() Sizes {
+	return Sizes{
+		Invoices: 300, Journals: 500, BigInvoices: 1000, Bulk: []int{200, 400},
+		Orgs: 3, OrgVolumes: smallOrg(),
+		FastSamples: 2, PlannedSamples: 0,
+		PeerInvoices: 200, PeerJournals: 300,
+		Limit: 3 * time.Minute,
+	}
+}
+
+// smallOrg is a small organisation: a few dozen records in the busy streams, the simulator's
+// defaults (a handful) in the others.
+func smallOrg() map[string]int {
+	return map[string]int{"invoices": 50, "journals": 150, "contacts": 30, "payments": 20, "bank_transactions": 20}
+}
+
+// Config says what to run and with what.
+type Config struct {
+	Bin  string // the xero-kafka binary
+	Self string // the harness's binary, started again for the helper processes
+	Dir  string // logs and scratch files
+	// Repo is the repository root, for the rate-limited reference benchmark (go test).
+	Repo  string
+	GoBin string
+	// RealBrokers and RealRegistry are the real Kafka and Apicurio; without them the rows of
+	// the real broker say so.
+	RealBrokers  []string
+	RealRegistry string
+	// FakeAsReal runs the rows of the real broker on kfake when there is no real broker: the
+	// short form of the test command on fakes.
+	FakeAsReal bool
+	// TapVenv is the Python environment holding tap-xero; without it the peer's row says so.
+	TapVenv string
+	// Only keeps the rows whose id it matches (nil: every row).
+	Only  *regexp.Regexp
+	Sizes Sizes
+	Seed  int64
+	// Command reproduces a row: the row's id is appended as `-only '^id$'`.
+	Command string
+	Log     *slog.Logger
+}
+
+// Row is one figure of the table.
+type Row struct {
+	ID      string
+	What    string
+	Figure  string
+	Command string
+}
+
+// Table is the result of a run.
+type Table struct {
+	Started  time.Time
+	Duration time.Duration
+	Machine  Machine
+	Sizes    Sizes
+	Rows     []Row
+}
+
+type bench struct {
+	cfg  Config
+	real *target
+	fake *target
+	rows []Row
+	// realIsFake: kfake stands in for the real broker.
+	realIsFake bool
+	runID      string
+	n          int
+}
+
+// Run measures every row, in order; a row that cannot be measured says why instead of a figure.
+// It fails only when nothing can run at all.
+func Run(ctx context.Context, cfg Config) (*Table, error) {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if cfg.Seed == 0 {
+		cfg.Seed = 1
+	}
+	for _, p := range []string{cfg.Bin, cfg.Self} {
+		if _, err := os.Stat(p); err != nil {
+			return nil, fmt.Errorf("benchmark binaries: %w", err)
+		}
+	}
+	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("make the benchmark directory: %w", err)
+	}
+	tb := &Table{Started: time.Now().UTC(), Sizes: cfg.Sizes, Machine: ReadMachine()}
+	b := &bench{cfg: cfg, runID: fmt.Sprintf("bench%d", time.Now().Unix()%1_000_000)}
+	if len(cfg.RealBrokers) > 0 {
+		b.real = &target{name: "real broker", brokers: cfg.RealBrokers, registry: cfg.RealRegistry}
+	}
+	if b.wantsFake() || (b.real == nil && cfg.FakeAsReal) {
+		var info KafkaInfo
+		h, err := startHelper(ctx, cfg.Self, filepath.Join(cfg.Dir, "kfake.log"), &info, "kfake")
+		if err != nil {
+			return nil, fmt.Errorf("start kfake: %w", err)
+		}
+		defer h.stop()
+		b.fake = &target{name: "kfake", brokers: info.Brokers, registry: info.Registry}
+		if b.real == nil && cfg.FakeAsReal {
+			b.real, b.realIsFake = b.fake, true
+		}
+	}
+	b.endToEnd(ctx)
+	b.bigRSS(ctx)
+	b.latency(ctx)
+	b.bulk(ctx)
+	b.rateLimited(ctx)
+	b.orgs(ctx)
+	b.peer(ctx)
+	tb.Rows = b.rows
+	tb.Duration = time.Since(tb.Started).Round(time.Second)
+	tb.Machine.LoadAfter = loadAverage()
+	return tb, ctx.Err()
+}
+
+// wants reports whether any of ids is selected.
+func (b *bench) wants(ids ...string) bool {
+	if b.cfg.Only == nil {
+		return true
+	}
+	return slices.ContainsFunc(ids, b.cfg.Only.MatchString)
+}
+
+func (b *bench) wantsFake() bool { return b.wants("invoices-kfake", "journals-kfake") }
+
+// add appends a row; err, when not nil, stands in for the figure.
+func (b *bench) add(id, what, figure string, err error) {
+	if !b.wants(id) {
+		return
+	}
+	if b.realIsFake {
+		what = strings.ReplaceAll(what, "real broker", "kfake standing in for the real broker")
+	}
+	if err != nil {
+		figure = "not measured: " + oneLine(err.Error())
+		b.cfg.Log.Warn("row not measured", "row", id, "err", err)
+	} else {
+		b.cfg.Log.Info("measured", "row", id, "figure", figure)
+	}
+	cmd := b.cfg.Command + " -only '^" + id + "$'"
+	b.rows = append(b.rows, Row{ID: id, What: what, Figure: figure, Command: cmd})
+}
+
+func oneLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	if len(s) > 300 {
+		s = s[:300] + "…"
+	}
+	return s
+}
+
+// scratch returns a fresh directory and topic prefix for one connector setup.
+func (b *bench) scratch(name string) (dir, prefix string, err error) {
+	b.n++
+	dir = filepath.Join(b.cfg.Dir, fmt.Sprintf("%02d-%s", b.n, name))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", "", fmt.Errorf("make %s: %w", dir, err)
+	}
+	return dir, fmt.Sprintf("%s-%02d-%s", b.runID, b.n, name), nil
+}
+
+// errNoReal explains the rows of the real broker in a run without one.
+var errNoReal = errors.New("no real broker: run scripts/bench.sh, which starts Kafka and Apicurio")
+
+// syncResult is what one first sync cost.
+type syncResult struct {
+	records   int64
+	wall      time.Duration // first Xero call to caught up
+	firstCall time.Duration // process start to first Xero call
+	cpu       time.Duration // the connector's CPU from start to caught up
+	peak      int64         // VmHWM at caught up
+}
+
+func (r syncResult) perSecond() float64 { return float64(r.records) / r.wall.Seconds() }
+func (r syncResult) cpuPer100k() float64 {
+	return r.cpu.Seconds() * 100_000 / float64(max(r.records, 1))
+}
+
+// firstSync runs one organisation with n records of stream, without rate limits, to caught up.
+func (b *bench) firstSync(ctx context.Context, tg *target, stream string, n int) (syncResult, error) {
+	var res syncResult
+	if tg == nil {
+		return res, errNoReal
+	}
+	dir, prefix, err := b.scratch(stream + "-" + strings.ReplaceAll(tg.name, " ", "-"))
+	if err != nil {
+		return res, err
+	}
+	s, err := startSim(ctx, b.cfg.Self, dir, SimSpec{Tenants: 1, Seed: b.cfg.Seed, Volumes: map[string]int{stream: n}, NoLimits: true})
+	if err != nil {
+		return res, err
+	}
+	defer s.stop()
+	defer func() { _ = deleteTopics(context.WithoutCancel(ctx), *tg, prefix) }()
+	r, err := startRun(b.cfg.Bin, filepath.Join(dir, "xero-kafka.log"), runEnv(s, *tg, prefix, true, "XERO_STREAMS="+stream))
+	if err != nil {
+		return res, err
+	}
+	defer r.stop()
+	st, _, err := r.waitStatus(ctx, 100*time.Millisecond, b.cfg.Sizes.Limit, "caught up", func(st connector.Status) bool { return st.CaughtUp })
+	if err != nil {
+		return res, err
+	}
+	done := time.Now()
+	if res.cpu, err = cpuOf(r.pid()); err != nil {
+		return res, err
+	}
+	if res.peak, _, err = memOf(r.pid()); err != nil {
+		return res, err
+	}
+	calls, err := s.calls(ctx)
+	if err != nil {
+		return res, fmt.Errorf("count the simulator's calls: %w", err)
+	}
+	first := time.Unix(0, calls.FirstCall)
+	res.records, res.wall, res.firstCall = records(st), done.Sub(first), first.Sub(r.started)
+	if res.records < int64(n) {
+		return res, fmt.Errorf("caught up with %d records written, want at least %d", res.records, n)
+	}
+	return res, nil
+}
+
+func syncFigure(r syncResult) string {
+	return fmt.Sprintf("%s records/s; %.2f CPU s per 100k; %s records in %s; first call %s after start",
+		thousands(int64(r.perSecond())), r.cpuPer100k(), thousands(r.records), r.wall.Round(10*time.Millisecond), r.firstCall.Round(10*time.Millisecond))
+}
+
+func (b *bench) endToEnd(ctx context.Context) {
+	sz := b.cfg.Sizes
+	for _, stream := range []string{"invoices", "journals"} {
+		n := sz.Invoices
+		if stream == "journals" {
+			n = sz.Journals
+		}
+		var real, fake syncResult
+		var errReal, errFake error = errNoReal, errors.New("not run")
+		if b.wants(stream+"-real", stream+"-kfake", "rss-"+stream) && b.real != nil {
+			real, errReal = b.firstSync(ctx, b.real, stream, n)
+		}
+		if b.wants(stream+"-kfake") && b.fake != nil {
+			fake, errFake = b.firstSync(ctx, b.fake, stream, n)
+		}
+		fig, err := syncFigureOr(real, errReal)
+		b.add(stream+"-real", fmt.Sprintf("%s end to end, real broker (%s, one organisation)", stream, thousands(int64(n))), fig, err)
+		fig, err = syncFigureOr(fake, errFake)
+		if err == nil && errReal == nil {
+			fig += fmt.Sprintf("; real/kfake records/s = %.2f", real.perSecond()/fake.perSecond())
+		} else if err == nil {
+			fig += "; no ratio: the real broker's run failed"
+		}
+		b.add(stream+"-kfake", fmt.Sprintf("%s end to end, kfake in its own process (same volume)", stream), fig, err)
+		if stream == "invoices" {
+			b.add("rss-invoices", fmt.Sprintf("peak RSS (VmHWM), %s invoices, real broker", thousands(int64(n))), mib(real.peak), errReal)
+		}
+	}
+}
+
+func syncFigureOr(r syncResult, err error) (string, error) {
+	if err != nil {
+		return "", err
+	}
+	return syncFigure(r), nil
+}
+
+func (b *bench) bigRSS(ctx context.Context) {
+	if !b.wants("rss-big") {
+		return
+	}
+	n := b.cfg.Sizes.BigInvoices
+	r, err := b.firstSync(ctx, b.real, "invoices", n)
+	fig := ""
+	if err == nil {
+		fig = fmt.Sprintf("%s (at %s records/s, %.2f CPU s per 100k)", mib(r.peak), thousands(int64(r.perSecond())), r.cpuPer100k())
+	}
+	b.add("rss-big", fmt.Sprintf("peak RSS (VmHWM), %s invoices, real broker", thousands(int64(n))), fig, err)
+}
+
+func mib(n int64) string { return fmt.Sprintf("%.0f MiB", float64(n)/(1<<20)) }
+
+func thousands(n int64) string {
+	s := fmt.Sprint(n)
+	if n < 0 {
+		return "-" + thousands(-n)
+	}
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+// jitter returns a random duration in [0, d).
+func jitter(d time.Duration) time.Duration {
+	if d <= 0 {
+		return 0
+	}
+	return time.Duration(rand.Int64N(int64(d)))
+}

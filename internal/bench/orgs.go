@@ -1,0 +1,120 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/xero-kafka/xero-kafka/connector"
+)
+
+// orgs: many small organisations under Xero's rate limits, a first sync and a restart.
+func (b *bench) orgs(ctx context.Context) {
+	if !b.wants("orgs-first", "orgs-restart", "orgs-bodies") {
+		return
+	}
+	n := b.cfg.Sizes.Orgs
+	first, restart, bodies, err := b.orgsOf(ctx, n)
+	ferr, rerr := err, err
+	if err == nil && restart == "" {
+		rerr = fmt.Errorf("the restart was not measured")
+	}
+	if err != nil && first != "" {
+		ferr = nil // the first sync was measured; the restart failed
+	}
+	b.add("orgs-first", fmt.Sprintf("%s organisations (small volumes, Xero's limits), first sync, real broker", thousands(int64(n))), first, ferr)
+	b.add("orgs-restart", fmt.Sprintf("%s organisations, restart with no new data", thousands(int64(n))), restart, rerr)
+	b.add("orgs-bodies", fmt.Sprintf("%s organisations, largest bodies served", thousands(int64(n))), bodies, ferr)
+}
+
+func (b *bench) orgsOf(ctx context.Context, n int) (first, restart, bodies string, err error) {
+	if b.real == nil {
+		return "", "", "", errNoReal
+	}
+	tg := *b.real
+	dir, prefix, err := b.scratch("orgs")
+	if err != nil {
+		return "", "", "", err
+	}
+	s, err := startSim(ctx, b.cfg.Self, dir, SimSpec{Tenants: n, Seed: b.cfg.Seed, Volumes: b.cfg.Sizes.OrgVolumes})
+	if err != nil {
+		return "", "", "", err
+	}
+	defer s.stop()
+	defer func() { _ = deleteTopics(context.WithoutCancel(ctx), tg, prefix) }()
+
+	r, err := startRun(b.cfg.Bin, filepath.Join(dir, "xero-kafka-1.log"), runEnv(s, tg, prefix, true))
+	if err != nil {
+		return "", "", "", err
+	}
+	largestMetrics := 0
+	st, largestStatus, err := r.waitStatus(ctx, 2*time.Second, b.cfg.Sizes.Limit, "caught up", func(st connector.Status) bool {
+		if m, err := r.get(ctx, "/metrics"); err == nil {
+			largestMetrics = max(largestMetrics, len(m))
+		}
+		return st.CaughtUp
+	})
+	if err != nil {
+		r.stop()
+		return "", "", "", err
+	}
+	took := time.Since(r.started)
+	peak, _, err := memOf(r.pid())
+	if err != nil {
+		r.stop()
+		return "", "", "", err
+	}
+	calls, err := s.calls(ctx)
+	r.stop()
+	if err != nil {
+		return "", "", "", err
+	}
+	first = fmt.Sprintf("peak RSS %s; caught up %s after start (%s calls, %s records; floor at the app limit of 10,000 calls/min: %s)",
+		mib(peak), took.Round(time.Second), thousands(calls.API), thousands(records(st)),
+		(time.Duration(calls.API) * time.Minute / 10_000).Round(time.Second))
+	bodies = fmt.Sprintf("/status %s, /metrics %s", humanBytes(int64(largestStatus)), humanBytes(int64(largestMetrics)))
+
+	if err := s.resetCalls(ctx); err != nil {
+		return first, "", bodies, err
+	}
+	r2, err := startRun(b.cfg.Bin, filepath.Join(dir, "xero-kafka-2.log"), runEnv(s, tg, prefix, false))
+	if err != nil {
+		return first, "", bodies, err
+	}
+	defer r2.stop()
+	var firstCall time.Duration
+	for firstCall == 0 {
+		select {
+		case <-r2.exited:
+			return first, "", bodies, fmt.Errorf("the restarted connector ended; log %s:\n%s", r2.logPath, tail(r2.logPath, 20))
+		case <-ctx.Done():
+			return first, "", bodies, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+		c, err := s.calls(ctx)
+		if err != nil {
+			return first, "", bodies, err
+		}
+		if c.API > 0 {
+			firstCall = time.Unix(0, c.FirstCall).Sub(r2.started)
+		}
+		if time.Since(r2.started) > b.cfg.Sizes.Limit {
+			return first, "", bodies, fmt.Errorf("no Xero call within %v of the restart", b.cfg.Sizes.Limit)
+		}
+	}
+	since := r2.started
+	_, _, werr := r2.waitStatus(ctx, 2*time.Second, min(b.cfg.Sizes.Limit, 4*time.Minute), "caught up again", caughtUpSince(since))
+	peak2, _, err := memOf(r2.pid())
+	if err != nil {
+		return first, "", bodies, err
+	}
+	c2, _ := s.calls(ctx)
+	restart = fmt.Sprintf("first call %s after start; peak RSS %s", firstCall.Round(10*time.Millisecond), mib(peak2))
+	if werr == nil {
+		restart += fmt.Sprintf(" through a full cycle of every stream (%s, %s calls)", time.Since(since).Round(time.Second), thousands(c2.API))
+	} else {
+		restart += fmt.Sprintf(" in the first %s (a full cycle did not finish: %s)", time.Since(since).Round(time.Second), oneLine(werr.Error()))
+	}
+	return first, restart, bodies, nil
+}

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# bench.sh is what `make bench` runs: it installs tap-xero 2.6.0 (the peer) into
+# .cache/tap-xero-venv once, starts the real Kafka and Apicurio with services.sh, builds
+# cmd/xero-kafka and the harness (internal/bench/cmd/xkbench), runs every benchmark, prints the
+# table, writes BENCHMARKS.md, and stops the services whatever happened. It takes up to 30
+# minutes on a 2-core machine.
+#
+#   scripts/bench.sh                    every row, BENCHMARKS.md rewritten
+#   scripts/bench.sh -only '^bulk$'     one row (a regular expression over the row ids); the
+#                                       table then goes to .bench/BENCHMARKS.partial.md
+#
+# Logs of every process are kept in .bench/run/. The services use the ports of services.sh
+# (XK_KAFKA_PORT and the others, as for the tests).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source scripts/common.sh
+
+GO="${GO:-go}"
+TAP_VENV="$CACHE_DIR/tap-xero-venv"
+WORK=".bench"
+
+out="BENCHMARKS.md"
+for a in "$@"; do
+	[[ "$a" == -only* ]] && out="$WORK/BENCHMARKS.partial.md"
+done
+
+# The peer: tap-xero 2.6.0 from PyPI, with six, which it imports without declaring it.
+if [[ ! -x "$TAP_VENV/bin/tap-xero" ]]; then
+	log "installing tap-xero 2.6.0 into $TAP_VENV"
+	python3 -m venv "$TAP_VENV"
+	if ! "$TAP_VENV/bin/pip" install --quiet "tap-xero==2.6.0" six >"$CACHE_DIR/tap-xero-pip.log" 2>&1; then
+		log "warning: tap-xero did not install (see $CACHE_DIR/tap-xero-pip.log); the peer's row will say so"
+		rm -rf "$TAP_VENV"
+	fi
+fi
+
+mkdir -p "$WORK/bin"
+rm -rf "$WORK/run"
+"$GO" build -o "$WORK/bin/xero-kafka" ./cmd/xero-kafka
+"$GO" build -o "$WORK/bin/xkbench" ./internal/bench/cmd/xkbench
+
+trap 'scripts/services.sh down >&2 || true' EXIT
+scripts/services.sh up >&2
+eval "$(scripts/services.sh env)"
+export XK_KAFKA_BROKERS XK_SCHEMA_REGISTRY_URL
+
+"$WORK/bin/xkbench" -bin "$WORK/bin/xero-kafka" -tap-venv "$TAP_VENV" -dir "$WORK/run" -repo . -out "$out" "$@"
+log "table written to $out; logs in $WORK/run/"
