@@ -384,18 +384,17 @@ func (s *Sim) burstLocked(t *tenant, sid streamID, n int) int {
 	if sid == sBankTransfers || tb.natAll.total == 0 {
 		creates = n
 	}
+	picked := make(map[int]bool, n-creates)
 	for k := creates; k < n; k++ {
-		if i := tb.natAll.find(s.mut.gen.intn(tb.natAll.total)); !slices.Contains(edits, i) {
+		if i := tb.natAll.find(s.mut.gen.intn(tb.natAll.total)); !picked[i] {
+			picked[i] = true
 			edits = append(edits, i)
 		}
 	}
-	// Apply edits in id order so that the tie-breaking insertions stay cheap.
-	slices.SortFunc(edits, func(a, b int) int {
-		if tb.id(a).less(tb.id(b)) {
-			return -1
-		}
-		return 1
-	})
+	slices.Sort(edits) // the order of the draws, whatever the map does
+	// All the changes share one instant: their log entries are sorted once at the end.
+	tb.beginBatch()
+	defer tb.endBatch()
 	changed := 0
 	for _, i := range edits {
 		t.touch(sid, i, now)

@@ -1,6 +1,7 @@
 package xerosim
 
 import (
+	"cmp"
 	"slices"
 	"sort"
 	"sync/atomic"
@@ -44,6 +45,10 @@ type table struct {
 	logAll, logVis *fenwick // over log positions: current, and current and not hidden
 	natAll, natVis *fenwick // over record indexes: not gone, and not gone and not hidden
 
+	// batchFrom is the log position of the first entry appended since beginBatch, or -1 when no
+	// batch is open. While one is, entries are appended unsorted and endBatch sorts them once.
+	batchFrom int
+
 	// Written by readers under the read lock, hence atomic.
 	recent  [64]atomic.Int32 // indexes recently served, for mutations aimed at records being read
 	nRecent atomic.Uint64
@@ -51,7 +56,7 @@ type table struct {
 }
 
 func newTable(def *streamDef, idSeed uint64, n int, baseTS, endTS int64, statusOf func(i int) uint8) *table {
-	t := &table{def: def, idSeed: idSeed, n0: n, baseTS: baseTS}
+	t := &table{def: def, idSeed: idSeed, n0: n, baseTS: baseTS, batchFrom: -1}
 	if n > 0 {
 		t.stepTS = (endTS - baseTS) / int64(n)
 		if t.stepTS < 1 {
@@ -126,6 +131,10 @@ func (t *table) appendEntry(i int, ts int64) {
 	if t.logVis != t.logAll {
 		t.logVis.push(!t.hidden(i))
 	}
+	if t.batchFrom >= 0 {
+		t.pos[i] = int32(p) // endBatch puts it in (ts, id) order
+		return
+	}
 	id := t.id(i)
 	for p > 0 && t.ordTS[p-1] == ts && id.less(t.id(int(t.ord[p-1]))) {
 		j := int(t.ord[p-1])
@@ -162,9 +171,70 @@ func (t *table) touch(i int, ts int64) {
 	t.stale++
 	t.ver[i]++
 	t.appendEntry(i, ts)
-	if t.stale > 4096 && t.stale > len(t.ord)/2 {
+	t.maybeCompact()
+}
+
+// maybeCompact drops the stale entries once they are most of the log, unless a batch is open
+// (compacting would move the batch's entries).
+func (t *table) maybeCompact() {
+	if t.batchFrom < 0 && t.stale > 4096 && t.stale > len(t.ord)/2 {
 		t.compact()
 	}
+}
+
+// beginBatch starts a run of changes that share their timestamps, such as a bulk import:
+// appendEntry then leaves the (ts, id) order to endBatch, which restores it with one sort instead
+// of one insertion per record (quadratic when many records share an instant).
+func (t *table) beginBatch() { t.batchFrom = len(t.ord) }
+
+// endBatch sorts the entries appended since beginBatch, together with the earlier entries that
+// share the first one's timestamp, into (ts, id) order; equal keys keep their order, as
+// appendEntry's insertion would.
+func (t *table) endBatch() {
+	lo := t.batchFrom
+	t.batchFrom = -1
+	if lo < 0 || lo >= len(t.ord) {
+		return
+	}
+	for first := t.ordTS[lo]; lo > 0 && t.ordTS[lo-1] == first; {
+		lo--
+	}
+	type entry struct {
+		rec      int32
+		ts       int64
+		id       uuid
+		all, vis bool
+		current  bool
+	}
+	seg := make([]entry, 0, len(t.ord)-lo)
+	for p := lo; p < len(t.ord); p++ {
+		r := t.ord[p]
+		seg = append(seg, entry{rec: r, ts: t.ordTS[p], id: t.id(int(r)),
+			all: t.logAll.flags[p], vis: t.logVis.flags[p], current: int(t.pos[r]) == p})
+	}
+	slices.SortStableFunc(seg, func(a, b entry) int {
+		switch {
+		case a.ts != b.ts:
+			return cmp.Compare(a.ts, b.ts)
+		case a.id.less(b.id):
+			return -1
+		case b.id.less(a.id):
+			return 1
+		}
+		return 0
+	})
+	for k, e := range seg {
+		p := lo + k
+		t.ord[p], t.ordTS[p] = e.rec, e.ts
+		t.logAll.set(p, e.all)
+		if t.logVis != t.logAll {
+			t.logVis.set(p, e.vis)
+		}
+		if e.current {
+			t.pos[e.rec] = int32(p)
+		}
+	}
+	t.maybeCompact()
 }
 
 // setStatus changes the status of record i and its hidden flag.
