@@ -60,7 +60,7 @@ type model struct {
 // it was committed.
 func (m *model) abandon(st strategy, writes []write, failed int) {
 	m.t.Helper()
-	abandon(st, writes, failed)
+	abandon(st, &m.dead, writes, failed)
 	if m.checkRollback && !reflect.DeepEqual(m.bm, m.snap) {
 		m.t.Errorf("after a failed cycle the committed bookmark changed:\n%+v\nwant\n%+v", m.bm, m.snap)
 	}
@@ -308,13 +308,18 @@ func TestKeysetStrategyStalls(t *testing.T) {
 }
 
 // TestKeysetStrategyDeadLetters: a record without readable keys is dead-lettered once, however
-// often it is read, and does not move the watermark.
+// often it is read, and does not move the watermark; a dead letter whose commit failed is
+// written by the next cycle.
 func TestKeysetStrategyDeadLetters(t *testing.T) {
 	recs := []string{
 		`{"InvoiceID":"a","UpdatedDateUTC":"/Date(1700000000000+0000)/","V":1}`,
 		`{"UpdatedDateUTC":"/Date(1700000009000+0000)/"}`,
 	}
 	m := newModel(t, "invoices", fixedList{recs: recs, pageSize: 100, pages: 1})
+	m.fail = func(n int) bool { return n == 1 }
+	if err := m.cycle(); !errors.Is(err, errInjected) {
+		t.Fatalf("cycle: %v, want the injected failure", err)
+	}
 	for range 3 {
 		if err := m.cycle(); err != nil {
 			t.Fatal(err)
@@ -577,7 +582,7 @@ func BenchmarkKeysetTraversalPage(b *testing.B) {
 				if err != nil || len(st.writes) != 1 || len(st.writes[0].items) != 1000 {
 					b.Fatalf("take: %v, %d writes", err, len(st.writes))
 				}
-				abandon(k, st.writes, 0)
+				abandon(k, &hashSet{}, st.writes, 0)
 			}
 			if len(window) != n {
 				b.Fatalf("the window holds %d records after the pages were taken back, want %d", len(window), n)
