@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"strconv"
 	"sync"
@@ -37,7 +38,9 @@ type memSource struct {
 	stampSkew int64
 	rng       *rand.Rand
 	recs      map[string]*memRec
-	mutate    func(s *memSource, call int)
+	// order holds recs sorted by (pos, id), kept so by upsert.
+	order  []*memRec
+	mutate func(s *memSource, call int)
 	// downtime, when set, changes the data while the connector is down after a failure.
 	downtime func(s *memSource)
 	calls    int
@@ -60,23 +63,23 @@ func (s *memSource) upsert(id string, at int64) {
 	if !ok {
 		r = &memRec{id: id}
 		s.recs[id] = r
+	} else {
+		s.order = slices.Delete(s.order, s.index(r.pos, id), s.index(r.pos, id)+1)
 	}
 	r.pos, r.version = at, r.version+1
+	s.order = slices.Insert(s.order, s.index(at, id), r)
 }
 
-func (s *memSource) sorted() []*memRec {
-	all := make([]*memRec, 0, len(s.recs))
-	for _, r := range s.recs {
-		all = append(all, r)
-	}
-	sort.Slice(all, func(i, j int) bool {
-		if all[i].pos != all[j].pos {
-			return all[i].pos < all[j].pos
-		}
-		return all[i].id < all[j].id
+// index is where (pos, id) is or belongs in order.
+func (s *memSource) index(pos int64, id string) int {
+	return sort.Search(len(s.order), func(i int) bool {
+		r := s.order[i]
+		return r.pos > pos || (r.pos == pos && r.id >= id)
 	})
-	return all
 }
+
+// sorted returns the records ordered by (pos, id); the caller must not change the slice.
+func (s *memSource) sorted() []*memRec { return s.order }
 
 func (s *memSource) List(_ context.Context, req xero.Request) (*xero.Page, error) {
 	s.mu.Lock()
@@ -92,6 +95,7 @@ func (s *memSource) List(_ context.Context, req xero.Request) (*xero.Page, error
 	// Like Xero, the list is in creation order unless asked otherwise.
 	all := s.sorted()
 	if req.Query.Get("order") != "UpdatedDateUTC ASC" {
+		all = slices.Clone(all)
 		sort.Slice(all, func(i, j int) bool { return all[i].id < all[j].id })
 	}
 	var match []*memRec
@@ -303,6 +307,9 @@ func TestKeysetUnderChange(t *testing.T) {
 				}
 				m := newModel(t, "invoices", src)
 				m.fail = func(n int) bool { return rng.IntN(15) == 0 }
+				// Checking that failed cycles leave the committed bookmark as it was costs
+				// a copy of it per commit: a few seeds suffice.
+				m.checkRollback = seed <= 3
 				syncUntilSettled(t, m, src, 25)
 				checkVersions(t, src, m.data)
 			})

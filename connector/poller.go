@@ -192,18 +192,18 @@ func (p *poller) cycle(ctx context.Context) error {
 	for {
 		f, err := p.fetch(ctx, r)
 		if err != nil {
-			abandon(st, nil, 0)
+			abandon(st, &p.deadSeen, nil, 0)
 			return err
 		}
 		s, err := st.take(f)
 		p.report(s.notes)
 		if err != nil {
-			abandon(st, nil, 0)
+			abandon(st, &p.deadSeen, nil, 0)
 			return err
 		}
 		for i, w := range s.writes {
 			if err := p.write(ctx, w); err != nil {
-				abandon(st, s.writes, i)
+				abandon(st, &p.deadSeen, s.writes, i)
 				return err
 			}
 		}

@@ -48,9 +48,10 @@ func newScan(s *streams.Stream, bm offsets.Bookmark, dead *hashSet) *scanSync {
 
 func (s *scanSync) first() read { return read{query: s.stream.Query(), page: 1} }
 
-// rollback has nothing to do: a scan works on its own copy of the fingerprints, taken at the
-// start and after each write (each write carries the whole map anyway).
-func (s *scanSync) rollback() {}
+// rollback forgets the dead letters gathered since the last write. The fingerprints need
+// nothing: a scan works on its own copy, taken at the start and after each write (each write
+// carries the whole map anyway).
+func (s *scanSync) rollback() { forgetBad(s.dead, s.out) }
 
 func (s *scanSync) take(f fetched) (step, error) {
 	if s.missing != nil {

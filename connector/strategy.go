@@ -34,11 +34,22 @@ type strategy interface {
 
 // abandon ends a cycle whose writes from index failed on were not committed (failed ==
 // len(writes) when the failure came after them): it takes back their changes to the maps they
-// share with the committed bookmark, the last first.
-func abandon(st strategy, writes []write, failed int) {
+// share with the committed bookmark, the last first, and forgets their dead letters, which the
+// next cycle writes again.
+func abandon(st strategy, dead *hashSet, writes []write, failed int) {
 	st.rollback()
 	for i := len(writes) - 1; i >= failed; i-- {
 		writes[i].undo.apply()
+		forgetBad(dead, writes[i].items)
+	}
+}
+
+// forgetBad removes the records without readable keys among items from dead.
+func forgetBad(dead *hashSet, items []item) {
+	for _, it := range items {
+		if it.bad != nil {
+			dead.remove(it.meta.hash)
+		}
 	}
 }
 
@@ -170,3 +181,6 @@ func (s *hashSet) add(h uint64) bool {
 	s.m[h] = struct{}{}
 	return true
 }
+
+// remove forgets h.
+func (s *hashSet) remove(h uint64) { delete(s.m, h) }
