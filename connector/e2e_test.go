@@ -142,9 +142,11 @@ func (h *harness) startWith(cfg connector.Config, prepare func(*connector.Connec
 // since: everything the simulator held at since is then written.
 func (h *harness) waitSettled(c *running, since time.Time) {
 	h.t.Helper()
-	deadline := time.Now().Add(settleLimit)
+	begun := time.Now()
+	deadline := begun.Add(settleLimit)
 	for time.Now().Before(deadline) {
 		if settled(c.Status(), since) {
+			h.t.Logf("settled after %v", time.Since(begun).Round(time.Millisecond)) // where a slow test spends its time
 			return
 		}
 		h.checkRunning(c, since)
@@ -172,6 +174,7 @@ func (h *harness) waitWritten(c *running) {
 		for _, t := range c.Status().Tenants {
 			for _, s := range t.Streams {
 				if s.RecordsWritten > 0 {
+					h.t.Logf("first records written after %v", time.Since(since).Round(time.Millisecond))
 					return
 				}
 			}
