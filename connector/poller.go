@@ -212,7 +212,7 @@ func (p *poller) fetch(ctx context.Context, q url.Values, page int, modifiedSinc
 	case streams.PageOnly:
 		q.Set("page", strconv.Itoa(page))
 	}
-	req := xero.Request{Tenant: p.tenant, Path: s.Path, Wrapper: s.Wrapper, Query: q}
+	req := xero.Request{Tenant: p.tenant, Path: s.Path, Wrapper: s.Wrapper, Query: q, Fields: metaFields(s)}
 	if modifiedSince != 0 {
 		req.ModifiedSince = time.UnixMilli(modifiedSince).UTC()
 	}
@@ -225,7 +225,7 @@ func (p *poller) fetch(ctx context.Context, q url.Values, page int, modifiedSinc
 		f.serverTime = pg.ServerTime.UnixMilli()
 	}
 	for i, raw := range pg.Records {
-		m, err := readMeta(s, raw)
+		m, err := pageMeta(s, pg, i)
 		f.items[i] = item{raw: raw, meta: m, bad: err}
 	}
 	p.metrics.pages.WithLabelValues(p.tenant, s.Name).Inc()
