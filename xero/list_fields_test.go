@@ -165,3 +165,46 @@ func FuzzRecordFields(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkPageKeys compares two ways to split a 1000-invoice page and read each record's
+// primary and replication keys: splitting, then gjson on each record (as the connector did), and
+// reading them in the pass that splits.
+//
+//	go test -run '^$' -bench PageKeys -benchmem ./xero/
+func BenchmarkPageKeys(b *testing.B) {
+	fields := []string{"InvoiceID", "UpdatedDateUTC"}
+	b.Run("split-then-gjson", func(b *testing.B) {
+		b.SetBytes(int64(len(benchBody)))
+		b.ReportAllocs()
+		for b.Loop() {
+			p, err := decodePage(strings.NewReader(benchBody), "Invoices", int64(len(benchBody)))
+			if err != nil {
+				b.Fatal(err)
+			}
+			for _, r := range p.Records {
+				for _, f := range fields {
+					if !gjson.GetBytes(r, f).Exists() {
+						b.Fatalf("no %s", f)
+					}
+				}
+			}
+		}
+	})
+	b.Run("one-pass", func(b *testing.B) {
+		b.SetBytes(int64(len(benchBody)))
+		b.ReportAllocs()
+		for b.Loop() {
+			p, err := decodePage(strings.NewReader(benchBody), "Invoices", int64(len(benchBody)), fields...)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for i := range p.Records {
+				for j := range fields {
+					if p.Fields(i)[j] == nil {
+						b.Fatalf("no %s", fields[j])
+					}
+				}
+			}
+		}
+	})
+}
