@@ -131,7 +131,7 @@ func (c *Client) List(ctx context.Context, req Request) (*Page, error) {
 // decodePage reads a list response body into one buffer of its size, then walks it as JSON
 // tokens (jsontext, the syntax layer of encoding/json/v2): the envelope's keys one by one, and
 // the wrapper array element by element. Records are handed out as slices of that buffer, and the
-// top-level members named by fields are picked out in the same walk. sizeHint is the body's
+// values of the top-level members named by fields are found as each record is split off. sizeHint is the body's
 // length if known (else -1). Errors of the stream itself (an early end, bad syntax, a dropped
 // connection) are *bodyError; a complete body of the wrong shape is a plain error.
 func decodePage(body io.Reader, wrapper string, sizeHint int64, fields ...string) (*Page, error) {
@@ -277,55 +277,94 @@ func (r *recordReader) read(p *Page) error {
 			}
 			return fmt.Errorf("record %d is %s, not a JSON object", len(p.Records)+1, k)
 		}
-		if len(r.fields) == 0 {
-			v, err := dec.ReadValue()
-			if err != nil {
-				return &bodyError{err}
-			}
-			p.Records = append(p.Records, r.slice(len(v)))
-			continue
-		}
-		n := len(p.values)
-		p.values = append(p.values, make([]json.RawMessage, len(r.fields))...)
-		rec, err := r.record(p.values[n:])
+		v, err := dec.ReadValue()
 		if err != nil {
-			return err
+			return &bodyError{err}
 		}
+		rec := r.slice(len(v))
 		p.Records = append(p.Records, rec)
+		if len(r.fields) > 0 {
+			n := len(p.values)
+			p.values = append(p.values, make([]json.RawMessage, len(r.fields))...)
+			r.find(rec, p.values[n:])
+		}
 	}
 	return expectKind(dec, ']')
 }
 
-// record reads one object member by member, keeping the first value of each of r.fields in
-// vals, and returns the object's bytes.
-func (r *recordReader) record(vals []json.RawMessage) (json.RawMessage, error) {
-	dec := r.dec
-	if _, err := dec.ReadToken(); err != nil { // {
-		return nil, &bodyError{err}
-	}
-	start := dec.InputOffset() - 1
-	for dec.PeekKind() != '}' {
-		name, err := dec.ReadValue()
-		if err != nil {
-			return nil, &bodyError{err}
+// find stores in vals the first value of each of r.fields among the top-level members of rec,
+// an object the decoder has just checked, and stops as soon as it has them all: the keys a
+// connector asks for come early in Xero's records, so most of each record is not looked at
+// again.
+func (r *recordReader) find(rec []byte, vals []json.RawMessage) {
+	left := len(vals)
+	i := 1 // after the {
+	for left > 0 {
+		i = skipSpace(rec, i)
+		switch rec[i] {
+		case '}':
+			return
+		case ',':
+			i = skipSpace(rec, i+1)
 		}
+		end := stringEnd(rec, i)
+		name := rec[i:end]
+		i = skipSpace(rec, skipSpace(rec, end)+1) // past the colon
+		vend := valueEnd(rec, i)
 		if j := r.field(name); j >= 0 && vals[j] == nil {
-			v, err := dec.ReadValue()
-			if err != nil {
-				return nil, &bodyError{err}
+			vals[j] = rec[i:vend:vend]
+			left--
+		}
+		i = vend
+	}
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && isSpace(b[i]) {
+		i++
+	}
+	return i
+}
+
+// stringEnd returns the index after the string that begins at b[i], a quote, in valid JSON.
+func stringEnd(b []byte, i int) int {
+	for i++; ; i++ {
+		switch b[i] {
+		case '"':
+			return i + 1
+		case '\\':
+			i++ // the escaped byte; the hex digits of \u that follow are plain bytes
+		}
+	}
+}
+
+// valueEnd returns the index after the value that begins at b[i], in valid JSON.
+func valueEnd(b []byte, i int) int {
+	switch b[i] {
+	case '"':
+		return stringEnd(b, i)
+	case '{', '[':
+		for depth := 0; ; {
+			switch b[i] {
+			case '"':
+				i = stringEnd(b, i)
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return i + 1
+				}
 			}
-			vals[j] = r.slice(len(v))
-			continue
-		}
-		if err := dec.SkipValue(); err != nil {
-			return nil, &bodyError{err}
+			i++
 		}
 	}
-	if _, err := dec.ReadToken(); err != nil { // }
-		return nil, &bodyError{err}
+	for i < len(b) && b[i] != ',' && b[i] != '}' && b[i] != ']' && !isSpace(b[i]) {
+		i++
 	}
-	end := dec.InputOffset()
-	return json.RawMessage(r.buf[start:end:end]), nil
+	return i
 }
 
 // slice returns the n bytes before the decoder's offset (the value just read) as a capped
