@@ -8,6 +8,7 @@ import (
 
 	hamba "github.com/hamba/avro/v2"
 	"github.com/twmb/franz-go/pkg/sr"
+	"golang.org/x/sync/errgroup"
 )
 
 // Registered holds the ids the Schema Registry gave a topic's key and value schemas. They go in
@@ -23,15 +24,11 @@ type Registered struct {
 // refuses a schema that is not compatible with the subject's history under its compatibility
 // setting; the error says which subject.
 func Register(ctx context.Context, cl *sr.Client, topic string, c *Codec) (Registered, error) {
-	key, err := cl.CreateSchema(ctx, topic+"-key", sr.Schema{Schema: c.KeySchema(), Type: sr.TypeAvro})
+	ids, err := RegisterAll(ctx, cl, []Topic{{Name: topic, Codec: c}}, 1)
 	if err != nil {
-		return Registered{}, fmt.Errorf("register schema of %s-key: %w", topic, err)
+		return Registered{}, err
 	}
-	value, err := cl.CreateSchema(ctx, topic+"-value", sr.Schema{Schema: c.ValueSchema(), Type: sr.TypeAvro})
-	if err != nil {
-		return Registered{}, fmt.Errorf("register schema of %s-value: %w", topic, err)
-	}
-	return Registered{KeyID: key.ID, ValueID: value.ID}, nil
+	return ids[0], nil
 }
 
 // Compatibility is how a schema of the connector stands against a subject of the registry.
@@ -115,4 +112,62 @@ func explain(ctx context.Context, cl *sr.Client, subject, schema string) string 
 		return fmt.Sprintf("cannot read data of version %d: %v", latest.Version, err)
 	}
 	return fmt.Sprintf("it can read data of version %d; the subject's compatibility setting asks more (FORWARD, FULL or TRANSITIVE)", latest.Version)
+}
+
+// Topic is a topic with the codec of its records, for RegisterAll.
+type Topic struct {
+	Name  string
+	Codec *Codec
+}
+
+// registerAttempts bounds the tries of one registration that timed out.
+const registerAttempts = 3
+
+// registerSchema registers one Avro schema and returns its id. A request that timed out is sent
+// again (registering is idempotent): a registry busy with the other registrations of a start may
+// answer one late.
+func registerSchema(ctx context.Context, cl *sr.Client, subject, schema string) (int, error) {
+	for attempt := 1; ; attempt++ {
+		id, err := cl.RegisterSchema(ctx, subject, sr.Schema{Schema: schema, Type: sr.TypeAvro}, -1, -1)
+		var timeout interface{ Timeout() bool }
+		if err == nil || attempt == registerAttempts || ctx.Err() != nil || !errors.As(err, &timeout) || !timeout.Timeout() {
+			return id, err
+		}
+	}
+}
+
+// RegisterAll is Register for many topics at once, with at most parallel requests to the
+// registry in flight (1 when parallel < 1): the subjects are independent, so a start need not
+// wait for each answer in turn. The ids come back in the order of topics. The first failure
+// stops what has not started and is returned, naming its subject.
+func RegisterAll(ctx context.Context, cl *sr.Client, topics []Topic, parallel int) ([]Registered, error) {
+	out := make([]Registered, len(topics))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(max(parallel, 1))
+	for i, t := range topics {
+		for _, key := range []bool{true, false} {
+			g.Go(func() error {
+				subject, schema := t.Name+"-value", t.Codec.ValueSchema()
+				if key {
+					subject, schema = t.Name+"-key", t.Codec.KeySchema()
+				}
+				// One request: the id is all the wire header needs (CreateSchema would also
+				// list every subject that shares the schema, and the key schemas are shared).
+				id, err := registerSchema(gctx, cl, subject, schema)
+				if err != nil {
+					return fmt.Errorf("register schema of %s: %w", subject, err)
+				}
+				if key {
+					out[i].KeyID = id
+				} else {
+					out[i].ValueID = id
+				}
+				return nil
+			})
+		}
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return out, nil
 }

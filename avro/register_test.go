@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/sr"
 	"github.com/twmb/franz-go/pkg/sr/srfake"
 	"github.com/xero-kafka/xero-kafka/internal/avrocheck"
+	"github.com/xero-kafka/xero-kafka/streams"
 )
 
 func newRegistry(tb testing.TB) (*srfake.Registry, *sr.Client) {
@@ -121,5 +124,60 @@ func TestRegisterError(t *testing.T) {
 	var re *sr.ResponseError
 	if !errors.As(err, &re) || !strings.Contains(err.Error(), "xero.users-value") {
 		t.Fatalf("error %v, want a registry error naming the subject", err)
+	}
+}
+
+// TestRegisterAllConcurrently registers every stream's subjects with at most four requests in
+// flight, and checks that four were (the registry holds the first ones until the fourth
+// arrives), that no more were, and that the ids are those the registry keeps.
+func TestRegisterAllConcurrently(t *testing.T) {
+	const parallel = 4
+	reg, cl := newRegistry(t)
+	var (
+		inflight, most atomic.Int32
+		full           = make(chan struct{})
+		fullOnce       sync.Once
+	)
+	reg.Intercept(func(w http.ResponseWriter, r *http.Request) bool {
+		if r.Method != http.MethodPost {
+			return false
+		}
+		n := inflight.Add(1)
+		defer inflight.Add(-1)
+		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+		}
+		if n == parallel {
+			fullOnce.Do(func() { close(full) })
+		}
+		select {
+		case <-full:
+		case <-time.After(30 * time.Second): // generous: only a registration in series waits
+		}
+		return false
+	})
+	var topics []Topic
+	for _, name := range streams.Names()[:8] { // enough to queue; every stream is slow on srfake
+		topics = append(topics, Topic{Name: "xero." + name, Codec: mustCodec(t, name)})
+	}
+	ids, err := RegisterAll(t.Context(), cl, topics, parallel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := most.Load(); got != parallel {
+		t.Errorf("at most %d registrations in flight, want %d", got, parallel)
+	}
+	if len(ids) != len(topics) {
+		t.Fatalf("%d ids for %d topics", len(ids), len(topics))
+	}
+	for i, tp := range topics {
+		for subject, id := range map[string]int{tp.Name + "-key": ids[i].KeyID, tp.Name + "-value": ids[i].ValueID} {
+			s, err := cl.SchemaByVersion(t.Context(), subject, -1)
+			if err != nil {
+				t.Fatalf("%s: %v", subject, err)
+			}
+			if s.ID != id {
+				t.Errorf("%s: id %d, the registry holds %d", subject, id, s.ID)
+			}
+		}
 	}
 }

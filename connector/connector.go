@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr"
@@ -340,34 +339,53 @@ type kafkaLogger struct {
 
 func (l kafkaLogger) Level() kgo.LogLevel { return min(l.Logger.Level(), l.level) }
 
-// prepare creates the missing topics and registers the schemas: nothing is read from Xero that
-// could not be written.
+// Setup: at most registerParallel schema registrations in flight, and metadata of the admin
+// client no older than setupMetadataAge.
+const (
+	registerParallel = 4
+	setupMetadataAge = 50 * time.Millisecond
+)
+
+// prepare creates the missing topics and registers the schemas, both at once: nothing is read
+// from Xero that could not be written.
 func (c *Connector) prepare(ctx context.Context, kafka []kgo.Opt) (map[string]builder, error) {
 	cfg := c.cfg
-	topics := make([]string, len(cfg.Streams))
+	names := make([]string, len(cfg.Streams))
 	for i, name := range cfg.Streams {
-		topics[i] = cfg.TopicPrefix + "." + name
+		names[i] = cfg.TopicPrefix + "." + name
 	}
-	admCl, err := kgo.NewClient(kafka...)
+	// The admin client asks for fresh metadata while it waits for the state topic it created:
+	// kgo answers metadata requests from a cache for MetadataMinAge (5 s by default), and the
+	// wait would last that long.
+	admCl, err := kgo.NewClient(append(kafka[:len(kafka):len(kafka)], kgo.MetadataMinAge(setupMetadataAge))...)
 	if err != nil {
 		return nil, fmt.Errorf("kafka admin client: %w", err)
 	}
-	err = ensureTopics(ctx, kadm.NewClient(admCl), cfg, topics)
-	admCl.Close()
-	if err != nil {
+	defer admCl.Close()
+	var (
+		topics = make([]avro.Topic, len(cfg.Streams))
+		ids    []avro.Registered
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return ensureTopics(gctx, admCl, cfg, names) })
+	g.Go(func() error {
+		for i, name := range cfg.Streams {
+			codec, err := avro.NewCodec(name)
+			if err != nil {
+				return fmt.Errorf("schema of %s: %w", name, err)
+			}
+			topics[i] = avro.Topic{Name: names[i], Codec: codec}
+		}
+		var err error
+		ids, err = avro.RegisterAll(gctx, c.deps.Registry, topics, registerParallel)
+		return err
+	})
+	if err := g.Wait(); err != nil {
 		return nil, err
 	}
 	builders := make(map[string]builder, len(cfg.Streams))
 	for i, name := range cfg.Streams {
-		codec, err := avro.NewCodec(name)
-		if err != nil {
-			return nil, fmt.Errorf("schema of %s: %w", name, err)
-		}
-		ids, err := avro.Register(ctx, c.deps.Registry, topics[i], codec)
-		if err != nil {
-			return nil, fmt.Errorf("register schemas of %s: %w", topics[i], err)
-		}
-		builders[name] = builder{topic: topics[i], deadTopic: cfg.DeadLetterTopic, enc: codec, keyID: ids.KeyID, valueID: ids.ValueID}
+		builders[name] = builder{topic: names[i], deadTopic: cfg.DeadLetterTopic, enc: topics[i].Codec, keyID: ids[i].KeyID, valueID: ids[i].ValueID}
 	}
 	return builders, nil
 }

@@ -1,6 +1,7 @@
 package connector
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/xero-kafka/xero-kafka/internal/xerotime"
 	"github.com/xero-kafka/xero-kafka/streams"
+	"github.com/xero-kafka/xero-kafka/xero"
 )
 
 // recordMeta is what the connector itself needs from a raw Xero record: its identity, its
@@ -30,11 +32,42 @@ type recordMeta struct {
 
 var errNoPrimaryKey = errors.New("no primary key")
 
+// metaFields lists the top-level fields readMeta reads: the primary key, then the replication key
+// if the stream has one. A list call asks for them (xero.Request.Fields) so that the page is
+// parsed once, and metaOf reads what it found.
+func metaFields(s *streams.Stream) []string {
+	if s.ReplicationKey == "" {
+		return []string{s.PrimaryKey}
+	}
+	return []string{s.PrimaryKey, s.ReplicationKey}
+}
+
 // readMeta extracts the primary key and the replication key of one raw record. The hash is set
 // even when it fails.
 func readMeta(s *streams.Stream, raw []byte) (recordMeta, error) {
+	var rk gjson.Result
+	if s.ReplicationKey != "" {
+		rk = gjson.GetBytes(raw, s.ReplicationKey)
+	}
+	return meta(s, raw, gjson.GetBytes(raw, s.PrimaryKey), rk)
+}
+
+// metaOf is readMeta from the values of metaFields(s) that the page's parse found in raw (nil
+// for a field the record lacks).
+func metaOf(s *streams.Stream, raw []byte, vals []json.RawMessage) (recordMeta, error) {
+	var id, rk gjson.Result
+	if len(vals) > 0 && vals[0] != nil {
+		id = gjson.ParseBytes(vals[0])
+	}
+	if len(vals) > 1 && vals[1] != nil {
+		rk = gjson.ParseBytes(vals[1])
+	}
+	return meta(s, raw, id, rk)
+}
+
+// meta reads the primary key id and the replication key rk of the record raw.
+func meta(s *streams.Stream, raw []byte, id, rk gjson.Result) (recordMeta, error) {
 	m := recordMeta{hash: xxhash.Sum64(raw)}
-	id := gjson.GetBytes(raw, s.PrimaryKey)
 	if id.Type != gjson.String || id.Str == "" {
 		return m, fmt.Errorf("%s: %w", s.PrimaryKey, errNoPrimaryKey)
 	}
@@ -42,17 +75,16 @@ func readMeta(s *streams.Stream, raw []byte) (recordMeta, error) {
 	if s.ReplicationKey == "" {
 		return m, nil
 	}
-	v := gjson.GetBytes(raw, s.ReplicationKey)
-	switch v.Type {
+	switch rk.Type {
 	case gjson.Number:
-		n, err := strconv.ParseInt(v.Raw, 10, 64)
+		n, err := strconv.ParseInt(rk.Raw, 10, 64)
 		if err != nil {
-			return m, fmt.Errorf("%s: %q is not an integer", s.ReplicationKey, v.Raw)
+			return m, fmt.Errorf("%s: %q is not an integer", s.ReplicationKey, rk.Raw)
 		}
-		m.pos, m.posText = n, v.Raw
+		m.pos, m.posText = n, rk.Raw
 	case gjson.String:
 		// The same reading as the transcoder's: the milliseconds plus the offset.
-		ms, err := xerotime.Parse(v.Str)
+		ms, err := xerotime.Parse(rk.Str)
 		if err != nil {
 			return m, fmt.Errorf("%s: %w", s.ReplicationKey, err)
 		}
@@ -61,4 +93,13 @@ func readMeta(s *streams.Stream, raw []byte) (recordMeta, error) {
 		return m, fmt.Errorf("%s: missing", s.ReplicationKey)
 	}
 	return m, nil
+}
+
+// pageMeta is readMeta of record i of pg, from the values the page's parse found when the list
+// call read them, else from the record itself.
+func pageMeta(s *streams.Stream, pg *xero.Page, i int) (recordMeta, error) {
+	if vals := pg.Fields(i); vals != nil {
+		return metaOf(s, pg.Records[i], vals)
+	}
+	return readMeta(s, pg.Records[i])
 }

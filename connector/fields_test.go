@@ -1,9 +1,19 @@
 package connector
 
 import (
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/xero-kafka/xero-kafka/streams"
+	"github.com/xero-kafka/xero-kafka/xero"
 )
 
 func TestReadMeta(t *testing.T) {
@@ -49,5 +59,117 @@ func TestReadMeta(t *testing.T) {
 				t.Errorf("got (%q, %d, %q), want (%q, %d, %q)", m.id, m.pos, m.posText, tt.id, tt.pos, tt.posText)
 			}
 		})
+	}
+}
+
+// TestPageMetaMatchesReadMeta sends pages of random records through a real xero.Client and
+// checks that the keys read while the page is split (pageMeta) are readMeta's, record by record:
+// the same identity, position, header text, hash and error.
+func TestPageMetaMatchesReadMeta(t *testing.T) {
+	var body atomic.Value // the page the server answers with
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/connect/token" {
+			w.Header().Set("Content-Type", "application/json")
+			io.WriteString(w, `{"access_token":"t","token_type":"Bearer","expires_in":1800}`)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		io.WriteString(w, body.Load().(string))
+	}))
+	defer srv.Close()
+	api, err := xero.NewCustomConnectionClient(xero.Config{APIURL: srv.URL, IdentityURL: srv.URL, ClientID: "id", ClientSecret: "secret"}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer api.Close()
+
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, name := range []string{"invoices", "journals", "tax_rates"} {
+		s, ok := streams.ByName(name)
+		if !ok {
+			t.Fatalf("no stream %s", name)
+		}
+		fields := metaFields(&s)
+		for page := range 20 {
+			recs := make([]string, 200)
+			for i := range recs {
+				recs[i] = randomRecord(rng, s)
+			}
+			body.Store(`{"Status":"OK",` + strconv.Quote(s.Wrapper) + `:[` + strings.Join(recs, ",") + `]}`)
+			pg, err := api.List(t.Context(), xero.Request{Tenant: "t", Path: s.Path, Wrapper: s.Wrapper, Fields: fields})
+			if err != nil {
+				t.Fatalf("%s page %d: %v", name, page, err)
+			}
+			if len(pg.Records) != len(recs) {
+				t.Fatalf("%s page %d: %d records, want %d", name, page, len(pg.Records), len(recs))
+			}
+			for i, raw := range pg.Records {
+				got, gotErr := pageMeta(&s, pg, i)
+				want, wantErr := readMeta(&s, raw)
+				if got != want || fmt.Sprint(gotErr) != fmt.Sprint(wantErr) {
+					t.Fatalf("%s record %s:\n pageMeta %+v, %v\n readMeta %+v, %v", name, raw, got, gotErr, want, wantErr)
+				}
+			}
+		}
+	}
+}
+
+// randomRecord returns a JSON object whose keys may be missing, repeated, escaped, nested,
+// null, of the wrong type or malformed, among random other members.
+func randomRecord(rng *rand.Rand, s streams.Stream) string {
+	var members []string
+	add := func(name, value string) {
+		if rng.IntN(8) == 0 && name != "" { // an escaped spelling of the same name
+			name = `\u00` + strconv.FormatInt(int64(name[0]), 16) + name[1:]
+		}
+		members = append(members, `"`+name+`":`+value)
+	}
+	for range rng.IntN(4) {
+		add(randomName(rng), randomValue(rng, s, 2))
+	}
+	for range rng.IntN(3) { // zero, one or two of each key
+		add(s.PrimaryKey, randomID(rng))
+		if s.ReplicationKey != "" {
+			add(s.ReplicationKey, randomPosition(rng))
+		}
+		add(randomName(rng), randomValue(rng, s, 2))
+	}
+	rng.Shuffle(len(members), func(i, j int) { members[i], members[j] = members[j], members[i] })
+	return "{" + strings.Join(members, ",") + "}"
+}
+
+func randomName(rng *rand.Rand) string {
+	return []string{"Status", "Total", "Contact", "LineItems", "InvoiceIDs", "invoiceid", "Journal Number", "x"}[rng.IntN(8)]
+}
+
+func randomID(rng *rand.Rand) string {
+	return []string{`"a"`, `""`, `"caf\u00e9 \"q\""`, `"\/id\/"`, `7`, `null`, `true`, `{"id":"x"}`, `["a"]`,
+		fmt.Sprintf(`"%08x-0000-4000-8000-%012x"`, rng.Uint32(), rng.Uint64()>>16)}[rng.IntN(10)]
+}
+
+func randomPosition(rng *rand.Rand) string {
+	ms := rng.Int64N(4_000_000_000_000) - 1_000_000_000_000
+	return []string{
+		fmt.Sprintf(`"/Date(%d+0000)/"`, ms),
+		fmt.Sprintf(`"\/Date(%d%+05d)\/"`, ms, rng.IntN(2400)-1200),
+		fmt.Sprintf(`"/Date(%d)/"`, ms),
+		`"/Date(0+0000)/"`, `"/Date(12x)/"`, `"/Date(1+0)/"`,
+		time.UnixMilli(ms).UTC().Format(`"2006-01-02T15:04:05.000"`),
+		`"2018-11-02T16:31:30.1601"`, `"yesterday"`, `""`,
+		strconv.FormatInt(rng.Int64N(1_000_000), 10), `4.5`, `1e3`, `-0`, `99999999999999999999`,
+		`null`, `false`, `{}`, `[1]`,
+	}[rng.IntN(19)]
+}
+
+func randomValue(rng *rand.Rand, s streams.Stream, depth int) string {
+	switch n := rng.IntN(6); {
+	case n == 0 && depth > 0: // an object that holds the keys one level down
+		return `{"` + s.PrimaryKey + `":` + randomID(rng) + `,"v":` + randomValue(rng, s, depth-1) + `}`
+	case n == 1 && depth > 0:
+		return `[` + randomValue(rng, s, depth-1) + `,` + randomValue(rng, s, depth-1) + `]`
+	case n == 2:
+		return randomPosition(rng)
+	default:
+		return randomID(rng)
 	}
 }

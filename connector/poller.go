@@ -227,7 +227,7 @@ func request(s *streams.Stream, tenant string, r read) xero.Request {
 	case streams.PageOnly:
 		q.Set("page", strconv.Itoa(r.page))
 	}
-	req := xero.Request{Tenant: tenant, Path: s.Path, Wrapper: s.Wrapper, Query: q}
+	req := xero.Request{Tenant: tenant, Path: s.Path, Wrapper: s.Wrapper, Query: q, Fields: metaFields(s)}
 	if r.since != 0 {
 		req.ModifiedSince = time.UnixMilli(r.since).UTC()
 	}
@@ -241,7 +241,7 @@ func pageOf(s *streams.Stream, pg *xero.Page, page int, at time.Time) fetched {
 		f.serverTime = pg.ServerTime.UnixMilli()
 	}
 	for i, raw := range pg.Records {
-		m, err := readMeta(s, raw)
+		m, err := pageMeta(s, pg, i)
 		f.items[i] = item{raw: raw, meta: m, bad: err, at: at}
 	}
 	return f

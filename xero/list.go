@@ -1,6 +1,7 @@
 package xero
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -31,6 +32,9 @@ type Request struct {
 	Wrapper string
 	// Query holds the query parameters: page, pageSize, offset, order, unitdp, ...
 	Query url.Values
+	// Fields names top-level fields of the records whose raw values List reads while it splits
+	// the page (Page.Fields), so that the caller need not parse each record again to find them.
+	Fields []string
 	// ModifiedSince, when not zero, is sent as If-Modified-Since in UTC at second resolution
 	// (2006-01-02T15:04:05, the form Xero documents). Fractions of a second are dropped, so
 	// the header never lies after the time asked for: a record changed in that same second is
@@ -41,15 +45,31 @@ type Request struct {
 // Page is one list response.
 type Page struct {
 	// Records are the elements of the wrapper array, each a complete JSON object byte for
-	// byte as Xero sent it, in response order. They are copied into a few blocks of about the
-	// size of the response; each is capped, so appending to one copies it.
+	// byte as Xero sent it, in response order. They share one buffer the size of the response
+	// body; each is capped, so appending to one copies it.
 	Records []json.RawMessage
+	// values holds the raw values of the request's Fields: record i's are
+	// values[i*nfields:(i+1)*nfields]. See Fields.
+	values  []json.RawMessage
+	nfields int
 	// Pagination is the response's pagination object; nil when it has none.
 	Pagination *Pagination
 	// ServerTime is the envelope's DateTimeUTC: Xero's clock when it answered. Zero if absent.
 	ServerTime time.Time
 	// Limits are the X-*-Limit-Remaining headers of the response.
 	Limits Limits
+}
+
+// Fields returns the raw values of the request's Fields in record i, in the order of the
+// request: the value of the first member of that name (as encoding/json and gjson read
+// duplicates), or nil where the record has no such member. A name is compared after
+// unescaping. It returns nil when the request named no fields or the page was built without
+// them.
+func (p *Page) Fields(i int) []json.RawMessage {
+	if p.nfields == 0 || len(p.values) < (i+1)*p.nfields {
+		return nil
+	}
+	return p.values[i*p.nfields : (i+1)*p.nfields : (i+1)*p.nfields]
 }
 
 // Pagination is the pagination object of the endpoints that take pageSize.
@@ -94,7 +114,7 @@ func (c *Client) List(ctx context.Context, req Request) (*Page, error) {
 		p := &Page{}
 		if resp.StatusCode != http.StatusNotModified {
 			var err error
-			if p, err = decodePage(resp.Body, req.Wrapper, resp.ContentLength); err != nil {
+			if p, err = decodePage(resp.Body, req.Wrapper, resp.ContentLength, req.Fields...); err != nil {
 				return err
 			}
 		}
@@ -108,23 +128,27 @@ func (c *Client) List(ctx context.Context, req Request) (*Page, error) {
 	return page, nil
 }
 
-// decodePage reads a list response body as a stream of JSON tokens (jsontext, the syntax layer
-// of encoding/json/v2): the envelope's keys one by one, and the wrapper array element by
-// element, each copied as its raw bytes. sizeHint, the body's length if known (else -1),
-// sizes the first block the records are copied to. Errors of the stream itself (an early end,
-// bad syntax, a dropped connection) are *bodyError; a complete body of the wrong shape is a
-// plain error.
-func decodePage(body io.Reader, wrapper string, sizeHint int64) (*Page, error) {
+// decodePage reads a list response body into one buffer of its size, then walks it as JSON
+// tokens (jsontext, the syntax layer of encoding/json/v2): the envelope's keys one by one, and
+// the wrapper array element by element. Records are handed out as slices of that buffer, and the
+// values of the top-level members named by fields are found as each record is split off. sizeHint is the body's
+// length if known (else -1). Errors of the stream itself (an early end, bad syntax, a dropped
+// connection) are *bodyError; a complete body of the wrong shape is a plain error.
+func decodePage(body io.Reader, wrapper string, sizeHint int64, fields ...string) (*Page, error) {
+	buf, err := readBody(body, sizeHint)
+	if err != nil {
+		return nil, &bodyError{err}
+	}
 	// Xero's records go through byte for byte: duplicate names and invalid UTF-8 are left for
-	// the consumer to judge rather than failing the page.
-	dec := jsontext.NewDecoder(body, jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
+	// the consumer to judge rather than failing the page. A decoder on a *bytes.Buffer parses
+	// the buffer in place, so its input offsets are indexes into buf.
+	dec := jsontext.NewDecoder(bytes.NewBuffer(buf), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
 	if err := expectKind(dec, '{'); err != nil {
 		return nil, err
 	}
 	var (
-		p     Page
+		p     = Page{nfields: len(fields)}
 		found bool
-		recs  = recordArena{next: int(min(max(sizeHint, 0), maxArenaBlock))}
 	)
 	for dec.PeekKind() != '}' {
 		tok, err := dec.ReadToken()
@@ -134,7 +158,8 @@ func decodePage(body io.Reader, wrapper string, sizeHint int64) (*Page, error) {
 		switch key := tok.String(); key {
 		case wrapper:
 			found = true
-			if p.Records, err = readRecords(dec, &recs, p.Records[:0]); err != nil {
+			r := recordReader{dec: dec, buf: buf, fields: fields}
+			if err := r.read(&p); err != nil {
 				return nil, err
 			}
 		case "pagination":
@@ -187,63 +212,186 @@ func decodePage(body io.Reader, wrapper string, sizeHint int64) (*Page, error) {
 	return &p, nil
 }
 
-// readRecords reads the wrapper array (or null), appending a copy of each record to recs.
-func readRecords(dec *jsontext.Decoder, arena *recordArena, recs []json.RawMessage) ([]json.RawMessage, error) {
+// readBody reads a whole body into a buffer of its size: exactly size bytes when the length is
+// known, else grown as it comes and copied to its length if growing left much unused.
+func readBody(r io.Reader, size int64) ([]byte, error) {
+	if size >= 0 {
+		buf := make([]byte, size)
+		if _, err := io.ReadFull(r, buf); err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, err
+		}
+		// The transport ends the body at its Content-Length; anything else sends more.
+		var more [1]byte
+		if n, err := r.Read(more[:]); n > 0 || (err != nil && err != io.EOF) {
+			return nil, fmt.Errorf("body longer than its length of %d bytes (%v)", size, err)
+		}
+		return buf, nil
+	}
+	buf, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
+	}
+	if cap(buf)-len(buf) > len(buf)/8 {
+		buf = bytes.Clone(buf)
+	}
+	return buf, nil
+}
+
+// recordReader reads the wrapper array of a page held in buf.
+type recordReader struct {
+	dec    *jsontext.Decoder
+	buf    []byte
+	fields []string
+	// name is scratch space for unescaping member names.
+	name []byte
+}
+
+// read reads the wrapper array (or null) into p.Records, and the values of r.fields into
+// p.values.
+func (r *recordReader) read(p *Page) error {
+	dec := r.dec
 	switch dec.PeekKind() {
 	case 'n':
 		if _, err := dec.ReadToken(); err != nil {
-			return nil, &bodyError{err}
+			return &bodyError{err}
 		}
-		return recs, nil // "Invoices": null
+		return nil // "Invoices": null
 	case '[':
 	case 0:
 		_, err := dec.ReadToken() // the stream's error
-		return nil, &bodyError{err}
+		return &bodyError{err}
 	default:
-		return nil, fmt.Errorf("the wrapper is %s, not an array", dec.PeekKind())
+		return fmt.Errorf("the wrapper is %s, not an array", dec.PeekKind())
 	}
 	if _, err := dec.ReadToken(); err != nil {
-		return nil, &bodyError{err}
+		return &bodyError{err}
 	}
 	for dec.PeekKind() != ']' {
+		if k := dec.PeekKind(); k != '{' {
+			if k == 0 {
+				_, err := dec.ReadToken() // the stream's error
+				return &bodyError{err}
+			}
+			return fmt.Errorf("record %d is %s, not a JSON object", len(p.Records)+1, k)
+		}
 		v, err := dec.ReadValue()
 		if err != nil {
-			return nil, &bodyError{err}
+			return &bodyError{err}
 		}
-		if v.Kind() != '{' {
-			return nil, fmt.Errorf("record %d is %s, not a JSON object", len(recs)+1, v.Kind())
+		rec := r.slice(len(v))
+		p.Records = append(p.Records, rec)
+		if len(r.fields) > 0 {
+			n := len(p.values)
+			p.values = append(p.values, make([]json.RawMessage, len(r.fields))...)
+			r.find(rec, p.values[n:])
 		}
-		recs = append(recs, arena.copy(v))
 	}
-	if err := expectKind(dec, ']'); err != nil {
-		return nil, err
-	}
-	return recs, nil
+	return expectKind(dec, ']')
 }
 
-// Block sizes of recordArena: the body's length when known (up to the maximum), else the
-// minimum; a record larger than a block gets a block of its own.
-const (
-	minArenaBlock = 64 << 10
-	maxArenaBlock = 16 << 20
-)
-
-// recordArena copies the records of a page into a few large blocks instead of one allocation
-// each. Blocks are never grown in place, so records already handed out stay where they are.
-type recordArena struct {
-	block []byte
-	next  int // size of the next block; 0 means minArenaBlock
+// find stores in vals the first value of each of r.fields among the top-level members of rec,
+// an object the decoder has just checked, and stops as soon as it has them all: the keys a
+// connector asks for come early in Xero's records, so most of each record is not looked at
+// again.
+func (r *recordReader) find(rec []byte, vals []json.RawMessage) {
+	left := len(vals)
+	i := 1 // after the {
+	for left > 0 {
+		i = skipSpace(rec, i)
+		switch rec[i] {
+		case '}':
+			return
+		case ',':
+			i = skipSpace(rec, i+1)
+		}
+		end := stringEnd(rec, i)
+		name := rec[i:end]
+		i = skipSpace(rec, skipSpace(rec, end)+1) // past the colon
+		vend := valueEnd(rec, i)
+		if j := r.field(name); j >= 0 && vals[j] == nil {
+			vals[j] = rec[i:vend:vend]
+			left--
+		}
+		i = vend
+	}
 }
 
-// copy returns a copy of v, capped so that appending to it cannot touch its neighbours.
-func (a *recordArena) copy(v []byte) json.RawMessage {
-	if cap(a.block)-len(a.block) < len(v) {
-		a.block = make([]byte, 0, max(a.next, minArenaBlock, len(v)))
-		a.next = minArenaBlock
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && isSpace(b[i]) {
+		i++
 	}
-	start := len(a.block)
-	a.block = append(a.block, v...)
-	return json.RawMessage(a.block[start:len(a.block):len(a.block)])
+	return i
+}
+
+// stringEnd returns the index after the string that begins at b[i], a quote, in valid JSON.
+func stringEnd(b []byte, i int) int {
+	for i++; ; i++ {
+		switch b[i] {
+		case '"':
+			return i + 1
+		case '\\':
+			i++ // the escaped byte; the hex digits of \u that follow are plain bytes
+		}
+	}
+}
+
+// valueEnd returns the index after the value that begins at b[i], in valid JSON.
+func valueEnd(b []byte, i int) int {
+	switch b[i] {
+	case '"':
+		return stringEnd(b, i)
+	case '{', '[':
+		for depth := 0; ; {
+			switch b[i] {
+			case '"':
+				i = stringEnd(b, i)
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return i + 1
+				}
+			}
+			i++
+		}
+	}
+	for i < len(b) && b[i] != ',' && b[i] != '}' && b[i] != ']' && !isSpace(b[i]) {
+		i++
+	}
+	return i
+}
+
+// slice returns the n bytes before the decoder's offset (the value just read) as a capped
+// slice of the body.
+func (r *recordReader) slice(n int) json.RawMessage {
+	end := int(r.dec.InputOffset())
+	return json.RawMessage(r.buf[end-n : end : end])
+}
+
+// field returns the index in r.fields of the quoted member name, or -1.
+func (r *recordReader) field(quoted []byte) int {
+	name := quoted[1 : len(quoted)-1]
+	if bytes.IndexByte(name, '\\') >= 0 {
+		// Escaped: compare what it stands for. The decoder has checked the escapes, so an
+		// error here is invalid UTF-8, which no field name contains.
+		var err error
+		if r.name, err = jsontext.AppendUnquote(r.name[:0], quoted); err != nil {
+			return -1
+		}
+		name = r.name
+	}
+	for j, f := range r.fields {
+		if string(name) == f {
+			return j
+		}
+	}
+	return -1
 }
 
 // expectKind reads the next token and checks it is the delimiter k.
