@@ -10,8 +10,10 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	hamba "github.com/hamba/avro/v2"
 	"github.com/hamba/avro/v2/registry"
@@ -69,7 +71,11 @@ func ReadTopics(t testing.TB, tg Target) map[string][]Record {
 	for _, s := range tg.streams() {
 		topics = append(topics, tg.TopicPrefix+"."+s.Name)
 	}
-	reg, err := registry.NewClient(tg.RegistryURL)
+	// A transport of its own, closed when done: a real registry outlives the check and would
+	// keep an idle connection open.
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	defer tr.CloseIdleConnections()
+	reg, err := registry.NewClient(tg.RegistryURL, registry.WithHTTPClient(&http.Client{Transport: tr, Timeout: time.Minute}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -52,10 +52,14 @@ func RestartRegistry(t testing.TB) {
 // after a growing wait.
 const registryTimeout = time.Minute
 
-// RegistryClient returns a franz-go Schema Registry client of the registry at url.
+// RegistryClient returns a franz-go Schema Registry client of the registry at url. Its
+// connections are closed when the test ends: a real registry outlives the test, and would keep
+// an idle connection (and its goroutines) open.
 func RegistryClient(t testing.TB, url string) *sr.Client {
 	t.Helper()
-	cl, err := sr.NewClient(sr.URLs(url), sr.HTTPClient(&http.Client{Timeout: registryTimeout}))
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	t.Cleanup(tr.CloseIdleConnections)
+	cl, err := sr.NewClient(sr.URLs(url), sr.HTTPClient(&http.Client{Transport: tr, Timeout: registryTimeout}))
 	if err != nil {
 		t.Fatalf("schema registry client for %s: %v", url, err)
 	}
