@@ -41,10 +41,13 @@ const (
 	// longestInterval bounds every interval (a stream whose cycles cost thousands of calls
 	// under a tiny limit).
 	longestInterval = 365 * 24 * time.Hour
-	// costWeight is the weight of the newest cycle in a stream's average cost: a grown scan
-	// is counted at once, a one-off backfill fades within a few cycles.
-	costWeight = 0.5
-	planDay    = 24 * time.Hour
+	// costRise and costFall are the weights of the newest cycle in a stream's average cost,
+	// when it cost more than the average and when it cost less: a grown scan counts within a
+	// cycle or two, a burst of changes is smoothed, and the pages of a one-off backfill fade
+	// within a few cycles.
+	costRise = 0.5
+	costFall = 0.75
+	planDay  = 24 * time.Hour
 )
 
 // planStream is one stream as the planner sees it.
@@ -208,10 +211,13 @@ func (tp *tenantPlan) observe(i int, calls int) time.Duration {
 	tp.mu.Lock()
 	defer tp.mu.Unlock()
 	c := float64(max(calls, 1))
-	if tp.cycles[i] == 0 {
+	switch avg := tp.streams[i].cost; {
+	case tp.cycles[i] == 0:
 		tp.streams[i].cost = c
-	} else {
-		tp.streams[i].cost = costWeight*c + (1-costWeight)*tp.streams[i].cost
+	case c > avg:
+		tp.streams[i].cost = costRise*c + (1-costRise)*avg
+	default:
+		tp.streams[i].cost = costFall*c + (1-costFall)*avg
 	}
 	tp.cycles[i]++
 	tp.entries = makePlan(tp.limit, tp.streams)
