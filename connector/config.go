@@ -55,10 +55,11 @@ type Config struct {
 	// each topic keeps the latest version of every record.
 	TopicCleanupPolicy string
 
-	// PollInterval is the pause between two cycles of an incremental stream that caught up.
-	// Zero plans it from DayLimit.
+	// PollInterval is the pause between two cycles of an incremental stream that caught up,
+	// used as it is. Zero plans it from DayLimit and what each stream's cycles cost (plan.go).
 	PollInterval time.Duration
-	// FullTableInterval is the pause between two reads of a full table. Default 6h.
+	// FullTableInterval is the pause between two reads of a full table, used as it is.
+	// Default 6h.
 	FullTableInterval time.Duration
 	// DayLimit is Xero's daily call limit per organisation: 5000, or 1000 on the Starter tier.
 	DayLimit int
@@ -189,20 +190,4 @@ func (c Config) withDefaults() (Config, error) {
 		errs = append(errs, errors.New("intervals and timeouts must not be negative"))
 	}
 	return c, errors.Join(errs...)
-}
-
-// planIntervals returns the pause between cycles of incremental streams and of full tables.
-//
-// Each cycle of a stream that has nothing new costs one call, and every organisation has its
-// own daily budget. Unless told otherwise, routine polling of the incremental streams spends at
-// most half of it, leaving the rest for the pages that changes bring and for retries: with
-// 5,000 calls a day and 19 incremental streams that is a cycle every 11 minutes; on the Starter
-// tier (1,000) every 55 minutes.
-func planIntervals(c Config, incremental int) time.Duration {
-	if c.PollInterval > 0 || incremental == 0 {
-		return c.PollInterval
-	}
-	budget := c.DayLimit / 2
-	iv := time.Duration(incremental) * 24 * time.Hour / time.Duration(max(budget, 1))
-	return max(iv.Round(time.Second), time.Minute)
 }

@@ -58,6 +58,9 @@ type Connector struct {
 	// faults with it).
 	wrapProducer func(txnProducer) txnProducer
 	ready        *readiness
+	// plans are the day-budget plans by organisation; they outlive sessions, and so do the
+	// costs they measured.
+	plans map[string]*tenantPlan
 }
 
 // New checks cfg and returns a connector that has not touched the network yet.
@@ -226,22 +229,18 @@ func (c *Connector) session(ctx context.Context, kafka []kgo.Opt, st session, ap
 		return 0, errors.Join(err, g.Wait())
 	}
 
-	incremental := 0
-	for _, name := range cfg.Streams {
-		if s, _ := streams.ByName(name); !s.FullTable {
-			incremental++
-		}
-	}
-	every := planIntervals(cfg, incremental)
-	c.log.Info("starting", "tenants", len(ids), "streams", len(cfg.Streams),
-		"incremental_interval", every, "full_table_interval", cfg.FullTableInterval)
-
 	for _, tenant := range ids {
+		plan := c.plan(tenant)
+		if total := plan.total(); total > float64(cfg.DayLimit) {
+			c.log.Warn("the configured poll intervals spend more than the organisation's day limit; it will pause until the limit resets",
+				"tenant", tenant, "calls_per_day", int(total), "day_limit", cfg.DayLimit)
+		}
 		for _, name := range cfg.Streams {
-			p := c.newPoller(tenant, name, api, w, builders[name], st.state, every)
+			p := c.newPoller(tenant, name, api, w, builders[name], st.state, plan.stream(name))
 			g.Go(func() error { return p.run(gctx) })
 		}
 	}
+	c.log.Info("starting", "tenants", len(ids), "streams", len(cfg.Streams), "day_limit", cfg.DayLimit)
 	return 0, g.Wait()
 }
 
@@ -295,30 +294,30 @@ func (c *Connector) tenants(ctx context.Context, api *xero.Client) ([]string, er
 	return c.cfg.Tenants, nil
 }
 
-func (c *Connector) newPoller(tenant, name string, api lister, w *writer, b builder, state *offsets.State, every time.Duration) *poller {
+func (c *Connector) newPoller(tenant, name string, api lister, w *writer, b builder, state *offsets.State, plan *streamPlan) *poller {
 	s, _ := streams.ByName(name)
 	bm, _ := state.Bookmark(tenant, name)
 	b.stream = &s
 	b.tenant = tenant
-	interval := every
-	if s.FullTable {
-		interval = c.cfg.FullTableInterval
-	}
 	if bm.Watermark == 0 && s.Sync == streams.Keyset && !c.cfg.StartDate.IsZero() {
 		bm.Watermark = c.cfg.StartDate.UnixMilli()
 	}
 	st := c.board.stream(tenant, name, s.Sync == streams.Offset)
+	st.mu.Lock()
+	st.plan = plan.view
+	st.mu.Unlock()
 	scope := xero.ScopeFor(s.Path, c.cfg.BroadScopes)
 	st.committed(bm, 0)
 	return &poller{
 		stream:     &s,
 		tenant:     tenant,
-		api:        api,
+		api:        plan.count(api),
 		out:        w,
 		build:      b,
 		stateTopic: c.cfg.StateTopic,
 		bm:         bm,
-		interval:   interval,
+		interval:   plan.interval(),
+		plan:       plan,
 		now:        c.deps.Now,
 		log:        c.log.With("tenant", tenant, "stream", name),
 		status:     st,
@@ -328,6 +327,24 @@ func (c *Connector) newPoller(tenant, name string, api lister, w *writer, b buil
 		scope:      scope,
 		refusedFor: max(c.cfg.FullTableInterval, time.Hour),
 	}
+}
+
+// plan returns the day-budget plan of tenant, made on first use.
+func (c *Connector) plan(tenant string) *tenantPlan {
+	if tp, ok := c.plans[tenant]; ok {
+		return tp
+	}
+	if c.plans == nil {
+		c.plans = make(map[string]*tenantPlan)
+	}
+	tp := newTenantPlan(c.cfg.DayLimit, c.cfg.Streams, func(name string) time.Duration {
+		if s, _ := streams.ByName(name); s.FullTable {
+			return c.cfg.FullTableInterval
+		}
+		return c.cfg.PollInterval
+	})
+	c.plans[tenant] = tp
+	return tp
 }
 
 // kafkaLogger passes franz-go's logs to the connector's logger from its own level up (warnings by

@@ -51,8 +51,10 @@ type poller struct {
 	stateTopic string
 	// bm is the last committed bookmark. It changes only after a commit returned nil.
 	bm offsets.Bookmark
-	// interval is the pause between cycles that caught up.
+	// interval is the pause between cycles that caught up; plan, when set, replaces it with
+	// the organisation's day-budget plan, and counts the calls of each cycle (plan.go).
 	interval time.Duration
+	plan     *streamPlan
 	// startMS is the earliest replication-key value wanted (XERO_START_DATE), unix ms.
 	startMS int64
 	// resets holds the operator's pending requests to read the stream again (reset.go).
@@ -100,7 +102,7 @@ func (p *poller) run(ctx context.Context) error {
 		} else {
 			p.status.end(p.now(), err)
 		}
-		wait := p.interval
+		wait := p.plan.next(err == nil, p.interval)
 		switch {
 		case err == nil:
 			backoff = firstRetry

@@ -64,6 +64,8 @@ type StreamStatus struct {
 	PagesLeft int `json:"pages_left"`
 	// CycleStarted is when the cycle under way, or the last one, began.
 	CycleStarted *time.Time `json:"cycle_started,omitempty"`
+	// Plan is the stream's part of the organisation's day budget (plan.go).
+	Plan *StreamPlan `json:"plan,omitempty"`
 }
 
 // BookmarkStatus summarises a bookmark without its record ids.
@@ -101,6 +103,8 @@ type streamStatus struct {
 	// pages read in the current cycle, and the pages Xero said were left after the last one
 	// (-1: unknown).
 	pages, pagesLeft int
+	// plan, when set, returns the stream's day-budget plan.
+	plan func() *StreamPlan
 }
 
 func (s *streamStatus) begin(now time.Time) {
@@ -232,6 +236,9 @@ func (s *streamStatus) snapshot() StreamStatus {
 	if !s.caughtUpAt.IsZero() {
 		t := s.caughtUpAt.UTC()
 		st.CaughtUpAt = &t
+	}
+	if s.plan != nil {
+		st.Plan = s.plan()
 	}
 	return st
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"sort"
@@ -163,6 +164,10 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	reg := prometheus.NewRegistry()
+	dayLimit := 0 // Xero's, which the simulator enforces with --xero-limits
+	if !f.xeroLimits {
+		dayLimit = math.MaxInt32 // the simulator enforces none: nothing to plan for
+	}
 	c, err := connector.New(connector.Config{
 		Xero: xero.Config{
 			APIURL: simURL, IdentityURL: simURL,
@@ -171,6 +176,7 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		RefreshToken:      sim.RefreshToken(),
 		PollInterval:      f.pollInterval,
 		FullTableInterval: 10 * f.pollInterval,
+		DayLimit:          dayLimit,
 	}, connector.Deps{
 		Kafka:    []kgo.Opt{kgo.SeedBrokers(brokers...)},
 		Registry: registry,
