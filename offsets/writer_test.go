@@ -514,3 +514,79 @@ func TestWriterArguments(t *testing.T) {
 		}
 	}
 }
+
+// TestWriterOnBroker commits a bookmark through a writer on a broker: a large version in chunks,
+// changes as deltas, and a smaller version that needs fewer chunks. Each replacement removes the
+// records it no longer uses in its own transaction, so that after compaction the topic holds the
+// bookmark's records and nothing else.
+func TestWriterOnBroker(t *testing.T) {
+	e := newEnv(t)
+	p := e.producer(uniqueName(t, "txn"))
+	w := e.load(p).BookmarkWriter(tenantA, "items")
+	commit := func(next Bookmark, touched []string) []*kgo.Record {
+		t.Helper()
+		recs, err := w.Records(next, touched)
+		if err != nil {
+			t.Fatalf("Records: %v", err)
+		}
+		e.commit(p, recs...)
+		w.Committed()
+		return recs
+	}
+	large := scanBookmark(30_000)
+	if recs := commit(large, nil); len(recs) < 2 {
+		t.Fatalf("30,000 hashes in %d record; the test needs chunks", len(recs))
+	}
+	cur := large
+	for i := range 3 {
+		next := cloneBM(cur)
+		id := fmt.Sprint("new", i)
+		next.Hashes[id] = uint64(i)
+		if recs := commit(next, []string{id}); len(recs) != 1 || !strings.HasPrefix(string(recs[0].Key), deltaPrefix) {
+			t.Fatalf("change %d: %d records, want one delta", i, len(recs))
+		}
+		cur = next
+	}
+	st := e.load(p)
+	checkBookmark(t, st, tenantA, "items", cur)
+	if info := st.Bookmarks(); len(info) != 1 || info[0].Deltas != 3 {
+		t.Fatalf("Bookmarks() = %+v, want one bookmark with 3 deltas", info)
+	}
+
+	// Most records go: the change outweighs the stored version, which is written again whole, in
+	// fewer records. The deltas and the chunks it no longer needs are tombstoned with it.
+	small := Bookmark{Hashes: map[string]uint64{}}
+	for id, h := range cur.Hashes {
+		if len(small.Hashes) == 100 {
+			break
+		}
+		small.Hashes[id] = h
+	}
+	recs := commit(small, nil)
+	tombstones := 0
+	for _, r := range recs {
+		if r.Value == nil {
+			tombstones++
+		}
+	}
+	if tombstones < 4 {
+		t.Fatalf("the smaller version came with %d tombstones, want the 3 deltas and the unused chunks", tombstones)
+	}
+	for _, compacted := range []bool{false, true} {
+		if compacted {
+			e.compact(p)
+		}
+		st = e.load(p)
+		checkBookmark(t, st, tenantA, "items", small)
+		if n := st.Summary().StaleChunks; n != 0 {
+			t.Errorf("compacted=%t: %d unused records, want 0", compacted, n)
+		}
+	}
+	// kfake compacts everything but the last batch; tombstones stay (until delete.retention.ms
+	// on a real broker). What holds a value is the head and the startup marker.
+	if e.cluster != nil {
+		if sum := st.Summary(); sum.Records-sum.Tombstones-sum.Markers != 1 {
+			t.Errorf("records with a value after compaction: %+v, want the head alone besides the markers", sum)
+		}
+	}
+}
