@@ -319,6 +319,7 @@ func (c *Connector) newPoller(tenant, name string, api lister, w *writer, b buil
 		build:      b,
 		stateTopic: c.cfg.StateTopic,
 		bm:         bm,
+		bw:         state.BookmarkWriter(tenant, name),
 		interval:   interval,
 		now:        c.deps.Now,
 		log:        c.log.With("tenant", tenant, "stream", name),

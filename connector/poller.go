@@ -41,6 +41,10 @@ type poller struct {
 	stateTopic string
 	// bm is the last committed bookmark. It changes only after a commit returned nil.
 	bm offsets.Bookmark
+	// bw writes the bookmark as what changed since the committed one; touched lists the ids
+	// read since the last commit (nil: not known), the only entries a commit compares.
+	bw      *offsets.BookmarkWriter
+	touched []string
 	// interval is the pause between cycles that caught up.
 	interval time.Duration
 	// startMS is the earliest replication-key value wanted (XERO_START_DATE), unix ms.
@@ -227,6 +231,9 @@ func (p *poller) fetch(ctx context.Context, q url.Values, page int, modifiedSinc
 	for i, raw := range pg.Records {
 		m, err := readMeta(s, raw)
 		f.items[i] = item{raw: raw, meta: m, bad: err}
+		if err == nil && p.touched != nil {
+			p.touched = append(p.touched, m.id)
+		}
 	}
 	p.metrics.pages.WithLabelValues(p.tenant, s.Name).Inc()
 	p.status.fetched(page, pg.Pagination)
@@ -279,7 +286,10 @@ func (p *poller) emit(out []*kgo.Record, it item, extractedAt time.Time) ([]*kgo
 // commit writes recs and the bookmark next in one transaction; on success next becomes the
 // committed bookmark.
 func (p *poller) commit(ctx context.Context, recs []*kgo.Record, next offsets.Bookmark) error {
-	state, err := offsets.BookmarkRecords(p.stateTopic, p.tenant, p.stream.Name, next)
+	if p.bw == nil {
+		p.bw = offsets.NewBookmarkWriter(p.stateTopic, p.tenant, p.stream.Name, p.bm)
+	}
+	state, err := p.bw.Records(next, p.touched)
 	if err != nil {
 		return fmt.Errorf("encode bookmark: %w", err)
 	}
@@ -292,6 +302,12 @@ func (p *poller) commit(ctx context.Context, recs []*kgo.Record, next offsets.Bo
 	}
 	if err := p.out.commit(ctx, append(recs, state...)); err != nil {
 		return err
+	}
+	p.bw.Committed()
+	clear(p.touched)
+	p.touched = p.touched[:0:cap(p.touched)]
+	if p.touched == nil {
+		p.touched = make([]string, 0, 256)
 	}
 	p.bm = next
 	p.status.committed(next, written)
