@@ -78,7 +78,8 @@ func storedBytes(recs []*kgo.Record) int {
 // BenchmarkCommitGrowingWindow commits page after page of 100 new ids sharing one replication-key
 // value (a bulk import), until the window holds n ids: one op is the whole import. "whole" stores
 // every bookmark with BookmarkRecords, "writer" with a BookmarkWriter told the page's ids. It
-// reports the time spent making the records and the bytes written, per commit and per import:
+// reports the time spent making the records (wall and process CPU) and the bytes written, per
+// commit and per import:
 //
 //	go test -run '^$' -bench BenchmarkCommitGrowingWindow -benchtime 1x ./offsets/
 func BenchmarkCommitGrowingWindow(b *testing.B) {
@@ -89,7 +90,7 @@ func BenchmarkCommitGrowingWindow(b *testing.B) {
 				for i := range ids {
 					ids[i] = uuid()
 				}
-				var spent time.Duration
+				var spent, cpu time.Duration
 				bytes, commits := 0, 0
 				for b.Loop() {
 					w := NewBookmarkWriter("xero-state", tenantA, "invoices", Bookmark{})
@@ -104,7 +105,7 @@ func BenchmarkCommitGrowingWindow(b *testing.B) {
 						for _, id := range touched {
 							next.Window[id] = next.Watermark
 						}
-						start := time.Now()
+						start, cpu0 := time.Now(), cpuTime()
 						var recs []*kgo.Record
 						var err error
 						if mode == "whole" {
@@ -113,7 +114,7 @@ func BenchmarkCommitGrowingWindow(b *testing.B) {
 							recs, err = w.Records(next, touched)
 							w.Committed()
 						}
-						spent += time.Since(start)
+						spent, cpu = spent+time.Since(start), cpu+cpuTime()-cpu0
 						if err != nil {
 							b.Fatal(err)
 						}
@@ -123,6 +124,7 @@ func BenchmarkCommitGrowingWindow(b *testing.B) {
 					}
 				}
 				b.ReportMetric(float64(spent.Nanoseconds())/float64(commits), "ns/commit")
+				b.ReportMetric(float64(cpu.Nanoseconds())/float64(commits), "cpu-ns/commit")
 				b.ReportMetric(float64(bytes)/float64(commits), "bytes/commit")
 				b.ReportMetric(float64(bytes)/float64(b.N), "bytes/import")
 			})
@@ -131,7 +133,8 @@ func BenchmarkCommitGrowingWindow(b *testing.B) {
 }
 
 // BenchmarkCommitScan commits scans of 50,000 records of which 1% (500) changed since the last:
-// one op is one commit. It reports the time spent making the records and the bytes written:
+// one op is one commit. It reports the time spent making the records (wall and process CPU) and
+// the bytes written:
 //
 //	go test -run '^$' -bench BenchmarkCommitScan ./offsets/
 func BenchmarkCommitScan(b *testing.B) {
@@ -144,7 +147,7 @@ func BenchmarkCommitScan(b *testing.B) {
 				b.Fatal(err)
 			}
 			w.Committed()
-			var spent time.Duration
+			var spent, cpu time.Duration
 			bytes, commits := 0, 0
 			rng := mrand.New(mrand.NewPCG(1, 2))
 			for b.Loop() {
@@ -156,7 +159,7 @@ func BenchmarkCommitScan(b *testing.B) {
 					next.Hashes[id] = rng.Uint64()
 					touched = append(touched, id)
 				}
-				start := time.Now()
+				start, cpu0 := time.Now(), cpuTime()
 				var recs []*kgo.Record
 				var err error
 				if mode == "whole" {
@@ -165,7 +168,7 @@ func BenchmarkCommitScan(b *testing.B) {
 					recs, err = w.Records(next, touched)
 					w.Committed()
 				}
-				spent += time.Since(start)
+				spent, cpu = spent+time.Since(start), cpu+cpuTime()-cpu0
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -174,6 +177,7 @@ func BenchmarkCommitScan(b *testing.B) {
 				cur = next
 			}
 			b.ReportMetric(float64(spent.Nanoseconds())/float64(commits), "ns/commit")
+			b.ReportMetric(float64(cpu.Nanoseconds())/float64(commits), "cpu-ns/commit")
 			b.ReportMetric(float64(bytes)/float64(commits), "bytes/commit")
 		})
 	}
