@@ -48,8 +48,11 @@ func diffBookmark(old, cur Bookmark, touched []string) bookmarkDelta {
 		Window:    diffMap(old.Window, cur.Window, ids),
 		Hashes:    diffMap(old.Hashes, cur.Hashes, ids),
 	}
+	// A traversal is matched with the previous one of the same range and start, or else (a range
+	// read again starts anew) of the same range at the same place; either is only cheaper to
+	// state, never needed for the result.
 	used := make([]bool, len(old.Verify))
-	for _, v := range cur.Verify {
+	for i, v := range cur.Verify {
 		vd := verifyDelta{From: v.From, To: v.To, Start: v.Start, Moved: v.Moved}
 		var prev map[string]int64
 		for j, o := range old.Verify {
@@ -57,6 +60,9 @@ func diffBookmark(old, cur Bookmark, touched []string) bookmarkDelta {
 				used[j], vd.Of, prev = true, j+1, o.Written
 				break
 			}
+		}
+		if vd.Of == 0 && i < len(old.Verify) && !used[i] && old.Verify[i].From == v.From {
+			used[i], vd.Of, prev = true, i+1, old.Verify[i].Written
 		}
 		if vd.Of == 0 {
 			vd.Written = diffMap(nil, v.Written, nil)

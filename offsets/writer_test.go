@@ -140,8 +140,12 @@ func change(rng *rand.Rand, b *Bookmark, ids *[]string) []string {
 				delete(b.Window, id)
 			}
 		}
-	case op == 5: // a traversal starts with the window, or the oldest one settles
-		if len(b.Verify) < 3 && rng.IntN(2) == 0 {
+	case op == 5: // a traversal starts with the window, a range is read again, or the oldest one settles
+		if len(b.Verify) > 0 && rng.IntN(3) == 0 {
+			k := rng.IntN(len(b.Verify))
+			b.Verify[k].Start += 1 + rng.Int64N(10)
+			b.Verify[k].Moved = false
+		} else if len(b.Verify) < 3 && rng.IntN(2) == 0 {
 			b.Verify = append(b.Verify, Verify{From: b.Watermark, Start: b.Watermark + rng.Int64N(10), Written: maps.Clone(b.Window)})
 		} else if len(b.Verify) > 0 {
 			b.Verify = b.Verify[1:]
