@@ -316,6 +316,7 @@ func (c *Connector) newPoller(tenant, name string, api lister, w *writer, b buil
 		build:      b,
 		stateTopic: c.cfg.StateTopic,
 		bm:         bm,
+		bw:         state.BookmarkWriter(tenant, name),
 		interval:   plan.interval(),
 		plan:       plan,
 		now:        c.deps.Now,

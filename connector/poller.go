@@ -51,6 +51,8 @@ type poller struct {
 	stateTopic string
 	// bm is the last committed bookmark. It changes only after a commit returned nil.
 	bm offsets.Bookmark
+	// bw writes the bookmark as what changed since the committed one.
+	bw *offsets.BookmarkWriter
 	// interval is the pause between cycles that caught up; plan, when set, replaces it with
 	// the organisation's day-budget plan, and counts the calls of each cycle (plan.go).
 	interval time.Duration
@@ -314,7 +316,7 @@ func (p *poller) write(ctx context.Context, w write) error {
 		recs = append(recs, rec)
 		p.metrics.records.WithLabelValues(p.tenant, p.stream.Name, "tombstone").Inc()
 	}
-	return p.commit(ctx, recs, w.bm)
+	return p.commit(ctx, recs, w.bm, w.touched())
 }
 
 // emit builds the Kafka record of it, or its dead letter, and counts it.
@@ -340,9 +342,13 @@ func (p *poller) emit(it item) (*kgo.Record, error) {
 }
 
 // commit writes recs and the bookmark next in one transaction; on success next becomes the
-// committed bookmark.
-func (p *poller) commit(ctx context.Context, recs []*kgo.Record, next offsets.Bookmark) error {
-	state, err := offsets.BookmarkRecords(p.stateTopic, p.tenant, p.stream.Name, next)
+// committed bookmark. touched lists the ids whose bookmark entries the write may have changed
+// (nil: not known), the only entries the bookmark writer compares.
+func (p *poller) commit(ctx context.Context, recs []*kgo.Record, next offsets.Bookmark, touched []string) error {
+	if p.bw == nil {
+		p.bw = offsets.NewBookmarkWriter(p.stateTopic, p.tenant, p.stream.Name, p.bm)
+	}
+	state, err := p.bw.Records(next, touched)
 	if err != nil {
 		return fmt.Errorf("encode bookmark: %w", err)
 	}
@@ -356,6 +362,7 @@ func (p *poller) commit(ctx context.Context, recs []*kgo.Record, next offsets.Bo
 	if err := p.out.commit(ctx, append(recs, state...)); err != nil {
 		return err
 	}
+	p.bw.Committed()
 	p.bm = next
 	p.status.committed(next, written)
 	p.log.Debug("committed", "records", written, "dead_letters", len(recs)-written, "watermark", next.Watermark,

@@ -21,7 +21,10 @@ func (p *poller) applyResets(ctx context.Context) error {
 	}
 	r := pending[len(pending)-1]
 	next := resetBookmark(p.stream, p.bm, r.From, p.startMS)
-	recs, err := offsets.BookmarkRecords(p.stateTopic, p.tenant, p.stream.Name, next)
+	if p.bw == nil {
+		p.bw = offsets.NewBookmarkWriter(p.stateTopic, p.tenant, p.stream.Name, p.bm)
+	}
+	recs, err := p.bw.Records(next, nil)
 	if err != nil {
 		return fmt.Errorf("apply reset %s: encode bookmark: %w", r.ID, err)
 	}
@@ -31,6 +34,7 @@ func (p *poller) applyResets(ctx context.Context) error {
 	if err := p.out.commit(ctx, recs); err != nil {
 		return fmt.Errorf("apply reset %s: %w", r.ID, err)
 	}
+	p.bw.Committed()
 	p.resets.Applied(pending)
 	p.bm = next
 	p.status.committed(next, 0)

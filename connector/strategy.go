@@ -92,6 +92,25 @@ type write struct {
 	undo *undoLog
 }
 
+// touched lists the ids whose entries in the bookmark's maps the write may have changed: its
+// records, its tombstones and what its undo log changed. The bookmark writer compares only
+// these (offsets.BookmarkWriter.Records), so that a commit costs what it changes.
+func (w write) touched() []string {
+	ids := make([]string, 0, len(w.items)+len(w.tombstones))
+	for _, it := range w.items {
+		if it.bad == nil {
+			ids = append(ids, it.meta.id)
+		}
+	}
+	ids = append(ids, w.tombstones...)
+	if w.undo != nil {
+		for _, e := range w.undo.entries {
+			ids = append(ids, e.id)
+		}
+	}
+	return ids
+}
+
 // step is the outcome of one page: the writes to commit, in order, each in its own transaction,
 // then the next read (nil: the cycle is over), and what the poller should log or count.
 type step struct {

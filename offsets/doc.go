@@ -13,8 +13,12 @@
 //
 // and then, for each page the connector writes:
 //
-//	recs, err := offsets.BookmarkRecords(topic, tenant, stream, b) // with the page's data, in one transaction
+//	w := st.BookmarkWriter(tenant, stream)   // once per stream
+//	recs, err := w.Records(next, touched)    // with the page's data, in one transaction
+//	w.Committed()                            // once it has committed
 //
+// which writes what changed since the committed bookmark (a delta record), or the bookmark whole
+// with tombstones for the records it replaces (BookmarkRecords writes it whole, without them),
 // and, after each refresh of the access token, in a transaction of its own that commits before
 // the new access token is used:
 //

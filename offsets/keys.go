@@ -15,12 +15,14 @@ import (
 //	startup                          the startup marker of the last instance that loaded the state
 //	bookmark/<tenant>/<stream>       a bookmark (its head record: metadata and the first part)
 //	chunk/<tenant>/<stream>/<index>  part <index> (1, 2, ...) of a bookmark too large for one record
+//	delta/<tenant>/<stream>/<n>      change n (1, 2, ...) to a bookmark since its last whole version
 //	reset/<tenant>/<stream>/<id>     an operator's request to read a stream again, until applied
 const (
 	tokenKey       = "token"
 	startupKey     = "startup"
 	bookmarkPrefix = "bookmark/"
 	chunkPrefix    = "chunk/"
+	deltaPrefix    = "delta/"
 	resetPrefix    = "reset/"
 )
 
@@ -33,14 +35,15 @@ const (
 	keyBookmark
 	keyChunk
 	keyReset
+	keyDelta
 )
 
 // recordKey is a parsed record key.
 type recordKey struct {
 	kind    keyKind
-	tenant  string // keyBookmark, keyChunk
-	stream  string // keyBookmark, keyChunk
-	index   int    // keyChunk: 1 or more
+	tenant  string // keyBookmark, keyChunk, keyDelta, keyReset
+	stream  string // keyBookmark, keyChunk, keyDelta, keyReset
+	index   int    // keyChunk, keyDelta: 1 or more
 	resetID string // keyReset: 32 lowercase hex digits
 }
 
@@ -81,6 +84,10 @@ func bookmarkKey(tenant, stream string) string {
 
 func chunkKey(tenant, stream string, index int) string {
 	return chunkPrefix + tenant + "/" + stream + "/" + strconv.Itoa(index)
+}
+
+func deltaKey(tenant, stream string, n int) string {
+	return deltaPrefix + tenant + "/" + stream + "/" + strconv.Itoa(n)
 }
 
 func resetKey(tenant, stream, id string) string {
@@ -128,6 +135,19 @@ func parseKey(b []byte) (recordKey, error) {
 			return recordKey{}, fmt.Errorf("chunk index %q is not a number from 1 to %d", parts[2], maxChunks-1)
 		}
 		return recordKey{kind: keyChunk, tenant: parts[0], stream: parts[1], index: index}, nil
+	case strings.HasPrefix(s, deltaPrefix):
+		parts := strings.Split(s[len(deltaPrefix):], "/")
+		if len(parts) != 3 {
+			return recordKey{}, errors.New("delta key is not delta/<tenant>/<stream>/<n>")
+		}
+		if err := checkIDNames(parts[0], parts[1]); err != nil {
+			return recordKey{}, err
+		}
+		n, err := strconv.Atoi(parts[2])
+		if err != nil || n < 1 || n >= maxDeltas || strconv.Itoa(n) != parts[2] {
+			return recordKey{}, fmt.Errorf("delta number %q is not a number from 1 to %d", parts[2], maxDeltas-1)
+		}
+		return recordKey{kind: keyDelta, tenant: parts[0], stream: parts[1], index: n}, nil
 	case strings.HasPrefix(s, resetPrefix):
 		parts := strings.Split(s[len(resetPrefix):], "/")
 		if len(parts) != 3 {
@@ -141,7 +161,7 @@ func parseKey(b []byte) (recordKey, error) {
 		}
 		return recordKey{kind: keyReset, tenant: parts[0], stream: parts[1], resetID: parts[2]}, nil
 	}
-	return recordKey{}, errors.New("unknown key: this release reads token, startup, bookmark/..., chunk/... and reset/... (a newer release may have written it)")
+	return recordKey{}, errors.New("unknown key: this release reads token, startup, bookmark/..., chunk/..., delta/... and reset/... (a newer release may have written it)")
 }
 
 func checkIDNames(tenant, stream string) error {

@@ -298,12 +298,16 @@ func (r *replay) finish(s Sealer) *State {
 	st := &State{
 		topic:     r.topic,
 		bookmarks: make(map[BookmarkID]Bookmark),
+		layouts:   make(map[BookmarkID]layout),
+		staleByID: make(map[BookmarkID][]string),
 		summary:   r.sum,
 	}
 	st.summary.Topic = r.topic
 	recs := slices.SortedFunc(maps.Values(r.last), func(a, b *kgo.Record) int { return cmp.Compare(a.Offset, b.Offset) })
 	heads := make(map[BookmarkID]entry)
 	chunks := make(map[chunkID]entry)
+	deltas := make(map[chunkID]entry)
+	deltaNums := make(map[BookmarkID][]uint32)
 	var token *entry
 	for _, rec := range recs {
 		if rec.Value == nil {
@@ -336,11 +340,19 @@ func (r *replay) finish(s Sealer) *State {
 				continue
 			}
 			chunks[chunkID{id, v.index}] = e
+		case keyDelta:
+			if v.index != uint32(k.index) {
+				st.unreadable = append(st.unreadable, r.recordError(rec, fmt.Errorf("delta value says number %d, its key says %d", v.index, k.index)))
+				continue
+			}
+			deltas[chunkID{id, v.index}] = e
+			deltaNums[id] = append(deltaNums[id], v.index)
 		case keyReset:
 			st.resets = append(st.resets, resetFromValue(k, v, rec.Offset))
 		}
 	}
 	used := make(map[chunkID]bool)
+	usedDeltas := make(map[chunkID]bool)
 	var payload []byte
 	for id, h := range heads {
 		bad := func(err error) {
@@ -367,19 +379,67 @@ func (r *replay) finish(s Sealer) *State {
 			bad(fmt.Errorf("bookmark: %w", err))
 			continue
 		}
-		st.bookmarks[id] = b
-		st.info = append(st.info, BookmarkInfo{
+		info := BookmarkInfo{
 			BookmarkID: id, Offset: h.offset, CommittedAt: h.at, Records: int(h.v.parts),
 			Stored: int(h.v.size), JSON: int(h.v.rawSize),
-		})
+		}
+		lay := layout{known: true, gen: h.v.gen, parts: int(h.v.parts), base: int(h.v.size)}
+		// The deltas on this base follow it from number 1 without a gap; a delta of the same
+		// base after a gap means one is missing. Deltas of other bases are stale.
+		for n := uint32(1); ; n++ {
+			d, ok := deltas[chunkID{id, n}]
+			if !ok || d.v.gen != h.v.gen {
+				break
+			}
+			usedDeltas[chunkID{id, n}] = true
+			if b, err = applyDelta(b, d.v); err != nil {
+				break
+			}
+			lay.deltas, lay.deltaBytes = int(n), lay.deltaBytes+len(d.v.data)
+			info.Records++
+			info.Deltas++
+			info.Stored += len(d.v.data)
+			info.JSON += int(d.v.rawSize)
+			info.Offset, info.CommittedAt = d.offset, d.at
+		}
+		if err != nil {
+			bad(fmt.Errorf("bookmark: %s: %w", deltaKey(id.Tenant, id.Stream, lay.deltas+1), err))
+			continue
+		}
+		for _, n := range deltaNums[id] {
+			if cid := (chunkID{id, n}); !usedDeltas[cid] && deltas[cid].v.gen == h.v.gen {
+				err = fmt.Errorf("bookmark has %d changes on generation %x, and %s of the same generation after a gap",
+					lay.deltas, h.v.gen, deltaKey(id.Tenant, id.Stream, int(n)))
+				break
+			}
+		}
+		if err != nil {
+			bad(err)
+			continue
+		}
+		st.bookmarks[id] = b
+		st.layouts[id] = lay
+		st.info = append(st.info, info)
 		if h.v.parts > 1 {
 			st.summary.Chunked++
 		}
 	}
+	addStale := func(id BookmarkID, key string) {
+		st.stale = append(st.stale, key)
+		st.staleByID[id] = append(st.staleByID[id], key)
+	}
 	for cid := range chunks {
 		if !used[cid] {
-			st.stale = append(st.stale, chunkKey(cid.Tenant, cid.Stream, int(cid.index)))
+			addStale(cid.BookmarkID, chunkKey(cid.Tenant, cid.Stream, int(cid.index)))
 		}
+	}
+	for cid := range deltas {
+		if !usedDeltas[cid] {
+			addStale(cid.BookmarkID, deltaKey(cid.Tenant, cid.Stream, int(cid.index)))
+		}
+	}
+	for _, keys := range st.staleByID {
+		slices.Sort(keys)
 	}
 	slices.Sort(st.stale)
 	slices.SortFunc(st.info, func(a, b BookmarkInfo) int {
@@ -414,7 +474,9 @@ type State struct {
 	info      []BookmarkInfo // sorted by tenant, stream
 	token     Token
 	hasToken  bool
-	stale     []string // keys of chunk records no bookmark uses, sorted
+	layouts   map[BookmarkID]layout // how each loaded bookmark is stored
+	stale     []string              // keys of chunk and delta records no bookmark uses, sorted
+	staleByID map[BookmarkID][]string
 	summary   Summary
 
 	// unreadable lists the last records that cannot be read, by offset; tokenErr is among them
@@ -439,7 +501,7 @@ type Summary struct {
 	Markers      int       // startup markers of earlier starts
 	Bookmarks    int       // bookmarks loaded
 	Chunked      int       // of which stored over more than one record
-	StaleChunks  int       // chunk records of older bookmark versions, ignored (see StaleChunkTombstones)
+	StaleChunks  int       // chunk and delta records no bookmark uses, ignored (a BookmarkWriter removes them)
 	Token        bool      // a refresh token is stored
 	TokenSavedAt time.Time // when it was saved
 	MarkerOffset int64     // where this start's marker is (Load); -1 for Inspect
@@ -449,9 +511,10 @@ type Summary struct {
 // BookmarkInfo describes one loaded bookmark without its content.
 type BookmarkInfo struct {
 	BookmarkID
-	Offset      int64     // of its head record
-	CommittedAt time.Time // the head record's timestamp: when it was last committed
-	Records     int       // head and chunks
+	Offset      int64     // of its last record: the head, or the last delta
+	CommittedAt time.Time // that record's timestamp: when it was last committed
+	Records     int       // head, chunks and deltas
+	Deltas      int       // of which deltas: changes since the bookmark was last written whole
 	Stored      int       // stored payload bytes (compressed when Stored < JSON)
 	JSON        int       // JSON bytes
 }
@@ -574,18 +637,6 @@ func (s *State) UnreadableTombstones() []*kgo.Record {
 	recs := make([]*kgo.Record, 0, len(s.unreadable))
 	for _, e := range s.unreadable {
 		recs = append(recs, &kgo.Record{Topic: s.topic, Key: []byte(e.Key)})
-	}
-	return recs
-}
-
-// StaleChunkTombstones returns tombstones for the chunk records that no loaded bookmark uses: the
-// tail of an older, larger version of a bookmark. Load ignores them, so removing them is optional;
-// it saves their bytes at every later start. Produce them in a transaction before any bookmark
-// record is written (a tombstone produced after a new chunk of the same key would delete it).
-func (s *State) StaleChunkTombstones() []*kgo.Record {
-	recs := make([]*kgo.Record, 0, len(s.stale))
-	for _, k := range s.stale {
-		recs = append(recs, &kgo.Record{Topic: s.topic, Key: []byte(k)})
 	}
 	return recs
 }

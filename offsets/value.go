@@ -13,18 +13,21 @@ import (
 //
 // Each kind is written at the lowest version that holds it (writeVersion), so a change to one kind
 // does not make an older release stop at the others. Version 2 added the seed hash in clear to
-// token values and the reset kind; bookmarks, chunks and startup markers are as in version 1.
+// token values and the reset kind; version 3 the delta kind; bookmarks, chunks and startup markers
+// are as in version 1.
 //
 // Bump it when a change to the layout, or to the JSON of a bookmark, must not be read by a release
 // that does not know it (for example a new field whose absence would change what a bookmark means).
 // A JSON field that older releases may safely ignore needs no bump.
-const formatVersion = 2
+const formatVersion = 3
 
 // writeVersion is the version a value of kind k is written with.
 func writeVersion(k valueKind) byte {
 	switch k {
 	case kindToken, kindReset:
 		return 2
+	case kindDelta:
+		return 3
 	}
 	return 1
 }
@@ -45,6 +48,7 @@ const (
 	kindToken    valueKind = 'T' // the sealed refresh token
 	kindStartup  valueKind = 'M' // a startup marker
 	kindReset    valueKind = 'R' // an operator's request to read a stream again (version 2 on)
+	kindDelta    valueKind = 'D' // a change to a bookmark (version 3 on)
 )
 
 // payloadCodec says how a bookmark's JSON is stored.
@@ -61,6 +65,7 @@ const (
 	nonceSize       = 16
 	bookmarkHdrSize = hdrSize + genSize + 1 + 4 + 4 + 4 + 4
 	chunkHdrSize    = hdrSize + genSize + 4
+	deltaHdrSize    = hdrSize + genSize + 4 + 1 + 4 + 4
 	startupSize     = hdrSize + nonceSize + 8
 	resetSize       = hdrSize + 1 + 8 + 8
 	seedHashSize    = 64 // hex SHA-256 (HashSeed)
@@ -75,14 +80,14 @@ type value struct {
 	version byte
 	kind    valueKind
 
-	gen     [genSize]byte // kindBookmark, kindChunk: the write this part belongs to
-	codec   payloadCodec  // kindBookmark
+	gen     [genSize]byte // kindBookmark, kindChunk: the write this part belongs to; kindDelta: the base it changes
+	codec   payloadCodec  // kindBookmark, kindDelta
 	parts   uint32        // kindBookmark: number of records holding the payload, head included
 	size    uint32        // kindBookmark: stored payload bytes over all parts
-	rawSize uint32        // kindBookmark: JSON bytes (after decompression)
-	sum     uint32        // kindBookmark: CRC-32C of the stored payload, all parts in order
-	index   uint32        // kindChunk: 1 or more
-	data    []byte        // kindBookmark: part 0; kindChunk: its part; kindToken: the sealed token
+	rawSize uint32        // kindBookmark, kindDelta: JSON bytes (after decompression)
+	sum     uint32        // kindBookmark: CRC-32C of the stored payload, all parts in order; kindDelta: of its payload
+	index   uint32        // kindChunk, kindDelta: 1 or more
+	data    []byte        // kindBookmark: part 0; kindChunk: its part; kindDelta: the change; kindToken: the sealed token
 
 	seedHash string // kindToken from version 2: HashSeed of the chain's seed, in clear ("" for none)
 
@@ -107,6 +112,13 @@ func appendValue(dst []byte, v value) []byte {
 	case kindChunk:
 		dst = append(dst, v.gen[:]...)
 		dst = binary.BigEndian.AppendUint32(dst, v.index)
+		dst = append(dst, v.data...)
+	case kindDelta:
+		dst = append(dst, v.gen[:]...)
+		dst = binary.BigEndian.AppendUint32(dst, v.index)
+		dst = append(dst, byte(v.codec))
+		dst = binary.BigEndian.AppendUint32(dst, v.rawSize)
+		dst = binary.BigEndian.AppendUint32(dst, v.sum)
 		dst = append(dst, v.data...)
 	case kindToken:
 		if v.version >= 2 {
@@ -190,6 +202,31 @@ func decodeValue(b []byte) (value, error) {
 		if v.index < 1 || v.index >= maxChunks {
 			return value{}, fmt.Errorf("chunk index %d is not from 1 to %d", v.index, maxChunks-1)
 		}
+	case kindDelta:
+		if v.version < 3 {
+			return value{}, fmt.Errorf("delta value of format version %d: deltas exist from version 3", v.version)
+		}
+		if len(b) < deltaHdrSize {
+			return value{}, fmt.Errorf("delta value of %d bytes is shorter than its %d-byte header", len(b), deltaHdrSize)
+		}
+		p := b[hdrSize:]
+		copy(v.gen[:], p)
+		p = p[genSize:]
+		v.index = binary.BigEndian.Uint32(p)
+		v.codec = payloadCodec(p[4])
+		v.rawSize = binary.BigEndian.Uint32(p[5:])
+		v.sum = binary.BigEndian.Uint32(p[9:])
+		v.data = p[13:]
+		switch {
+		case v.index < 1 || v.index >= maxDeltas:
+			return value{}, fmt.Errorf("delta number %d is not from 1 to %d", v.index, maxDeltas-1)
+		case v.codec != codecJSON && v.codec != codecZstdJSON:
+			return value{}, fmt.Errorf("delta payload codec %d is unknown", v.codec)
+		case v.rawSize > maxPayload:
+			return value{}, fmt.Errorf("delta JSON size %d exceeds %d", v.rawSize, maxPayload)
+		case v.codec == codecJSON && uint64(v.rawSize) != uint64(len(v.data)):
+			return value{}, fmt.Errorf("uncompressed delta holds %d bytes, its header says %d", len(v.data), v.rawSize)
+		}
 	case kindToken:
 		v.data = b[hdrSize:]
 		if v.version >= 2 {
@@ -247,6 +284,8 @@ func kindFor(k keyKind) valueKind {
 		return kindChunk
 	case keyReset:
 		return kindReset
+	case keyDelta:
+		return kindDelta
 	}
 	return 0
 }

@@ -26,6 +26,8 @@ func formatKey(k recordKey) string {
 		return chunkKey(k.tenant, k.stream, k.index)
 	case keyReset:
 		return resetKey(k.tenant, k.stream, k.resetID)
+	case keyDelta:
+		return deltaKey(k.tenant, k.stream, k.index)
 	}
 	return "?"
 }
