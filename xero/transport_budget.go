@@ -32,14 +32,18 @@ const (
 //   - A 429 minute or appminute pauses the tenant (or the app) for its Retry-After. A 429 day
 //     refuses every further call to the tenant, with the same *APIError (ErrDayLimit), until
 //     its Retry-After has passed.
+//   - Day limit: what is left of it is X-DayLimit-Remaining as last reported. Until a tenant's
+//     first answer, it is the configured day limit (Config.DayLimit): an estimate that the
+//     headers replace, never a limit of their own.
 //
-// The retry layer inside it reports the attempts it makes on its own (attemptObserver), so a
-// retry waits for the budget like a first call and a 429 it absorbs still pauses the others.
+// Every attempt of a call passes through it (the retry policy repeats calls above the chain),
+// so a repeated attempt waits like a first one and every answer feeds the budget.
 type budget struct {
 	inner       http.RoundTripper
 	clock       clock
 	log         *slog.Logger
 	maxInFlight int
+	dayLimit    int // the starting estimate of each tenant's calls left today
 
 	mu      sync.Mutex
 	tenants map[string]*tenantBudget
@@ -65,27 +69,24 @@ type window struct {
 	blocked time.Time // no calls before this: a 429 said so
 }
 
-// budgetCall is the budget's record of one call, carried in its request's context so that the
-// retry layer can report the call's further attempts.
+// budgetCall is the budget's record of one attempt.
 type budgetCall struct {
 	tenantID string
 	tenant   *tenantBudget // nil for tenantless calls
 	endpoint string
-	// Of the current attempt: its number in each window, when it was sent, and whether it is
-	// still unanswered.
+	// Its number in each window, when it was sent, and whether it is still unanswered.
 	seq, appSeq uint64
 	sent        time.Time
 	open        bool
 }
 
-type budgetCallKey struct{}
-
-func newBudget(inner http.RoundTripper, maxInFlight int, clk clock, log *slog.Logger) *budget {
+func newBudget(inner http.RoundTripper, maxInFlight, dayLimit int, clk clock, log *slog.Logger) *budget {
 	return &budget{
 		inner:       inner,
 		clock:       clk,
 		log:         log,
 		maxInFlight: maxInFlight,
+		dayLimit:    dayLimit,
 		tenants:     make(map[string]*tenantBudget),
 		app:         window{last: -1},
 		appLeft:     -1,
@@ -106,8 +107,7 @@ func (b *budget) RoundTrip(req *http.Request) (*http.Response, error) {
 		var once sync.Once
 		release = func() { once.Do(func() { <-call.tenant.slots }) }
 	}
-	req = req.WithContext(context.WithValue(ctx, budgetCallKey{}, call))
-	if err := b.wait(req.Context(), call); err != nil {
+	if err := b.wait(ctx, call); err != nil {
 		release()
 		return nil, err
 	}
@@ -135,6 +135,7 @@ func (b *budget) tenant(id string) *tenantBudget {
 			minute: window{last: -1},
 			limits: unknownLimits,
 		}
+		tb.limits.DayRemaining = b.dayLimit
 		b.tenants[id] = tb
 	}
 	return tb
@@ -144,7 +145,6 @@ func (b *budget) tenant(id string) *tenantBudget {
 func (b *budget) wait(ctx context.Context, call *budgetCall) error {
 	for {
 		b.mu.Lock()
-		b.settle(call) // the previous attempt, if any, is over
 		now := b.clock.Now()
 		if call.tenant != nil && now.Before(call.tenant.dayUntil) {
 			until := call.tenant.dayUntil
@@ -242,27 +242,12 @@ func (b *budget) observe(call *budgetCall, resp *http.Response) {
 	}
 }
 
-// beforeRetry waits until the budget allows another attempt of the call in req.
-func (b *budget) beforeRetry(req *http.Request) error {
-	call, ok := req.Context().Value(budgetCallKey{}).(*budgetCall)
-	if !ok {
-		return nil
-	}
-	return b.wait(req.Context(), call)
-}
-
-// discarded takes in the limits of a response the retry layer throws away.
-func (b *budget) discarded(req *http.Request, resp *http.Response) {
-	if call, ok := req.Context().Value(budgetCallKey{}).(*budgetCall); ok {
-		b.observe(call, resp)
-	}
-}
-
 // limits returns what is known of a tenant's limits.
 func (b *budget) limits(tenant string) Limits {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	l := unknownLimits
+	l.DayRemaining = b.dayLimit
 	if tb, ok := b.tenants[tenant]; ok {
 		l = tb.limits
 	}

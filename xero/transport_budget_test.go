@@ -58,7 +58,7 @@ func TestBudgetInFlight(t *testing.T) {
 		})
 		tr, stop := serveMem(h)
 		defer stop()
-		b := newBudget(tr, 5, realClock{}, slog.New(slog.DiscardHandler))
+		b := newBudget(tr, 5, DefaultDayLimit, realClock{}, slog.New(slog.DiscardHandler))
 
 		var wg sync.WaitGroup
 		for _, tenant := range []string{testTenant, testTenant2} {
@@ -111,7 +111,7 @@ func TestBudgetWaitsForTheMinuteWindow(t *testing.T) {
 	srv := httptest.NewServer(ms)
 	defer srv.Close()
 	clk := newFakeClock()
-	b := newBudget(srv.Client().Transport, 5, clk, slog.New(slog.DiscardHandler))
+	b := newBudget(srv.Client().Transport, 5, DefaultDayLimit, clk, slog.New(slog.DiscardHandler))
 
 	start := clk.Now()
 	for i := range 3 {
@@ -153,8 +153,8 @@ func TestBudgetWaitsForTheMinuteWindow(t *testing.T) {
 	if l := b.limits(testTenant2); l.MinuteRemaining != 57 || l.DayRemaining != 3995 {
 		t.Errorf("limits of the other tenant = %+v, want minute 57, day 3995", l)
 	}
-	if l := b.limits("unknown"); l.MinuteRemaining != -1 || l.DayRemaining != -1 {
-		t.Errorf("limits of a tenant never called = %+v, want -1", l)
+	if l := b.limits("unknown"); l.MinuteRemaining != -1 || l.DayRemaining != DefaultDayLimit {
+		t.Errorf("limits of a tenant never called = %+v, want minute -1 and the day limit's estimate", l)
 	}
 }
 
@@ -214,7 +214,7 @@ func TestBudgetRateLimitAnswers(t *testing.T) {
 			srv := httptest.NewServer(s)
 			defer srv.Close()
 			clk := newFakeClock()
-			b := newBudget(srv.Client().Transport, 5, clk, slog.New(slog.DiscardHandler))
+			b := newBudget(srv.Client().Transport, 5, DefaultDayLimit, clk, slog.New(slog.DiscardHandler))
 			if code, err := callBudget(t, b, srv.URL, testTenant); err != nil || code != 429 {
 				t.Fatalf("first call: %d, %v", code, err)
 			}
@@ -247,7 +247,7 @@ func TestBudgetDayLimitRefusesUntilReset(t *testing.T) {
 	srv := httptest.NewServer(s)
 	defer srv.Close()
 	clk := newFakeClock()
-	b := newBudget(srv.Client().Transport, 5, clk, slog.New(slog.DiscardHandler))
+	b := newBudget(srv.Client().Transport, 5, DefaultDayLimit, clk, slog.New(slog.DiscardHandler))
 
 	if code, _ := callBudget(t, b, srv.URL, testTenant); code != 429 {
 		t.Fatalf("first call: status %d, want the 429", code)
@@ -273,34 +273,61 @@ func TestBudgetDayLimitRefusesUntilReset(t *testing.T) {
 	}
 }
 
-// TestRetryFeedsTheBudget runs the retry layer inside the budget: a 429 minute that the retry
-// layer absorbs still pauses the tenant's next call, and the retry itself waits for the budget.
+// TestRetryFeedsTheBudget: the retry policy repeats a call above the budget, so a 429 minute
+// that a call absorbs still pauses the tenant's next call, and the repeated attempt itself
+// passes through the budget.
 func TestRetryFeedsTheBudget(t *testing.T) {
 	s := &scripted{steps: steps(
 		status(429, "X-Rate-Limit-Problem", "minute", "Retry-After", "30", "X-MinLimit-Remaining", "0"),
-		status(200, "X-MinLimit-Remaining", "0"),
+		func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("X-MinLimit-Remaining", "0")
+			writeEnvelope(w, "Invoices", `{"InvoiceID":"a"}`)
+		},
 	)}
-	srv := httptest.NewServer(s)
-	defer srv.Close()
-	clk := newFakeClock()
-	retry := newTestRetry(t, srv, clk)
-	b := newBudget(retry, 5, clk, slog.New(slog.DiscardHandler))
-	retry.observer = b
-
-	if code, err := callBudget(t, b, srv.URL, testTenant); err != nil || code != 200 {
-		t.Fatalf("first call: %d, %v", code, err)
+	env := newTestEnv(t, s, nil)
+	if _, err := env.client.List(t.Context(), invoicesReq()); err != nil {
+		t.Fatalf("first call: %v", err)
 	}
-	// The retry waited Retry-After; the budget saw the 429 and let the retry through at the
+	// The policy waited Retry-After; the budget saw the 429 and let the attempt through at the
 	// same moment.
-	if got := clk.Sleeps(); len(got) != 1 || got[0] != 30*time.Second {
+	if got := env.clock.Sleeps(); len(got) != 1 || got[0] != 30*time.Second {
 		t.Fatalf("waits %v, want [30s]", got)
 	}
-	// The retry's answer said 0 left: the next call waits for the window that began with the
-	// retry (sent 30s after the start).
-	if _, err := callBudget(t, b, srv.URL, testTenant); err != nil {
+	// The repeated attempt's answer said 0 left: the next call waits for the window that began
+	// with it (sent 30s after the start).
+	if _, err := env.client.List(t.Context(), invoicesReq()); err != nil {
 		t.Fatal(err)
 	}
-	if got := clk.Sleeps(); len(got) != 2 || got[1] != minuteWindow+windowSlack {
+	if got := env.clock.Sleeps(); len(got) != 2 || got[1] != minuteWindow+windowSlack {
 		t.Errorf("waits %v, want [30s %s]", got, minuteWindow+windowSlack)
+	}
+}
+
+// TestBudgetDayEstimate: the configured day limit is only the estimate of the calls left until
+// Xero reports the real count; from then on the headers alone say what is left.
+func TestBudgetDayEstimate(t *testing.T) {
+	left := 4321
+	var mu sync.Mutex
+	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		w.Header().Set("X-DayLimit-Remaining", fmt.Sprint(left))
+		left--
+		mu.Unlock()
+		writeEnvelope(w, "Invoices", `{"InvoiceID":"a"}`)
+	})
+	env := newTestEnv(t, api, func(c *Config) { c.DayLimit = 1000 })
+	if got := env.client.Limits(testTenant).DayRemaining; got != 1000 {
+		t.Errorf("before any call: %d left, want the configured 1000", got)
+	}
+	for range 3 {
+		if _, err := env.client.List(t.Context(), invoicesReq()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := env.client.Limits(testTenant).DayRemaining; got != 4319 {
+		t.Errorf("after three calls: %d left, want 4319 as reported", got)
+	}
+	if got := env.client.Limits(testTenant2).DayRemaining; got != 1000 {
+		t.Errorf("another tenant: %d left, want the configured 1000", got)
 	}
 }
