@@ -1,6 +1,7 @@
 package xero
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,6 +11,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/xero-kafka/xero-kafka/xerosim"
 )
 
 func budgetRequest(t testing.TB, url, tenant string) *http.Request {
@@ -330,4 +333,81 @@ func TestBudgetDayEstimate(t *testing.T) {
 	if got := env.client.Limits(testTenant2).DayRemaining; got != 1000 {
 		t.Errorf("another tenant: %d left, want the configured 1000", got)
 	}
+}
+
+// TestAppMinuteSharedFairly: 20 tenants behind one client, each wanting all 60 calls a minute
+// Xero allows it, against a simulator whose app limit (200 a minute here; Xero's is 10,000)
+// lets each have only 10. Over 5 minutes (of a synctest bubble's clock, which the simulator and
+// the client share), the simulator refuses no call for the app's limit, and every tenant gets
+// about its share: none starves while others take the minute.
+func TestAppMinuteSharedFairly(t *testing.T) {
+	const (
+		tenants  = 20
+		appLimit = 200
+		minutes  = 5
+	)
+	synctest.Test(t, func(t *testing.T) {
+		sim := xerosim.NewSim(xerosim.Seed(3), xerosim.Tenants(tenants), xerosim.Volume("invoices", 10),
+			xerosim.RateLimits(xerosim.Limits{AppPerMinute: appLimit}))
+		defer sim.Close()
+		tr, stop := serveMem(sim.Handler())
+		defer stop()
+		cfg := Config{APIURL: "http://xero.test", IdentityURL: "http://xero.test",
+			ClientID: sim.ClientID(), ClientSecret: sim.ClientSecret(), Transport: tr}
+		c, err := NewClient(cfg, sim.RefreshToken(), &memStore{}, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		ctx, cancel := context.WithTimeout(t.Context(), minutes*time.Minute)
+		defer cancel()
+		var (
+			mu  sync.Mutex
+			got = map[string]int{}
+			wg  sync.WaitGroup
+		)
+		for _, tenant := range sim.Tenants() {
+			for range DefaultMaxInFlight {
+				wg.Go(func() {
+					for ctx.Err() == nil {
+						if _, err := c.List(ctx, simInvoices(tenant, 1)); err != nil {
+							if ctx.Err() == nil {
+								t.Errorf("tenant %s: %v", tenant, err)
+							}
+							return
+						}
+						mu.Lock()
+						got[tenant]++
+						mu.Unlock()
+					}
+				})
+			}
+		}
+		wg.Wait()
+
+		st := sim.Stats()
+		if n := st.RateLimited["appminute"]; n != 0 {
+			t.Errorf("%d calls refused for the app's minute limit, want 0", n)
+		}
+		lo, hi, sum := -1, 0, 0
+		for _, tenant := range sim.Tenants() {
+			n := got[tenant]
+			sum += n
+			hi = max(hi, n)
+			if lo < 0 || n < lo {
+				lo = n
+			}
+		}
+		mean := float64(sum) / tenants
+		t.Logf("calls per tenant in %d minutes: min %d, mean %.1f, max %d (fair share %d a minute); 429s %v",
+			minutes, lo, mean, hi, appLimit/tenants, st.RateLimited)
+		// About 10 a minute each; the margin covers the windows the run starts and ends in.
+		if float64(lo) < 0.8*mean || float64(hi) > 1.2*mean {
+			t.Errorf("calls per tenant from %d to %d around a mean of %.1f: not a fair share", lo, hi, mean)
+		}
+		// The limit is used, not only respected: at least the 4 whole windows of the run.
+		if sum < (minutes-1)*appLimit || sum > (minutes+1)*appLimit {
+			t.Errorf("%d calls in %d minutes, want about %d a minute", sum, minutes, appLimit)
+		}
+	})
 }

@@ -130,7 +130,7 @@ func readEnvFor(ctx context.Context, l envconfig.Lookuper, forAuth bool) (*env, 
 	if err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: &e, Lookuper: withDefaults}); err != nil {
 		return nil, &configError{msg: describeEnvError(err)}
 	}
-	if err := checkValues(l); err != nil {
+	if err := checkValues(l, forAuth); err != nil {
 		return nil, err
 	}
 	if !forAuth && e.Registry.URL == "" {
@@ -140,8 +140,8 @@ func readEnvFor(ctx context.Context, l envconfig.Lookuper, forAuth bool) (*env, 
 }
 
 // checkValues refuses a value with a control character (a line break or tab pasted with it)
-// and an empty required one.
-func checkValues(l envconfig.Lookuper) error {
+// and an empty required one (but the registry's, for 'auth').
+func checkValues(l envconfig.Lookuper, forAuth bool) error {
 	for _, s := range connector.Settings() {
 		v, ok := l.Lookup(s.Var)
 		if !ok {
@@ -150,7 +150,7 @@ func checkValues(l envconfig.Lookuper) error {
 		if strings.ContainsFunc(v, unicode.IsControl) {
 			return badConfig(s.Var, "the value holds a control character (a line break or tab pasted with it?)")
 		}
-		if s.Required && strings.TrimSpace(v) == "" {
+		if s.Required && strings.TrimSpace(v) == "" && (!forAuth || s.Var != "SCHEMA_REGISTRY_URL") {
 			return badConfig(s.Var, "empty: a value is required")
 		}
 	}
