@@ -63,26 +63,21 @@ func newHarness(t testing.TB, simOpts ...xerosim.Option) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The program's defaults (connector.Settings), pointed at the simulator and the test's topics.
+	cfg := connector.DefaultConfig()
+	cfg.Xero.APIURL, cfg.Xero.IdentityURL = sim.URL(), sim.URL()
+	cfg.Xero.ClientID, cfg.Xero.ClientSecret = sim.ClientID(), sim.ClientSecret()
+	cfg.Xero.BackoffBase, cfg.Xero.BackoffMax = 10*time.Millisecond, 200*time.Millisecond
+	cfg.RefreshToken = sim.RefreshToken()
+	cfg.TopicPrefix, cfg.StateTopic, cfg.TransactionalID = prefix, prefix+"._state", prefix+"-connector"
+	cfg.TopicReplicationFactor = 1
+	cfg.TopicCleanupPolicy = "delete" // keep every version, to tell whether one was written twice
+	// Often enough that a stream settles soon after the changes stop, seldom enough that idle
+	// polls of the 26 streams do not take the machine.
+	cfg.PollInterval, cfg.FullTableInterval = 500*time.Millisecond, time.Second
 	h := &harness{
 		t: t, kafka: kafka, registryURL: regURL, sim: sim, sealer: sealer, logs: &lockedBuffer{},
-		cfg: connector.Config{
-			Xero: xero.Config{
-				APIURL: sim.URL(), IdentityURL: sim.URL(),
-				ClientID: sim.ClientID(), ClientSecret: sim.ClientSecret(),
-				BackoffBase: 10 * time.Millisecond, BackoffMax: 200 * time.Millisecond,
-			},
-			RefreshToken:           sim.RefreshToken(),
-			TopicPrefix:            prefix,
-			StateTopic:             prefix + "._state",
-			TransactionalID:        prefix + "-connector",
-			TopicReplicationFactor: 1,
-			// Keep every version, so the test can tell whether one was written twice.
-			TopicCleanupPolicy: "delete",
-			// Often enough that a stream settles soon after the changes stop, seldom enough
-			// that idle polls of the 26 streams do not take the machine.
-			PollInterval:      500 * time.Millisecond,
-			FullTableInterval: time.Second,
-		},
+		cfg: cfg,
 	}
 	t.Cleanup(func() {
 		if t.Failed() {

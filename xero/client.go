@@ -25,6 +25,7 @@ const (
 type Client struct {
 	cfg     Config
 	rt      http.RoundTripper // the chain, outermost layer first (see the package doc)
+	retry   *retryPolicy
 	budget  *budget
 	tokens  *tokenSource
 	base    http.RoundTripper // innermost transport, for Close
@@ -38,7 +39,7 @@ type Client struct {
 // used. logger may be nil (no logs); metrics register on reg, which may be nil (not
 // registered). No network call is made until the first List or Connections.
 func NewClient(cfg Config, refreshToken string, store TokenStore, logger *slog.Logger, reg prometheus.Registerer) (*Client, error) {
-	return newClient(cfg, refreshToken, store, logger, reg, realClock{})
+	return newClient(cfg, refreshToken, store, logger, reg, cfg.clock())
 }
 
 func newClient(cfg Config, refreshToken string, store TokenStore, logger *slog.Logger, reg prometheus.Registerer, clk clock) (*Client, error) {
@@ -92,8 +93,8 @@ func buildClient(cfg Config, logger *slog.Logger, reg prometheus.Registerer, clk
 	// by the retry layer of the API call that needed the token.
 	tokens := newTokens(&http.Client{Transport: &agentTransport{inner: rt, agent: cfg.UserAgent}}, m, logger)
 	rt = &bearerTransport{inner: rt, tokens: tokens}
-	retry := &retryTransport{
-		inner:         rt,
+	b := newBudget(rt, cfg.MaxInFlight, cfg.DayLimit, clk, logger)
+	retry := &retryPolicy{
 		clock:         clk,
 		log:           logger,
 		metrics:       m,
@@ -102,14 +103,13 @@ func buildClient(cfg Config, logger *slog.Logger, reg prometheus.Registerer, clk
 		backoffMax:    cfg.BackoffMax,
 		maxRetryAfter: cfg.MaxRetryAfter,
 	}
-	b := newBudget(retry, cfg.MaxInFlight, clk, logger)
-	retry.observer = b
 
-	return &Client{cfg: cfg, rt: b, budget: b, tokens: tokens, base: base, clock: clk, log: logger, metrics: m}, nil
+	return &Client{cfg: cfg, rt: b, retry: retry, budget: b, tokens: tokens, base: base, clock: clk, log: logger, metrics: m}, nil
 }
 
 // Limits returns the rate-limit counters last reported for tenant (and the app's minute
-// counter), with the last 429 the tenant received. Counts not reported yet are -1.
+// counter), with the last 429 the tenant received. Minute counts not reported yet are -1; the
+// day count is Config.DayLimit until Xero reports one.
 func (c *Client) Limits(tenant string) Limits {
 	return c.budget.limits(tenant)
 }
@@ -165,26 +165,12 @@ func (cl call) wrap(err error) error {
 	return fmt.Errorf("%s: %w", b.String(), err)
 }
 
-// do makes one GET call through the chain and hands a successful response to read. A body
-// that read finds truncated or malformed (a *bodyError) repeats the whole call, at most
-// Config.MaxAttempts times. The response body is closed when do returns.
+// do makes one GET call through the chain and hands a successful response to read, under the
+// client's one retry policy (transport_retry.go): at most Config.MaxAttempts attempts, whatever
+// made them fail, a body that read finds truncated or malformed (a *bodyError) included. The
+// response body is closed when do returns.
 func (c *Client) do(ctx context.Context, cl call, url string, header http.Header, read func(*http.Response) error) error {
-	for attempt := 1; ; attempt++ {
-		err := c.once(ctx, cl, url, header, read)
-		var be *bodyError
-		if err == nil || !errors.As(err, &be) {
-			return cl.wrap(err)
-		}
-		if attempt >= c.cfg.MaxAttempts {
-			return cl.wrap(fmt.Errorf("after %d attempts: %w", attempt, err))
-		}
-		c.metrics.retries.WithLabelValues("body").Inc()
-		c.log.DebugContext(ctx, "xero: retrying after a bad body", "endpoint", cl.endpoint,
-			"tenant", cl.tenant, "attempt", attempt, "err", err)
-		if err := c.clock.Sleep(ctx, backoff(c.cfg.BackoffBase, c.cfg.BackoffMax, attempt)); err != nil {
-			return cl.wrap(err)
-		}
-	}
+	return cl.wrap(c.retry.run(ctx, cl, func() error { return c.once(ctx, cl, url, header, read) }))
 }
 
 func (c *Client) once(ctx context.Context, cl call, url string, header http.Header, read func(*http.Response) error) error {

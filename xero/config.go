@@ -16,7 +16,8 @@ const (
 	DefaultIdentityURL    = "https://identity.xero.com"
 	DefaultLoginURL       = "https://login.xero.com"
 	DefaultRequestTimeout = 60 * time.Second
-	DefaultMaxInFlight    = 5 // Xero's concurrent limit per tenant
+	DefaultMaxInFlight    = 5    // Xero's concurrent limit per tenant
+	DefaultDayLimit       = 5000 // Xero's daily limit per tenant (1,000 on its Starter tier)
 	DefaultRefreshMargin  = 5 * time.Minute
 	DefaultMaxAttempts    = 5
 	DefaultBackoffBase    = time.Second
@@ -47,12 +48,17 @@ type Config struct {
 	// MaxInFlight is the number of calls one tenant may have in flight at once (Xero rejects a
 	// sixth with 429 concurrent). Default DefaultMaxInFlight.
 	MaxInFlight int
+	// DayLimit is the starting estimate of the calls each tenant has left today, until Xero's
+	// X-DayLimit-Remaining reports the real count; it limits nothing itself. Default
+	// DefaultDayLimit.
+	DayLimit int
 	// RefreshMargin is how long before the access token expires it is refreshed. Xero's access
 	// tokens last 30 minutes; the margin must be shorter. Default DefaultRefreshMargin.
 	RefreshMargin time.Duration
-	// MaxAttempts bounds the attempts of one call, for each of the two places that repeat it:
-	// the retry layer (5xx, timeouts, dropped connections, 429 other than day) and List (a
-	// truncated or malformed body). Default DefaultMaxAttempts.
+	// MaxAttempts bounds the HTTP attempts of one call, whatever made them fail (5xx,
+	// timeouts, dropped connections, 429 other than day, a truncated or malformed body, a 401
+	// TokenExpired): the retry policy (transport_retry.go) is the only place that repeats a
+	// call. Default DefaultMaxAttempts.
 	MaxAttempts int
 	// BackoffBase and BackoffMax shape the waits between attempts after a failure that carries
 	// no Retry-After: about BackoffBase*2^n, jittered, at most BackoffMax. Defaults
@@ -67,6 +73,10 @@ type Config struct {
 	// PerTenantMetrics exports the rate-limit gauges per tenant as well as their minimum over
 	// the tenants.
 	PerTenantMetrics bool
+
+	// Clock, when set, replaces the real clock for every wait and expiry check of the client
+	// (a benchmark runs it faster than real time: ScaledClock). The product leaves it nil.
+	Clock Clock
 
 	// Transport, when set, replaces the innermost net/http transport (tests use it to serve the
 	// client from memory). The per-attempt RequestTimeout still applies on top of it.
@@ -100,10 +110,21 @@ func (cfg Config) withDefaults() Config {
 	if cfg.MaxInFlight == 0 {
 		cfg.MaxInFlight = DefaultMaxInFlight
 	}
+	if cfg.DayLimit == 0 {
+		cfg.DayLimit = DefaultDayLimit
+	}
 	if cfg.MaxAttempts == 0 {
 		cfg.MaxAttempts = DefaultMaxAttempts
 	}
 	return cfg
+}
+
+// clock returns the clock the client runs on: Clock, or the real one.
+func (cfg Config) clock() Clock {
+	if cfg.Clock == nil {
+		return realClock{}
+	}
+	return cfg.Clock
 }
 
 // validate checks a Config that has its defaults; each error names the field.
@@ -124,6 +145,7 @@ func (cfg Config) validate() error {
 	}{
 		{"RequestTimeout", cfg.RequestTimeout > 0},
 		{"MaxInFlight", cfg.MaxInFlight > 0},
+		{"DayLimit", cfg.DayLimit > 0},
 		{"RefreshMargin", cfg.RefreshMargin > 0},
 		{"MaxAttempts", cfg.MaxAttempts > 0},
 		{"BackoffBase", cfg.BackoffBase > 0},

@@ -10,26 +10,29 @@
 //
 // # Transport
 //
-// Every call goes through a chain of http.RoundTrippers, one file per layer, outer to inner:
+// Every attempt of a call goes through a chain of http.RoundTrippers, one file per layer, outer
+// to inner:
 //
 //	transport_budget.go   per tenant: at most Config.MaxInFlight calls in flight; pacing from
 //	                      X-MinLimit-Remaining and X-AppMinLimit-Remaining (when the minute budget
-//	                      is spent, wait for the window to pass instead of calling); a 429 day
-//	                      limit refuses further calls to that tenant until its Retry-After
-//	transport_retry.go    5xx, timeouts and dropped connections: jittered exponential backoff;
-//	                      429 minute, appminute and concurrent: wait Retry-After, then again;
-//	                      429 day: no retry; at most Config.MaxAttempts attempts a call
+//	                      is spent, wait for the window to pass instead of calling); the app's
+//	                      minute shared fairly between tenants; a 429 day limit refuses further
+//	                      calls to that tenant until its Retry-After; calls left today from
+//	                      X-DayLimit-Remaining, Config.DayLimit until the first answer
 //	transport_bearer.go   Authorization: Bearer from the token source (token.go); a 401
-//	                      TokenExpired forces one refresh and one more attempt
+//	                      TokenExpired drops that access token
 //	transport_metrics.go  Prometheus counters per attempt: requests by endpoint and status, 429s
 //	                      by problem, the day limit left per tenant
 //	transport_base.go     net/http with dial and TLS timeouts, and a deadline of
 //	                      Config.RequestTimeout on each attempt, body included
 //
-// The retry layer tells the budget about each attempt it makes on its own, so a retry waits for
-// the budget like a first call and a 429 it absorbs still pauses the other callers of the tenant.
-// A body that ends early or is malformed is found where it is read (List), which repeats the
-// whole call through the chain, at most Config.MaxAttempts times.
+// Above the chain, one retry policy (transport_retry.go) decides whether a call is made again:
+// 5xx, timeouts, dropped connections and a truncated or malformed body after a jittered
+// exponential backoff; 429 minute, appminute and concurrent after Retry-After; a 401
+// TokenExpired once, with a refreshed token; never a 429 day. A call makes at most
+// Config.MaxAttempts attempts, whatever the mix of failures (net/http may itself send a GET once
+// more when a reused keep-alive connection closes before any answer). Each attempt waits for
+// the budget like a first call, and every answer feeds it.
 //
 // # Tokens
 //

@@ -159,7 +159,7 @@ func NewClientFromGrant(cfg Config, g *Grant, store TokenStore, logger *slog.Log
 	if g == nil || g.tok == nil {
 		return nil, errors.New("xero client config: no grant")
 	}
-	c, err := newClient(cfg, g.tok.RefreshToken, store, logger, reg, realClock{})
+	c, err := newClient(cfg, g.tok.RefreshToken, store, logger, reg, cfg.clock())
 	if err != nil {
 		return nil, err
 	}
@@ -174,7 +174,7 @@ func NewCustomConnectionClient(cfg Config, logger *slog.Logger, reg prometheus.R
 	if cfg.ClientSecret == "" {
 		return nil, errors.New("xero client config: the client_credentials grant needs the client secret")
 	}
-	return newClientCredentials(cfg, logger, reg, realClock{})
+	return newClientCredentials(cfg, logger, reg, cfg.clock())
 }
 
 // oauthConfig is the golang.org/x/oauth2 configuration of the app. A client with a secret

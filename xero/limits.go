@@ -10,7 +10,8 @@ import (
 // Limits are Xero's rate-limit counters as last reported. A count Xero did not report is -1.
 type Limits struct {
 	// DayRemaining is X-DayLimit-Remaining: calls left today for the tenant (5,000 a day, or
-	// 1,000 on Xero's Starter tier).
+	// 1,000 on Xero's Starter tier). Before the tenant's first answer, Client.Limits gives
+	// Config.DayLimit here, its estimate.
 	DayRemaining int
 	// MinuteRemaining is X-MinLimit-Remaining: calls left in the tenant's current minute (60).
 	MinuteRemaining int

@@ -19,8 +19,9 @@ type tokenProvider interface {
 }
 
 // bearerTransport signs each attempt with the current access token. When Xero answers 401
-// TokenExpired (the token died early, or the machine's clock runs behind), it forces one
-// refresh and makes one more attempt; any other 401 goes back as it is.
+// TokenExpired (the token died early, or the machine's clock runs behind), it drops that token,
+// so the next attempt refreshes it, and returns the 401: the retry policy makes that attempt,
+// once per call. Any other 401 goes back as it is.
 type bearerTransport struct {
 	inner  http.RoundTripper
 	tokens tokenProvider
@@ -37,20 +38,13 @@ func (t *bearerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	// Read the 401's body to see why, and put it back for the layers above.
 	body := readErrorBody(resp)
-	if !strings.HasPrefix(problemOf(body), detailTokenExpired) {
-		resp.Body = io.NopCloser(bytes.NewReader(body))
-		return resp, nil
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	if strings.HasPrefix(problemOf(body), detailTokenExpired) {
+		if err := t.tokens.expire(req.Context(), tok); err != nil {
+			return nil, err
+		}
 	}
-	if err := t.tokens.expire(req.Context(), tok); err != nil {
-		return nil, err
-	}
-	if tok, err = t.tokens.token(req.Context()); err != nil {
-		return nil, err
-	}
-	if req, err = rewind(req); err != nil {
-		return nil, err
-	}
-	return t.inner.RoundTrip(withBearer(req, tok))
+	return resp, nil
 }
 
 // withBearer returns a copy of req carrying the access token; req itself is not changed.

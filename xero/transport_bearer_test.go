@@ -51,19 +51,12 @@ func TestBearerTransport(t *testing.T) {
 	}{
 		{name: "signs the request", wantStatus: 200, wantTokens: []string{"Bearer token-1"}},
 		{
-			name:        "TokenExpired refreshes and retries once",
+			name:        "TokenExpired drops the token and returns the 401",
 			reject:      map[string]string{"token-1": "TokenExpired: token expired at 04/09/2023 05:16:59"},
-			wantStatus:  200,
-			wantTokens:  []string{"Bearer token-1", "Bearer token-2"},
-			wantExpired: 1,
-		},
-		{
-			name:        "a second TokenExpired is returned",
-			reject:      map[string]string{"token-1": "TokenExpired: x", "token-2": "TokenExpired: y"},
 			wantStatus:  401,
-			wantTokens:  []string{"Bearer token-1", "Bearer token-2"},
+			wantTokens:  []string{"Bearer token-1"},
 			wantExpired: 1,
-			wantBody:    "TokenExpired: y",
+			wantBody:    "TokenExpired: token expired",
 		},
 		{
 			name:       "another 401 is returned with its body",

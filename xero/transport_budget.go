@@ -29,23 +29,36 @@ const (
 //     turn over instead of being rejected. Xero does not say when its window started; any
 //     call counted in it was sent after it started, so the window has surely turned over one
 //     minute after the earliest such call. That is what the budget waits for.
+//   - The app's minute is shared fairly: when it runs short, each tenant that called in this
+//     window or the last may start its fair share of it (the app's limit over those tenants)
+//     before any other tenant starts more than its own, so none starves while others could use
+//     the whole minute. A tenant past its share may still call while what is left exceeds the
+//     shares the others have not used.
 //   - A 429 minute or appminute pauses the tenant (or the app) for its Retry-After. A 429 day
 //     refuses every further call to the tenant, with the same *APIError (ErrDayLimit), until
 //     its Retry-After has passed.
+//   - Day limit: what is left of it is X-DayLimit-Remaining as last reported. Until a tenant's
+//     first answer, it is the configured day limit (Config.DayLimit): an estimate that the
+//     headers replace, never a limit of their own.
 //
-// The retry layer inside it reports the attempts it makes on its own (attemptObserver), so a
-// retry waits for the budget like a first call and a 429 it absorbs still pauses the others.
+// Every attempt of a call passes through it (the retry policy repeats calls above the chain),
+// so a repeated attempt waits like a first one and every answer feeds the budget.
 type budget struct {
 	inner       http.RoundTripper
 	clock       clock
 	log         *slog.Logger
 	maxInFlight int
+	dayLimit    int // the starting estimate of each tenant's calls left today
 
-	mu      sync.Mutex
-	tenants map[string]*tenantBudget
-	app     window
-	appLeft int // last X-AppMinLimit-Remaining, -1 if none
+	mu       sync.Mutex
+	tenants  map[string]*tenantBudget
+	app      window
+	appLeft  int // last X-AppMinLimit-Remaining, -1 if none
+	appLimit int // the app's calls a minute, as the counts reported show it; 0 before any
 }
+
+// DefaultAppMinuteLimit is Xero's limit of calls a minute for one app across all its tenants.
+const DefaultAppMinuteLimit = 10_000
 
 // tenantBudget is the state of one tenant, guarded by budget.mu (except slots, a semaphore).
 type tenantBudget struct {
@@ -53,6 +66,10 @@ type tenantBudget struct {
 	minute   window
 	limits   Limits
 	dayUntil time.Time // no calls before this: a 429 day said so
+	// Of the app's minute: the window (budget.app.gen) of the tenant's last attempt, and the
+	// attempts it started in it.
+	appGen  uint64
+	appUsed int
 }
 
 // window follows one fixed minute window from the counts Xero reports.
@@ -63,31 +80,29 @@ type window struct {
 	lastAt  uint64    // started, when last was taken in
 	first   time.Time // start of the earliest attempt known to be in the current window
 	blocked time.Time // no calls before this: a 429 said so
+	gen     uint64    // counts the windows seen to start
 }
 
-// budgetCall is the budget's record of one call, carried in its request's context so that the
-// retry layer can report the call's further attempts.
+// budgetCall is the budget's record of one attempt.
 type budgetCall struct {
 	tenantID string
 	tenant   *tenantBudget // nil for tenantless calls
 	endpoint string
-	// Of the current attempt: its number in each window, when it was sent, and whether it is
-	// still unanswered.
+	// Its number in each window, when it was sent, and whether it is still unanswered.
 	seq, appSeq uint64
 	sent        time.Time
 	open        bool
 }
 
-type budgetCallKey struct{}
-
-func newBudget(inner http.RoundTripper, maxInFlight int, clk clock, log *slog.Logger) *budget {
+func newBudget(inner http.RoundTripper, maxInFlight, dayLimit int, clk clock, log *slog.Logger) *budget {
 	return &budget{
 		inner:       inner,
 		clock:       clk,
 		log:         log,
 		maxInFlight: maxInFlight,
+		dayLimit:    dayLimit,
 		tenants:     make(map[string]*tenantBudget),
-		app:         window{last: -1},
+		app:         window{last: -1, gen: 1}, // a tenant's appGen 0: it never called
 		appLeft:     -1,
 	}
 }
@@ -106,8 +121,7 @@ func (b *budget) RoundTrip(req *http.Request) (*http.Response, error) {
 		var once sync.Once
 		release = func() { once.Do(func() { <-call.tenant.slots }) }
 	}
-	req = req.WithContext(context.WithValue(ctx, budgetCallKey{}, call))
-	if err := b.wait(req.Context(), call); err != nil {
+	if err := b.wait(ctx, call); err != nil {
 		release()
 		return nil, err
 	}
@@ -135,6 +149,7 @@ func (b *budget) tenant(id string) *tenantBudget {
 			minute: window{last: -1},
 			limits: unknownLimits,
 		}
+		tb.limits.DayRemaining = b.dayLimit
 		b.tenants[id] = tb
 	}
 	return tb
@@ -144,7 +159,6 @@ func (b *budget) tenant(id string) *tenantBudget {
 func (b *budget) wait(ctx context.Context, call *budgetCall) error {
 	for {
 		b.mu.Lock()
-		b.settle(call) // the previous attempt, if any, is over
 		now := b.clock.Now()
 		if call.tenant != nil && now.Before(call.tenant.dayUntil) {
 			until := call.tenant.dayUntil
@@ -161,10 +175,17 @@ func (b *budget) wait(ctx context.Context, call *budgetCall) error {
 		ready := b.app.readyAt(now)
 		if call.tenant != nil {
 			ready = later(ready, call.tenant.minute.readyAt(now))
+			if ready.IsZero() {
+				ready = b.fairShareWait(call.tenant, now)
+			}
 		}
 		if ready.IsZero() {
 			if call.tenant != nil {
 				call.seq = call.tenant.minute.start()
+				if call.tenant.appGen != b.app.gen {
+					call.tenant.appGen, call.tenant.appUsed = b.app.gen, 0
+				}
+				call.tenant.appUsed++
 			}
 			call.appSeq = b.app.start()
 			call.sent = now
@@ -179,6 +200,56 @@ func (b *budget) wait(ctx context.Context, call *budgetCall) error {
 			return err
 		}
 	}
+}
+
+// fairShareWait returns zero if tenant tb may start an attempt in the app's current minute
+// window, else when that window turns over. b.mu must be held.
+//
+// The tenants that share the minute are those that started an attempt in this window or the
+// last; each one's fair share is the app's limit divided among them. tb may start an attempt
+// while it is below its share, or while what is left of the window exceeds the shares the
+// others have yet to use. So every tenant can use its share whatever the others do, and what
+// one leaves unused goes to those that want more.
+func (b *budget) fairShareWait(tb *tenantBudget, now time.Time) time.Time {
+	w := &b.app
+	if w.last < 0 {
+		return time.Time{} // nothing known of the window: nothing to share
+	}
+	used := func(t *tenantBudget) int {
+		if t.appGen == w.gen {
+			return t.appUsed
+		}
+		return 0
+	}
+	sharing := 1 // tb
+	for _, t := range b.tenants {
+		if t != tb && t.appGen+1 >= w.gen && t.appGen != 0 {
+			sharing++
+		}
+	}
+	limit := b.appLimit
+	if limit == 0 {
+		limit = DefaultAppMinuteLimit
+	}
+	share := (limit + sharing - 1) / sharing
+	if used(tb) < share {
+		return time.Time{}
+	}
+	reserve := 0
+	for _, t := range b.tenants {
+		if t != tb && t.appGen+1 >= w.gen && t.appGen != 0 {
+			reserve += max(0, share-used(t))
+		}
+	}
+	if w.last-w.open > reserve {
+		return time.Time{}
+	}
+	end := w.first.Add(minuteWindow + windowSlack)
+	if !now.Before(end) {
+		w.newWindow() // it has turned over; the next report starts the new one
+		return time.Time{}
+	}
+	return end
 }
 
 // settle marks the call's current attempt as answered (or abandoned). b.mu must be held.
@@ -203,6 +274,8 @@ func (b *budget) observe(call *budgetCall, resp *http.Response) {
 	if l.AppMinuteRemaining >= 0 {
 		b.app.observe(l.AppMinuteRemaining, call.appSeq, call.sent)
 		b.appLeft = l.AppMinuteRemaining
+		// The first call of a window reports the limit less one; a later one, less.
+		b.appLimit = max(b.appLimit, l.AppMinuteRemaining+1)
 	}
 	tb := call.tenant
 	if tb != nil {
@@ -242,27 +315,12 @@ func (b *budget) observe(call *budgetCall, resp *http.Response) {
 	}
 }
 
-// beforeRetry waits until the budget allows another attempt of the call in req.
-func (b *budget) beforeRetry(req *http.Request) error {
-	call, ok := req.Context().Value(budgetCallKey{}).(*budgetCall)
-	if !ok {
-		return nil
-	}
-	return b.wait(req.Context(), call)
-}
-
-// discarded takes in the limits of a response the retry layer throws away.
-func (b *budget) discarded(req *http.Request, resp *http.Response) {
-	if call, ok := req.Context().Value(budgetCallKey{}).(*budgetCall); ok {
-		b.observe(call, resp)
-	}
-}
-
 // limits returns what is known of a tenant's limits.
 func (b *budget) limits(tenant string) Limits {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	l := unknownLimits
+	l.DayRemaining = b.dayLimit
 	if tb, ok := b.tenants[tenant]; ok {
 		l = tb.limits
 	}
@@ -287,10 +345,16 @@ func (w *window) readyAt(now time.Time) time.Time {
 	}
 	end := w.first.Add(minuteWindow + windowSlack)
 	if !now.Before(end) {
-		w.last = -1 // the window has turned over; the next report starts the new one
+		w.newWindow() // it has turned over; the next report starts the new one
 		return time.Time{}
 	}
 	return end
+}
+
+// newWindow forgets the count of a window that has turned over.
+func (w *window) newWindow() {
+	w.last = -1
+	w.gen++
 }
 
 // observe takes in a remaining count reported to the attempt with number seq, sent at sent.
@@ -300,6 +364,9 @@ func (w *window) readyAt(now time.Time) time.Time {
 func (w *window) observe(remaining int, seq uint64, sent time.Time) {
 	switch {
 	case w.last < 0, remaining > w.last && seq > w.lastAt:
+		if w.last >= 0 {
+			w.gen++ // the count went up: a window seen to start without a wait
+		}
 		w.first = sent // a new window, and this attempt is in it
 	case remaining > w.last:
 		return
@@ -318,7 +385,7 @@ func (w *window) pause(now time.Time, retryAfter time.Duration) {
 		retryAfter = minuteWindow
 	}
 	w.blocked = later(w.blocked, now.Add(retryAfter))
-	w.last = -1
+	w.newWindow()
 }
 
 // releaseBody gives the call's slot back when its body is closed.

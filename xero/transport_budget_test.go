@@ -1,6 +1,7 @@
 package xero
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,6 +11,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/xero-kafka/xero-kafka/xerosim"
 )
 
 func budgetRequest(t testing.TB, url, tenant string) *http.Request {
@@ -58,7 +61,7 @@ func TestBudgetInFlight(t *testing.T) {
 		})
 		tr, stop := serveMem(h)
 		defer stop()
-		b := newBudget(tr, 5, realClock{}, slog.New(slog.DiscardHandler))
+		b := newBudget(tr, 5, DefaultDayLimit, realClock{}, slog.New(slog.DiscardHandler))
 
 		var wg sync.WaitGroup
 		for _, tenant := range []string{testTenant, testTenant2} {
@@ -111,7 +114,7 @@ func TestBudgetWaitsForTheMinuteWindow(t *testing.T) {
 	srv := httptest.NewServer(ms)
 	defer srv.Close()
 	clk := newFakeClock()
-	b := newBudget(srv.Client().Transport, 5, clk, slog.New(slog.DiscardHandler))
+	b := newBudget(srv.Client().Transport, 5, DefaultDayLimit, clk, slog.New(slog.DiscardHandler))
 
 	start := clk.Now()
 	for i := range 3 {
@@ -153,8 +156,8 @@ func TestBudgetWaitsForTheMinuteWindow(t *testing.T) {
 	if l := b.limits(testTenant2); l.MinuteRemaining != 57 || l.DayRemaining != 3995 {
 		t.Errorf("limits of the other tenant = %+v, want minute 57, day 3995", l)
 	}
-	if l := b.limits("unknown"); l.MinuteRemaining != -1 || l.DayRemaining != -1 {
-		t.Errorf("limits of a tenant never called = %+v, want -1", l)
+	if l := b.limits("unknown"); l.MinuteRemaining != -1 || l.DayRemaining != DefaultDayLimit {
+		t.Errorf("limits of a tenant never called = %+v, want minute -1 and the day limit's estimate", l)
 	}
 }
 
@@ -214,7 +217,7 @@ func TestBudgetRateLimitAnswers(t *testing.T) {
 			srv := httptest.NewServer(s)
 			defer srv.Close()
 			clk := newFakeClock()
-			b := newBudget(srv.Client().Transport, 5, clk, slog.New(slog.DiscardHandler))
+			b := newBudget(srv.Client().Transport, 5, DefaultDayLimit, clk, slog.New(slog.DiscardHandler))
 			if code, err := callBudget(t, b, srv.URL, testTenant); err != nil || code != 429 {
 				t.Fatalf("first call: %d, %v", code, err)
 			}
@@ -247,7 +250,7 @@ func TestBudgetDayLimitRefusesUntilReset(t *testing.T) {
 	srv := httptest.NewServer(s)
 	defer srv.Close()
 	clk := newFakeClock()
-	b := newBudget(srv.Client().Transport, 5, clk, slog.New(slog.DiscardHandler))
+	b := newBudget(srv.Client().Transport, 5, DefaultDayLimit, clk, slog.New(slog.DiscardHandler))
 
 	if code, _ := callBudget(t, b, srv.URL, testTenant); code != 429 {
 		t.Fatalf("first call: status %d, want the 429", code)
@@ -273,34 +276,138 @@ func TestBudgetDayLimitRefusesUntilReset(t *testing.T) {
 	}
 }
 
-// TestRetryFeedsTheBudget runs the retry layer inside the budget: a 429 minute that the retry
-// layer absorbs still pauses the tenant's next call, and the retry itself waits for the budget.
+// TestRetryFeedsTheBudget: the retry policy repeats a call above the budget, so a 429 minute
+// that a call absorbs still pauses the tenant's next call, and the repeated attempt itself
+// passes through the budget.
 func TestRetryFeedsTheBudget(t *testing.T) {
 	s := &scripted{steps: steps(
 		status(429, "X-Rate-Limit-Problem", "minute", "Retry-After", "30", "X-MinLimit-Remaining", "0"),
-		status(200, "X-MinLimit-Remaining", "0"),
+		func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("X-MinLimit-Remaining", "0")
+			writeEnvelope(w, "Invoices", `{"InvoiceID":"a"}`)
+		},
 	)}
-	srv := httptest.NewServer(s)
-	defer srv.Close()
-	clk := newFakeClock()
-	retry := newTestRetry(t, srv, clk)
-	b := newBudget(retry, 5, clk, slog.New(slog.DiscardHandler))
-	retry.observer = b
-
-	if code, err := callBudget(t, b, srv.URL, testTenant); err != nil || code != 200 {
-		t.Fatalf("first call: %d, %v", code, err)
+	env := newTestEnv(t, s, nil)
+	if _, err := env.client.List(t.Context(), invoicesReq()); err != nil {
+		t.Fatalf("first call: %v", err)
 	}
-	// The retry waited Retry-After; the budget saw the 429 and let the retry through at the
+	// The policy waited Retry-After; the budget saw the 429 and let the attempt through at the
 	// same moment.
-	if got := clk.Sleeps(); len(got) != 1 || got[0] != 30*time.Second {
+	if got := env.clock.Sleeps(); len(got) != 1 || got[0] != 30*time.Second {
 		t.Fatalf("waits %v, want [30s]", got)
 	}
-	// The retry's answer said 0 left: the next call waits for the window that began with the
-	// retry (sent 30s after the start).
-	if _, err := callBudget(t, b, srv.URL, testTenant); err != nil {
+	// The repeated attempt's answer said 0 left: the next call waits for the window that began
+	// with it (sent 30s after the start).
+	if _, err := env.client.List(t.Context(), invoicesReq()); err != nil {
 		t.Fatal(err)
 	}
-	if got := clk.Sleeps(); len(got) != 2 || got[1] != minuteWindow+windowSlack {
+	if got := env.clock.Sleeps(); len(got) != 2 || got[1] != minuteWindow+windowSlack {
 		t.Errorf("waits %v, want [30s %s]", got, minuteWindow+windowSlack)
 	}
+}
+
+// TestBudgetDayEstimate: the configured day limit is only the estimate of the calls left until
+// Xero reports the real count; from then on the headers alone say what is left.
+func TestBudgetDayEstimate(t *testing.T) {
+	left := 4321
+	var mu sync.Mutex
+	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		w.Header().Set("X-DayLimit-Remaining", fmt.Sprint(left))
+		left--
+		mu.Unlock()
+		writeEnvelope(w, "Invoices", `{"InvoiceID":"a"}`)
+	})
+	env := newTestEnv(t, api, func(c *Config) { c.DayLimit = 1000 })
+	if got := env.client.Limits(testTenant).DayRemaining; got != 1000 {
+		t.Errorf("before any call: %d left, want the configured 1000", got)
+	}
+	for range 3 {
+		if _, err := env.client.List(t.Context(), invoicesReq()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := env.client.Limits(testTenant).DayRemaining; got != 4319 {
+		t.Errorf("after three calls: %d left, want 4319 as reported", got)
+	}
+	if got := env.client.Limits(testTenant2).DayRemaining; got != 1000 {
+		t.Errorf("another tenant: %d left, want the configured 1000", got)
+	}
+}
+
+// TestAppMinuteSharedFairly: 20 tenants behind one client, each wanting all 60 calls a minute
+// Xero allows it, against a simulator whose app limit (200 a minute here; Xero's is 10,000)
+// lets each have only 10. Over 5 minutes (of a synctest bubble's clock, which the simulator and
+// the client share), the simulator refuses no call for the app's limit, and every tenant gets
+// about its share: none starves while others take the minute.
+func TestAppMinuteSharedFairly(t *testing.T) {
+	const (
+		tenants  = 20
+		appLimit = 200
+		minutes  = 5
+	)
+	synctest.Test(t, func(t *testing.T) {
+		sim := xerosim.NewSim(xerosim.Seed(3), xerosim.Tenants(tenants), xerosim.Volume("invoices", 10),
+			xerosim.RateLimits(xerosim.Limits{AppPerMinute: appLimit}))
+		defer sim.Close()
+		tr, stop := serveMem(sim.Handler())
+		defer stop()
+		cfg := Config{APIURL: "http://xero.test", IdentityURL: "http://xero.test",
+			ClientID: sim.ClientID(), ClientSecret: sim.ClientSecret(), Transport: tr}
+		c, err := NewClient(cfg, sim.RefreshToken(), &memStore{}, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		ctx, cancel := context.WithTimeout(t.Context(), minutes*time.Minute)
+		defer cancel()
+		var (
+			mu  sync.Mutex
+			got = map[string]int{}
+			wg  sync.WaitGroup
+		)
+		for _, tenant := range sim.Tenants() {
+			for range DefaultMaxInFlight {
+				wg.Go(func() {
+					for ctx.Err() == nil {
+						if _, err := c.List(ctx, simInvoices(tenant, 1)); err != nil {
+							if ctx.Err() == nil {
+								t.Errorf("tenant %s: %v", tenant, err)
+							}
+							return
+						}
+						mu.Lock()
+						got[tenant]++
+						mu.Unlock()
+					}
+				})
+			}
+		}
+		wg.Wait()
+
+		st := sim.Stats()
+		if n := st.RateLimited["appminute"]; n != 0 {
+			t.Errorf("%d calls refused for the app's minute limit, want 0", n)
+		}
+		lo, hi, sum := -1, 0, 0
+		for _, tenant := range sim.Tenants() {
+			n := got[tenant]
+			sum += n
+			hi = max(hi, n)
+			if lo < 0 || n < lo {
+				lo = n
+			}
+		}
+		mean := float64(sum) / tenants
+		t.Logf("calls per tenant in %d minutes: min %d, mean %.1f, max %d (fair share %d a minute); 429s %v",
+			minutes, lo, mean, hi, appLimit/tenants, st.RateLimited)
+		// About 10 a minute each; the margin covers the windows the run starts and ends in.
+		if float64(lo) < 0.8*mean || float64(hi) > 1.2*mean {
+			t.Errorf("calls per tenant from %d to %d around a mean of %.1f: not a fair share", lo, hi, mean)
+		}
+		// The limit is used, not only respected: at least the 4 whole windows of the run.
+		if sum < (minutes-1)*appLimit || sum > (minutes+1)*appLimit {
+			t.Errorf("%d calls in %d minutes, want about %d a minute", sum, minutes, appLimit)
+		}
+	})
 }

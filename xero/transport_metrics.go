@@ -28,7 +28,7 @@ type metrics struct {
 var (
 	refreshOutcomes = []string{"ok", "rejected", "error", "save_failed"}
 	problemLabels   = []string{ProblemMinute, ProblemDay, ProblemConcurrent, ProblemAppMinute, "other"}
-	retryReasons    = []string{"timeout", "network", "rate_limit", "server_error", "body"}
+	retryReasons    = []string{"timeout", "network", "rate_limit", "server_error", "body", "token_expired"}
 )
 
 // newMetrics creates the collectors and registers them on reg (nil: not registered).

@@ -1,6 +1,7 @@
 package xero
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -11,112 +12,105 @@ import (
 	"time"
 )
 
-// attemptObserver is told about the attempts the retry layer makes on its own; the budget
-// implements it. Both methods find the call through req's context and do nothing for a request
-// the budget did not see.
-type attemptObserver interface {
-	// beforeRetry waits until the budget allows another attempt.
-	beforeRetry(req *http.Request) error
-	// discarded takes in the limits reported by a response that will not be returned.
-	discarded(req *http.Request, resp *http.Response)
-}
-
-// retryTransport repeats an attempt that failed for a reason that passes, at most maxAttempts
-// attempts in all:
+// retryPolicy is the one place that decides whether a call is made again. Every attempt of a
+// call goes through the whole transport chain (budget → bearer → metrics → base), so a repeated
+// attempt waits for the budget like a first one, and the budget sees every answer. A call makes
+// at most maxAttempts attempts in all, whatever made them fail:
 //
 //   - 5xx (but 501), and errors that IsRetryable accepts (timeouts, dropped or refused
-//     connections, a token endpoint failing on its side): jittered exponential backoff, or the
-//     Retry-After if the response gives a longer one;
-//   - 429 minute, appminute and concurrent: wait the Retry-After (backoff if there is none),
-//     then try again; a Retry-After above maxRetryAfter is returned to the caller instead;
-//   - 429 day is returned at once: the limit will not pass within a call.
-//
-// Anything else, success included, is returned as it is. A request body is replayed through
-// GetBody; the list calls have none.
-type retryTransport struct {
-	inner         http.RoundTripper
+//     connections, a token endpoint failing on its side, a truncated or malformed body):
+//     jittered exponential backoff, or the Retry-After if the response gives a longer one;
+//   - 429 minute, appminute and concurrent: wait the Retry-After (backoff if there is none);
+//     a Retry-After above maxRetryAfter is returned to the caller instead;
+//   - 401 TokenExpired: once per call, at once (the bearer layer has dropped the rejected
+//     access token, so the next attempt refreshes it);
+//   - 429 day, and every other answer, are returned as they are.
+type retryPolicy struct {
 	clock         clock
 	log           *slog.Logger
 	metrics       *metrics
-	observer      attemptObserver // nil: no budget to tell
 	maxAttempts   int
 	backoffBase   time.Duration
 	backoffMax    time.Duration
 	maxRetryAfter time.Duration
 }
 
-func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	ctx := req.Context()
-	for attempt := 1; ; attempt++ {
-		resp, err := t.inner.RoundTrip(req)
-		wait, reason := t.decide(attempt, resp, err)
+// run makes attempt until it succeeds, fails for good or has been made maxAttempts times.
+func (p *retryPolicy) run(ctx context.Context, cl call, attempt func() error) error {
+	refreshed := false
+	for n := 1; ; n++ {
+		err := attempt()
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		wait, reason := p.decide(n, err, &refreshed)
 		if reason == "" {
-			return resp, err
+			return err
 		}
-		if attempt >= t.maxAttempts {
-			if err != nil {
-				return nil, fmt.Errorf("after %d attempts: %w", attempt, err)
+		if n >= p.maxAttempts {
+			var ae *APIError
+			if errors.As(err, &ae) {
+				return err // it names the answer; the attempts are Config.MaxAttempts
 			}
-			return resp, nil
+			return fmt.Errorf("after %d attempts: %w", n, err)
 		}
-		if resp != nil {
-			if t.observer != nil {
-				t.observer.discarded(req, resp)
-			}
-			drain(resp)
-		}
-		t.metrics.retries.WithLabelValues(reason).Inc()
-		t.log.DebugContext(ctx, "xero: retrying", "endpoint", endpointOf(req.URL.Path),
-			"tenant", req.Header.Get(tenantHeader), "reason", reason, "attempt", attempt, "wait", wait)
-		if err := t.clock.Sleep(ctx, wait); err != nil {
-			return nil, err
-		}
-		if req, err = rewind(req); err != nil {
-			return nil, err
-		}
-		if t.observer != nil {
-			if err := t.observer.beforeRetry(req); err != nil {
-				return nil, err
-			}
+		p.metrics.retries.WithLabelValues(reason).Inc()
+		p.log.DebugContext(ctx, "xero: retrying", "endpoint", cl.endpoint, "tenant", cl.tenant,
+			"reason", reason, "attempt", n, "wait", wait)
+		if err := p.clock.Sleep(ctx, wait); err != nil {
+			return err
 		}
 	}
 }
 
-// decide says whether an attempt is repeated: the wait before the next one and the reason
-// (a metric label), or an empty reason to return the attempt as it is.
-func (t *retryTransport) decide(attempt int, resp *http.Response, err error) (time.Duration, string) {
-	if err != nil {
-		if !IsRetryable(err) {
-			return 0, ""
+// decide says whether a failed attempt is repeated: the wait before the next one and the reason
+// (a metric label), or an empty reason to return the failure as it is. refreshed records that
+// the call has already had its one retry after a 401 TokenExpired.
+func (p *retryPolicy) decide(attempt int, err error, refreshed *bool) (time.Duration, string) {
+	var ae *APIError
+	if errors.As(err, &ae) && ae.Endpoint != tokenPath {
+		switch code := ae.StatusCode; {
+		case code == http.StatusTooManyRequests:
+			switch {
+			case ae.Problem == ProblemDay, ae.RetryAfter > p.maxRetryAfter:
+				return 0, ""
+			case ae.RetryAfter > 0:
+				return ae.RetryAfter, "rate_limit"
+			}
+			return p.backoff(attempt), "rate_limit"
+		case code == http.StatusUnauthorized && strings.HasPrefix(ae.Problem, detailTokenExpired):
+			if *refreshed {
+				return 0, ""
+			}
+			*refreshed = true
+			return 0, "token_expired"
+		case code >= 500 && code != http.StatusNotImplemented:
+			return max(p.backoff(attempt), min(ae.RetryAfter, p.maxRetryAfter)), "server_error"
 		}
-		var ne interface{ Timeout() bool }
-		if errors.As(err, &ne) && ne.Timeout() {
-			return t.backoff(attempt), "timeout"
-		}
-		return t.backoff(attempt), "network"
+		return 0, ""
 	}
-	switch code := resp.StatusCode; {
-	case code == http.StatusTooManyRequests:
-		problem := strings.ToLower(resp.Header.Get("X-Rate-Limit-Problem"))
-		ra := retryAfter(resp.Header)
-		switch {
-		case problem == ProblemDay, ra > t.maxRetryAfter:
-			return 0, ""
-		case ra > 0:
-			return ra, "rate_limit"
-		}
-		return t.backoff(attempt), "rate_limit"
-	case code >= 500 && code != http.StatusNotImplemented:
-		return max(t.backoff(attempt), min(retryAfter(resp.Header), t.maxRetryAfter)), "server_error"
+	if !IsRetryable(err) {
+		return 0, ""
 	}
-	return 0, ""
+	var be *bodyError
+	if errors.As(err, &be) {
+		return p.backoff(attempt), "body"
+	}
+	var ne interface{ Timeout() bool }
+	if errors.As(err, &ne) && ne.Timeout() {
+		return p.backoff(attempt), "timeout"
+	}
+	return p.backoff(attempt), "network"
 }
 
 // backoff is the wait after the given failed attempt: base*2^(attempt-1), at most max, with
 // jitter taking it down to half at random so that callers failing together do not retry
 // together.
-func (t *retryTransport) backoff(attempt int) time.Duration {
-	return backoff(t.backoffBase, t.backoffMax, attempt)
+func (p *retryPolicy) backoff(attempt int) time.Duration {
+	return backoff(p.backoffBase, p.backoffMax, attempt)
 }
 
 func backoff(base, ceiling time.Duration, attempt int) time.Duration {
@@ -125,23 +119,6 @@ func backoff(base, ceiling time.Duration, attempt int) time.Duration {
 		d = base << shift
 	}
 	return d/2 + rand.N(d/2+1)
-}
-
-// rewind returns req ready to be sent again: its body, if any, replayed through GetBody.
-func rewind(req *http.Request) (*http.Request, error) {
-	if req.Body == nil || req.Body == http.NoBody {
-		return req, nil
-	}
-	if req.GetBody == nil {
-		return nil, errors.New("cannot repeat a request whose body cannot be replayed")
-	}
-	body, err := req.GetBody()
-	if err != nil {
-		return nil, fmt.Errorf("replay request body: %w", err)
-	}
-	r := req.Clone(req.Context())
-	r.Body = body
-	return r, nil
 }
 
 // drain reads a little of a discarded body, so the connection can be reused, and closes it.

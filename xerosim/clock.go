@@ -16,6 +16,9 @@ type clock struct {
 	scale    float64
 	advanced int64 // ms added by Advance
 	last     int64
+	// simSeconds makes realSeconds give simulated seconds: the client's clock runs at the
+	// same scale (ScaledClient).
+	simSeconds bool
 }
 
 func newClock(real func() time.Time, start time.Time, scale float64) *clock {
@@ -54,9 +57,15 @@ func (c *clock) advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// realSeconds converts a simulated duration in ms to whole real seconds, rounded up, at least 1.
+// realSeconds converts a simulated duration in ms to whole real seconds (simulated ones with
+// ScaledClient), rounded up, at least 1. It gives the durations a client waits out:
+// Retry-After and expires_in.
 func (c *clock) realSeconds(simMS int64) int64 {
-	s := int64(math.Ceil(float64(simMS) / 1000 / c.scale))
+	scale := c.scale
+	if c.simSeconds {
+		scale = 1
+	}
+	s := int64(math.Ceil(float64(simMS) / 1000 / scale))
 	return max(1, s)
 }
 

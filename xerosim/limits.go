@@ -1,6 +1,7 @@
 package xerosim
 
 import (
+	"math"
 	"net/http"
 	"strconv"
 	"sync"
@@ -18,6 +19,9 @@ type tenantLimit struct {
 	inflight, maxInflight int
 	minWin, dayWin        int64 // window numbers
 	minCount, dayCount    int
+	// perMinute counts the calls admitted in each of the tenant's minute windows, by window
+	// number.
+	perMinute map[int64]int
 }
 
 // limiter enforces Xero's limits.
@@ -59,7 +63,7 @@ func (l *limiter) acquire(t *tenant, now int64) admission {
 	defer l.mu.Unlock()
 	tl := l.tenants[t]
 	if tl == nil {
-		tl = &tenantLimit{}
+		tl = &tenantLimit{perMinute: map[int64]int{}}
 		l.tenants[t] = tl
 	}
 	if w := window(now, t.minutePhase, minuteMS); w != tl.minWin {
@@ -92,6 +96,7 @@ func (l *limiter) acquire(t *tenant, now int64) admission {
 		tl.maxInflight = max(tl.maxInflight, tl.inflight)
 		tl.minCount++
 		tl.dayCount++
+		tl.perMinute[tl.minWin]++
 		l.appCount++
 	}
 	a.dayLeft = max(0, l.limits.PerDay-tl.dayCount)
@@ -110,6 +115,26 @@ func (l *limiter) release(t *tenant) {
 	l.mu.Lock()
 	l.tenants[t].inflight--
 	l.mu.Unlock()
+}
+
+// callsPerMinute returns the calls admitted to tenant t in each of its minute windows, from the
+// first window with a call to the last, empty windows included.
+func (l *limiter) callsPerMinute(t *tenant) []int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	tl := l.tenants[t]
+	if tl == nil || len(tl.perMinute) == 0 {
+		return nil
+	}
+	first, last := int64(math.MaxInt64), int64(math.MinInt64)
+	for w := range tl.perMinute {
+		first, last = min(first, w), max(last, w)
+	}
+	out := make([]int, last-first+1)
+	for w, n := range tl.perMinute {
+		out[w-first] = n
+	}
+	return out
 }
 
 // maxConcurrency returns the highest number of calls seen in progress at once per tenant.

@@ -157,3 +157,42 @@ func TestNoLimitsAndTimeScale(t *testing.T) {
 		t.Fatalf("%d Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
 	}
 }
+
+// TestCallsPerMinuteAndScaledClient: the calls admitted are counted per minute window of the
+// tenant, empty windows included and 429s left out; with ScaledClient, Retry-After is in
+// simulated seconds even though simulated time runs 60 times faster than real time.
+func TestCallsPerMinuteAndScaledClient(t *testing.T) {
+	start := time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC)
+	real := start
+	s := newSim(t, StartTime(start), Clock(func() time.Time { return real }), TimeScale(60), ScaledClient(),
+		RateLimits(Limits{PerMinute: 3}))
+	c := newClient(t, s)
+	ten := s.Tenants()[0]
+	if got := s.CallsPerMinute(ten); got != nil {
+		t.Fatalf("before any call: %v", got)
+	}
+	tt := s.tenants[0]
+	now := s.clock.now()
+	s.Advance(time.Duration((window(now, tt.minutePhase, minuteMS)+1)*minuteMS+tt.minutePhase-now) * time.Millisecond)
+	for range 3 {
+		if resp := c.call(ten); resp.StatusCode != 200 {
+			t.Fatalf("call: %d", resp.StatusCode)
+		}
+	}
+	resp := c.call(ten)
+	if resp.StatusCode != 429 {
+		t.Fatalf("4th call: %d", resp.StatusCode)
+	}
+	// A whole simulated minute is left, 1 real second at this scale: the scaled client is told
+	// 60 (seconds of its own clock).
+	if ra := resp.Header.Get("Retry-After"); ra != "60" {
+		t.Errorf("Retry-After %q, want 60 simulated seconds", ra)
+	}
+	s.Advance(2 * time.Minute) // a window with no call, then one with a call
+	if resp := c.call(ten); resp.StatusCode != 200 {
+		t.Fatalf("call after the windows: %d", resp.StatusCode)
+	}
+	if got := s.CallsPerMinute(ten); len(got) != 3 || got[0] != 3 || got[1] != 0 || got[2] != 1 {
+		t.Errorf("calls per minute %v, want [3 0 1]", got)
+	}
+}

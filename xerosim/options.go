@@ -106,6 +106,7 @@ type config struct {
 	limits       Limits
 	limitsOff    bool
 	timeScale    float64
+	scaledClient bool // Retry-After and expires_in in simulated seconds
 	start        time.Time
 	now          func() time.Time
 	faults       Faults
@@ -189,6 +190,11 @@ func TimeScale(f float64) Option {
 		}
 	}
 }
+
+// ScaledClient gives Retry-After and expires_in in simulated seconds instead of real ones, for
+// a client whose own clock runs at the same TimeScale (a compressed-time benchmark): it then
+// waits out a 429 and keeps a token exactly as long, in simulated time, as Xero asks.
+func ScaledClient() Option { return func(c *config) { c.scaledClient = true } }
 
 // StartTime sets the simulated time at start (default: the real time).
 func StartTime(t time.Time) Option { return func(c *config) { c.start = t } }

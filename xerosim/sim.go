@@ -64,6 +64,7 @@ func NewSim(opts ...Option) *Sim {
 	}
 	s := &Sim{cfg: cfg, seed: uint64(cfg.seed), stop: make(chan struct{})}
 	s.clock = newClock(cfg.now, cfg.start, cfg.timeScale)
+	s.clock.simSeconds = cfg.scaledClient
 	now := s.clock.now()
 	s.idGen = newRNG(mix(s.seed, 0x1d))
 	s.clientID, s.clientSecret = cfg.clientID, cfg.clientSecret

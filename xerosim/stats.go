@@ -3,6 +3,7 @@ package xerosim
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
 	"sync"
 )
 
@@ -123,6 +124,18 @@ func (s *Sim) Stats() Stats {
 		out.MaxConcurrency[t.id.String()] = n
 	}
 	return out
+}
+
+// CallsPerMinute returns the calls the simulator admitted (answered other than 429) to the
+// tenant in each of its fixed minute windows, from the first window with a call to the last,
+// empty ones included; nil for an unknown tenant or one never called. Set against the minute
+// limit, it says how much of each window a client used.
+func (s *Sim) CallsPerMinute(tenantID string) []int {
+	t := s.byID[strings.ToLower(tenantID)]
+	if t == nil {
+		return nil
+	}
+	return s.lim.callsPerMinute(t)
 }
 
 // handleStats serves GET /__sim/stats.

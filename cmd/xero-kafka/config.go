@@ -11,10 +11,10 @@ import (
 	"net/url"
 	"os"
 	"reflect"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/sethvargo/go-envconfig"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -27,55 +27,56 @@ import (
 	"github.com/xero-kafka/xero-kafka/xero"
 )
 
-// env is the program's configuration as the environment gives it. Every variable is documented
-// in README.md; `xero-kafka help` prints them.
+// env is the program's configuration as the environment gives it. Its defaults are not here:
+// they come from connector.Settings, the one table of the program's variables, which
+// `xero-kafka help` prints and README.md's table follows.
 type env struct {
 	Xero struct {
 		ClientID          string        `env:"CLIENT_ID, required"`
 		ClientSecret      secret        `env:"CLIENT_SECRET"`
 		RefreshToken      secret        `env:"REFRESH_TOKEN"`
-		Grant             string        `env:"GRANT, default=refresh_token"`
-		Scopes            string        `env:"SCOPES, default=granular"`
-		AuthPort          int           `env:"AUTH_PORT, default=8765"`
-		LoginURL          string        `env:"LOGIN_URL, default=https://login.xero.com"`
+		Grant             string        `env:"GRANT"`
+		Scopes            string        `env:"SCOPES"`
+		AuthPort          int           `env:"AUTH_PORT"`
+		LoginURL          string        `env:"LOGIN_URL"`
 		TenantIDs         []string      `env:"TENANT_ID"`
 		Streams           []string      `env:"STREAMS"`
 		StartDate         date          `env:"START_DATE"`
-		APIURL            string        `env:"API_URL, default=https://api.xero.com"`
-		IdentityURL       string        `env:"IDENTITY_URL, default=https://identity.xero.com"`
-		DayLimit          int           `env:"DAY_LIMIT, default=5000"`
+		APIURL            string        `env:"API_URL"`
+		IdentityURL       string        `env:"IDENTITY_URL"`
+		DayLimit          int           `env:"DAY_LIMIT"`
 		PollInterval      time.Duration `env:"POLL_INTERVAL"`
-		FullTableInterval time.Duration `env:"FULL_TABLE_INTERVAL, default=6h"`
-		RequestTimeout    time.Duration `env:"REQUEST_TIMEOUT, default=60s"`
+		FullTableInterval time.Duration `env:"FULL_TABLE_INTERVAL"`
+		RequestTimeout    time.Duration `env:"REQUEST_TIMEOUT"`
 		StateKey          secret        `env:"STATE_KEY, required"`
 	} `env:", prefix=XERO_"`
 	Kafka struct {
 		BootstrapServers      []string      `env:"BOOTSTRAP_SERVERS, required"`
-		TopicPrefix           string        `env:"TOPIC_PREFIX, default=xero"`
-		StateTopic            string        `env:"STATE_TOPIC, default=_xero-kafka-state"`
+		TopicPrefix           string        `env:"TOPIC_PREFIX"`
+		StateTopic            string        `env:"STATE_TOPIC"`
 		DeadLetterTopic       string        `env:"DEAD_LETTER_TOPIC"`
-		TransactionalID       string        `env:"TRANSACTIONAL_ID, default=xero-kafka"`
-		TransactionTimeout    time.Duration `env:"TRANSACTION_TIMEOUT, default=60s"`
-		TopicPartitions       int32         `env:"TOPIC_PARTITIONS, default=1"`
-		TopicReplication      int16         `env:"TOPIC_REPLICATION_FACTOR, default=-1"`
-		TopicCleanupPolicy    string        `env:"TOPIC_CLEANUP_POLICY, default=compact"`
-		TLS                   bool          `env:"TLS, default=false"`
+		TransactionalID       string        `env:"TRANSACTIONAL_ID"`
+		TransactionTimeout    time.Duration `env:"TRANSACTION_TIMEOUT"`
+		TopicPartitions       int32         `env:"TOPIC_PARTITIONS"`
+		TopicReplication      int16         `env:"TOPIC_REPLICATION_FACTOR"`
+		TopicCleanupPolicy    string        `env:"TOPIC_CLEANUP_POLICY"`
+		TLS                   bool          `env:"TLS"`
 		TLSCAFile             string        `env:"TLS_CA_FILE"`
 		SASLMechanism         string        `env:"SASL_MECHANISM"`
 		SASLUsername          string        `env:"SASL_USERNAME"`
 		SASLPassword          secret        `env:"SASL_PASSWORD"`
-		MaxTransactionRecords int           `env:"MAX_TRANSACTION_RECORDS, default=20000"`
+		MaxTransactionRecords int           `env:"MAX_TRANSACTION_RECORDS"`
 	} `env:", prefix=KAFKA_"`
 	Registry struct {
 		URL      string `env:"URL"`
 		Username string `env:"USERNAME"`
 		Password secret `env:"PASSWORD"`
 	} `env:", prefix=SCHEMA_REGISTRY_"`
-	HTTPAddr         string `env:"HTTP_ADDR, default=:8080"`
-	LogLevel         string `env:"LOG_LEVEL, default=info"`
-	KafkaLogLevel    string `env:"KAFKA_LOG_LEVEL, default=warn"`
-	LogFormat        string `env:"LOG_FORMAT, default=text"`
-	MetricsPerTenant bool   `env:"METRICS_PER_TENANT, default=false"`
+	HTTPAddr         string `env:"HTTP_ADDR"`
+	LogLevel         string `env:"LOG_LEVEL"`
+	KafkaLogLevel    string `env:"KAFKA_LOG_LEVEL"`
+	LogFormat        string `env:"LOG_FORMAT"`
+	MetricsPerTenant bool   `env:"METRICS_PER_TENANT"`
 }
 
 // secret is a string that never prints.
@@ -122,11 +123,15 @@ func readEnv(ctx context.Context, l envconfig.Lookuper) (*env, error) {
 }
 
 // readEnvFor reads and checks the configuration; forAuth leaves out what 'auth' does not use
-// (the Schema Registry).
+// (the Schema Registry). An unset variable takes its default from connector.Settings.
 func readEnvFor(ctx context.Context, l envconfig.Lookuper, forAuth bool) (*env, error) {
 	var e env
-	if err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: &e, Lookuper: l}); err != nil {
+	withDefaults := envconfig.MultiLookuper(l, envconfig.MapLookuper(connector.Defaults()))
+	if err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: &e, Lookuper: withDefaults}); err != nil {
 		return nil, &configError{msg: describeEnvError(err)}
+	}
+	if err := checkValues(l, forAuth); err != nil {
+		return nil, err
 	}
 	if !forAuth && e.Registry.URL == "" {
 		return nil, badConfig("SCHEMA_REGISTRY_URL", "missing required value")
@@ -134,31 +139,33 @@ func readEnvFor(ctx context.Context, l envconfig.Lookuper, forAuth bool) (*env, 
 	return &e, e.check(forAuth)
 }
 
-// uuidPattern is the form of a Xero tenant id.
-var uuidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+// checkValues refuses a value with a control character (a line break or tab pasted with it)
+// and an empty required one (but the registry's, for 'auth').
+func checkValues(l envconfig.Lookuper, forAuth bool) error {
+	for _, s := range connector.Settings() {
+		v, ok := l.Lookup(s.Var)
+		if !ok {
+			continue
+		}
+		if strings.ContainsFunc(v, unicode.IsControl) {
+			return badConfig(s.Var, "the value holds a control character (a line break or tab pasted with it?)")
+		}
+		if s.Required && strings.TrimSpace(v) == "" && (!forAuth || s.Var != "SCHEMA_REGISTRY_URL") {
+			return badConfig(s.Var, "empty: a value is required")
+		}
+	}
+	return nil
+}
 
 // checkAccessConfig holds the rules on how the program reaches Xero and Kafka and serves its
-// status: the grant, the scopes, the tenant ids, the brokers and the listen address.
+// status that the connector's Config does not hold: the scopes, the redirect port, the brokers
+// and the listen address.
 func (e *env) checkAccessConfig() error {
-	switch e.Xero.Grant {
-	case connector.GrantRefreshToken:
-	case connector.GrantClientCredentials:
-		if e.Xero.ClientSecret == "" {
-			return badConfig("XERO_CLIENT_SECRET", "missing: XERO_GRANT=client_credentials (a custom connection) needs the client secret")
-		}
-	default:
-		return badConfig("XERO_GRANT", "%q: want refresh_token or client_credentials", e.Xero.Grant)
-	}
 	if e.Xero.Scopes != "granular" && e.Xero.Scopes != "broad" {
 		return badConfig("XERO_SCOPES", "%q: want granular (apps created since 2 March 2026) or broad", e.Xero.Scopes)
 	}
 	if e.Xero.AuthPort < 0 || e.Xero.AuthPort > 65535 {
 		return badConfig("XERO_AUTH_PORT", "%d: want a port from 0 (any free one) to 65535", e.Xero.AuthPort)
-	}
-	for _, t := range e.Xero.TenantIDs {
-		if !uuidPattern.MatchString(strings.TrimSpace(t)) {
-			return badConfig("XERO_TENANT_ID", "%q is not a tenant id (a UUID such as 3f2a9c1d-0b4e-4c6a-9f1e-2d7b8a6c5e43)", t)
-		}
 	}
 	if len(e.Kafka.BootstrapServers) == 0 {
 		return badConfig("KAFKA_BOOTSTRAP_SERVERS", "empty: want host:port, comma-separated")
@@ -210,31 +217,24 @@ func describeEnvError(err error) string {
 	}
 }
 
-// check holds the rules go-envconfig cannot express.
+// check holds the rules go-envconfig cannot express, in one pass: those of the variables only
+// the program reads here, then the connector's own (connector.Config.Validate), each error
+// naming its variable.
 func (e *env) check(forAuth bool) error {
-	urls := []struct{ name, value string }{
-		{"XERO_API_URL", e.Xero.APIURL}, {"XERO_IDENTITY_URL", e.Xero.IdentityURL}, {"XERO_LOGIN_URL", e.Xero.LoginURL},
-	}
 	if !forAuth {
-		urls = append(urls, struct{ name, value string }{"SCHEMA_REGISTRY_URL", e.Registry.URL})
-	}
-	for _, u := range urls {
-		p, err := url.Parse(u.value)
+		p, err := url.Parse(e.Registry.URL)
 		if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
-			return badConfig(u.name, "%q is not an http(s) URL", u.value)
+			return badConfig("SCHEMA_REGISTRY_URL", "%q is not an http(s) URL", e.Registry.URL)
 		}
+	}
+	if (e.Registry.Username == "") != (e.Registry.Password == "") {
+		return badConfig("SCHEMA_REGISTRY_USERNAME", "SCHEMA_REGISTRY_USERNAME and SCHEMA_REGISTRY_PASSWORD go together")
 	}
 	if _, err := stateKey(e.Xero.StateKey); err != nil {
 		return err
 	}
 	if err := e.checkAccessConfig(); err != nil {
 		return err
-	}
-	if e.Xero.DayLimit < 1 {
-		return badConfig("XERO_DAY_LIMIT", "%d: must be positive", e.Xero.DayLimit)
-	}
-	if e.Kafka.TopicPartitions < 1 {
-		return badConfig("KAFKA_TOPIC_PARTITIONS", "%d: must be at least 1", e.Kafka.TopicPartitions)
 	}
 	switch strings.ToUpper(e.Kafka.SASLMechanism) {
 	case "", "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512":
@@ -244,16 +244,20 @@ func (e *env) check(forAuth bool) error {
 	if e.Kafka.SASLMechanism != "" && (e.Kafka.SASLUsername == "" || e.Kafka.SASLPassword == "") {
 		return badConfig("KAFKA_SASL_USERNAME", "KAFKA_SASL_MECHANISM needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD")
 	}
+	if e.Kafka.SASLMechanism == "" && (e.Kafka.SASLUsername != "" || e.Kafka.SASLPassword != "") {
+		return badConfig("KAFKA_SASL_MECHANISM", "missing: KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD are used only with a mechanism")
+	}
 	if _, err := slogLevel(e.LogLevel); err != nil {
 		return err
 	}
-	switch e.KafkaLogLevel {
-	case "debug", "info", "warn", "error":
-	default:
-		return badConfig("KAFKA_LOG_LEVEL", "%q: want debug, info, warn or error", e.KafkaLogLevel)
-	}
 	if e.LogFormat != "text" && e.LogFormat != "json" {
 		return badConfig("LOG_FORMAT", "%q: want text or json", e.LogFormat)
+	}
+	// Every value is the environment's or its default: a zero is a value given, not a default
+	// to fill in, so the configuration is validated as it is.
+	if err := e.connectorConfig().Validate(); err != nil {
+		// One line, as every configuration error is printed.
+		return &configError{msg: strings.ReplaceAll(err.Error(), "\n", "; ")}
 	}
 	return nil
 }
@@ -285,6 +289,7 @@ func (e *env) connectorConfig() connector.Config {
 			ClientID:       e.Xero.ClientID,
 			ClientSecret:   string(e.Xero.ClientSecret),
 			RequestTimeout: e.Xero.RequestTimeout,
+			DayLimit:       e.Xero.DayLimit,
 		},
 		RefreshToken:           string(e.Xero.RefreshToken),
 		Grant:                  e.Xero.Grant,

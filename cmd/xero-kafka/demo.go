@@ -25,7 +25,6 @@ import (
 
 	"github.com/xero-kafka/xero-kafka/connector"
 	"github.com/xero-kafka/xero-kafka/offsets"
-	"github.com/xero-kafka/xero-kafka/xero"
 	"github.com/xero-kafka/xero-kafka/xerosim"
 )
 
@@ -164,20 +163,16 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	reg := prometheus.NewRegistry()
-	dayLimit := 0 // Xero's, which the simulator enforces with --xero-limits
+	// The program's defaults (connector.Settings), pointed at the simulator.
+	cfg := connector.DefaultConfig()
+	cfg.Xero.APIURL, cfg.Xero.IdentityURL = simURL, simURL
+	cfg.Xero.ClientID, cfg.Xero.ClientSecret = sim.ClientID(), sim.ClientSecret()
+	cfg.RefreshToken = sim.RefreshToken()
+	cfg.PollInterval, cfg.FullTableInterval = f.pollInterval, 10*f.pollInterval
 	if !f.xeroLimits {
-		dayLimit = math.MaxInt32 // the simulator enforces none: nothing to plan for
+		cfg.DayLimit = math.MaxInt32 // the simulator enforces none: nothing to plan for
 	}
-	c, err := connector.New(connector.Config{
-		Xero: xero.Config{
-			APIURL: simURL, IdentityURL: simURL,
-			ClientID: sim.ClientID(), ClientSecret: sim.ClientSecret(),
-		},
-		RefreshToken:      sim.RefreshToken(),
-		PollInterval:      f.pollInterval,
-		FullTableInterval: 10 * f.pollInterval,
-		DayLimit:          dayLimit,
-	}, connector.Deps{
+	c, err := connector.New(cfg, connector.Deps{
 		Kafka:    []kgo.Opt{kgo.SeedBrokers(brokers...)},
 		Registry: registry,
 		Sealer:   sealer,

@@ -23,6 +23,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -49,7 +50,7 @@ const (
 
 func realMain(args []string, env envconfig.Lookuper, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
+		fmt.Fprint(stderr, usage())
 		return exitConfig
 	}
 	ctx, stop := softStop(stderr)
@@ -73,10 +74,10 @@ func realMain(args []string, env envconfig.Lookuper, stdout, stderr io.Writer) i
 		printVersion(stdout)
 		return exitOK
 	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
+		fmt.Fprint(stdout, usage())
 		return exitOK
 	default:
-		fmt.Fprintf(stderr, "xero-kafka: unknown command %q\n\n%s", args[0], usage)
+		fmt.Fprintf(stderr, "xero-kafka: unknown command %q\n\n%s", args[0], usage())
 		return exitConfig
 	}
 	return exitStatus(err, stderr)
@@ -213,7 +214,7 @@ func newLogger(w io.Writer, level slog.Level, format string) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-const usage = `xero-kafka streams Xero accounting data into Kafka as Avro, exactly once.
+const commandsUsage = `xero-kafka streams Xero accounting data into Kafka as Avro, exactly once.
 
 Commands:
   run    run the connector, configured by the environment (below)
@@ -240,53 +241,57 @@ Commands:
   version  print the version, the commit and the Go version
   help   print this
 
-Environment of 'run' (* required):
-  XERO_CLIENT_ID *            the Xero app's client id
-  XERO_CLIENT_SECRET          the Xero app's client secret; empty: a public app, which 'auth'
-                              authorises with PKCE
-  XERO_REFRESH_TOKEN          a refresh token of the app (offline_access) to seed the token
-                              chain; empty: the chain 'auth' stored in the state topic
-  XERO_GRANT                  refresh_token (default) or client_credentials (a Xero custom
-                              connection: no refresh token; needs the client secret)
-  XERO_SCOPES                 granular (default; apps created since 2 March 2026) or broad
-  XERO_AUTH_PORT              port of auth's redirect URI http://localhost:PORT/callback,
-                              default 8765 (0: any free port)
-  XERO_STATE_KEY *            32 random bytes in base64 (openssl rand -base64 32): encrypts the
-                              refresh token in the state topic
-  XERO_TENANT_ID              organisation ids, comma-separated; empty: every connected one
-  XERO_STREAMS                streams to read, comma-separated; empty: all 26
-  XERO_START_DATE             skip records last updated before this date (2006-01-02)
-  XERO_API_URL                default https://api.xero.com
-  XERO_IDENTITY_URL           default https://identity.xero.com
-  XERO_LOGIN_URL              host of the authorise page, default https://login.xero.com
-  XERO_DAY_LIMIT              Xero's daily calls per organisation, default 5000 (Starter: 1000)
-  XERO_POLL_INTERVAL          pause between polls of a stream; default: planned from the limit
-  XERO_FULL_TABLE_INTERVAL    pause between reads of the reference tables, default 6h
-  XERO_REQUEST_TIMEOUT        per call, default 60s
-  KAFKA_BOOTSTRAP_SERVERS *   host:port, comma-separated
-  KAFKA_TOPIC_PREFIX          topics are <prefix>.<stream>, default xero
-  KAFKA_STATE_TOPIC           compacted state topic, default _xero-kafka-state
-  KAFKA_DEAD_LETTER_TOPIC     default <prefix>.dead_letters
-  KAFKA_TRANSACTIONAL_ID      default xero-kafka; a second instance with the same id takes over
-  KAFKA_TRANSACTION_TIMEOUT   default 60s
-  KAFKA_TOPIC_PARTITIONS      for created topics, default 1
-  KAFKA_TOPIC_REPLICATION_FACTOR  for created topics, default -1 (the broker's default)
-  KAFKA_TOPIC_CLEANUP_POLICY  for created data topics, default compact
-  KAFKA_TLS                   true to connect with TLS
-  KAFKA_TLS_CA_FILE           PEM file of the CA to trust
-  KAFKA_SASL_MECHANISM        PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512
-  KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD
-  KAFKA_MAX_TRANSACTION_RECORDS  records per transaction at most, default 20000
-  SCHEMA_REGISTRY_URL *       Confluent-compatible Schema Registry (not needed by auth)
-  SCHEMA_REGISTRY_USERNAME, SCHEMA_REGISTRY_PASSWORD
-  HTTP_ADDR                   serves /status, /metrics, /healthz, /readyz; default :8080
-  METRICS_PER_TENANT          true: per-organisation metric series besides the totals;
-                              default false (the series do not grow with the organisations)
-  LOG_LEVEL                   debug, info, warn, error; default info
-  LOG_FORMAT                  text or json; default text
-  KAFKA_LOG_LEVEL             the Kafka client's own logs from this level: debug, info, warn,
-                              error; default warn
+`
 
+// usage is what 'xero-kafka help' prints: the commands, then every variable of
+// connector.Settings with its default.
+func usage() string {
+	var b strings.Builder
+	b.WriteString(commandsUsage)
+	b.WriteString("Environment of 'run' (* required):\n")
+	for _, s := range connector.Settings() {
+		name := s.Var
+		if s.Required {
+			name += " *"
+		}
+		text := s.Usage
+		if s.Default != "" {
+			text += "; default " + s.Default
+		}
+		writeWrapped(&b, name, text)
+	}
+	b.WriteString(exitUsage)
+	return b.String()
+}
+
+// writeWrapped writes one variable of the usage text: its name in a column of 32, its text
+// wrapped at 100 characters.
+func writeWrapped(b *strings.Builder, name, text string) {
+	const indent, width = 32, 100
+	line := "  " + name
+	if len(line) >= indent {
+		b.WriteString(line + "\n")
+		line = ""
+	}
+	line += strings.Repeat(" ", indent-len(line))
+	n := len(line)
+	for i, w := range strings.Fields(text) {
+		if i > 0 && n+1+len(w) > width {
+			b.WriteString(line + "\n")
+			line, n = strings.Repeat(" ", indent)+w, indent+len(w)
+			continue
+		}
+		if i > 0 {
+			line += " "
+			n++
+		}
+		line += w
+		n += len(w)
+	}
+	b.WriteString(line + "\n")
+}
+
+const exitUsage = `
 Exit status: 0 after a stop by signal, 1 on failure, 2 on a configuration error ('check': 0
 when every check passes, 1 when one fails).
 `

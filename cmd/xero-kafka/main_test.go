@@ -58,8 +58,8 @@ func TestConfigErrors(t *testing.T) {
 		{"SASL without password", map[string]string{"KAFKA_SASL_MECHANISM": "PLAIN", "KAFKA_SASL_USERNAME": "u"}, "", "KAFKA_SASL_USERNAME"},
 		{"bad log level", map[string]string{"LOG_LEVEL": "loud"}, "", "LOG_LEVEL"},
 		{"bad log format", map[string]string{"LOG_FORMAT": "xml"}, "", "LOG_FORMAT"},
-		{"unknown stream", map[string]string{"XERO_STREAMS": "invoices,widgets"}, "", "stream \"widgets\""},
-		{"bad cleanup policy", map[string]string{"KAFKA_TOPIC_CLEANUP_POLICY": "forever"}, "", "cleanup policy"},
+		{"unknown stream", map[string]string{"XERO_STREAMS": "invoices,widgets"}, "", "XERO_STREAMS"},
+		{"bad cleanup policy", map[string]string{"KAFKA_TOPIC_CLEANUP_POLICY": "forever"}, "", "KAFKA_TOPIC_CLEANUP_POLICY"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
