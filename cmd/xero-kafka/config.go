@@ -247,6 +247,11 @@ func (e *env) check(forAuth bool) error {
 	if e.Kafka.SASLMechanism == "" && (e.Kafka.SASLUsername != "" || e.Kafka.SASLPassword != "") {
 		return badConfig("KAFKA_SASL_MECHANISM", "missing: KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD are used only with a mechanism")
 	}
+	if e.Kafka.TLSCAFile != "" {
+		if _, err := e.caPool(); err != nil {
+			return err
+		}
+	}
 	if _, err := slogLevel(e.LogLevel); err != nil {
 		return err
 	}
@@ -314,20 +319,30 @@ func (e *env) connectorConfig() connector.Config {
 	}
 }
 
+// caPool reads the certificates of KAFKA_TLS_CA_FILE.
+func (e *env) caPool() (*x509.CertPool, error) {
+	pem, err := os.ReadFile(e.Kafka.TLSCAFile)
+	if err != nil {
+		return nil, badConfig("KAFKA_TLS_CA_FILE", "%v", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, badConfig("KAFKA_TLS_CA_FILE", "%s holds no PEM certificate", e.Kafka.TLSCAFile)
+	}
+	return pool, nil
+}
+
 // kafkaOpts says how to reach the brokers.
 func (e *env) kafkaOpts() ([]kgo.Opt, error) {
 	opts := []kgo.Opt{kgo.SeedBrokers(e.Kafka.BootstrapServers...)}
 	if e.Kafka.TLS || e.Kafka.TLSCAFile != "" {
 		cfg := &tls.Config{MinVersion: tls.VersionTLS12}
 		if e.Kafka.TLSCAFile != "" {
-			pem, err := os.ReadFile(e.Kafka.TLSCAFile)
+			pool, err := e.caPool()
 			if err != nil {
-				return nil, badConfig("KAFKA_TLS_CA_FILE", "%v", err)
+				return nil, err
 			}
-			cfg.RootCAs = x509.NewCertPool()
-			if !cfg.RootCAs.AppendCertsFromPEM(pem) {
-				return nil, badConfig("KAFKA_TLS_CA_FILE", "%s holds no PEM certificate", e.Kafka.TLSCAFile)
-			}
+			cfg.RootCAs = pool
 		}
 		opts = append(opts, kgo.DialTLSConfig(cfg))
 	}
