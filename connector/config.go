@@ -75,6 +75,10 @@ type Config struct {
 	// rate-limit gauges). Off, each series covers every organisation, so the number of series
 	// stays the same however many organisations there are.
 	PerTenantMetrics bool
+
+	// PageMemoryLimit bounds the bytes of the pages read from Xero and not yet committed, over
+	// every organisation and stream. Default DefaultPageMemoryLimit; negative: no limit.
+	PageMemoryLimit int64
 }
 
 // kafkaLevels maps KafkaLogLevel to franz-go's levels.
@@ -95,6 +99,7 @@ const (
 	DefaultTransactionalID    = "xero-kafka"
 	DefaultFullTableInterval  = 6 * time.Hour
 	DefaultDayLimit           = 5000
+	DefaultPageMemoryLimit    = 32 << 20
 	defaultMaxTxnRecords      = 20000
 	defaultTransactionTimeout = time.Minute
 )
@@ -137,6 +142,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.TransactionTimeout == 0 {
 		c.TransactionTimeout = defaultTransactionTimeout
+	}
+	if c.PageMemoryLimit == 0 {
+		c.PageMemoryLimit = DefaultPageMemoryLimit
 	}
 	if len(c.Streams) == 0 {
 		c.Streams = streams.Names()

@@ -55,6 +55,8 @@ type Connector struct {
 	log     *slog.Logger
 	metrics *metrics
 	board   *board
+	// pages bounds the page bytes read and not yet committed (memory.go).
+	pages *pageBudget
 	// wrapProducer, when set, stands between the writer and its producer (tests inject
 	// faults with it).
 	wrapProducer func(txnProducer) txnProducer
@@ -87,6 +89,7 @@ func New(cfg Config, deps Deps) (*Connector, error) {
 		log:     deps.Logger,
 		metrics: m,
 		board:   b,
+		pages:   newPageBudget(cfg.PageMemoryLimit, m.pageBytes),
 		ready:   &readiness{registry: deps.Registry},
 	}, nil
 }
@@ -237,9 +240,11 @@ func (c *Connector) session(ctx context.Context, kafka []kgo.Opt, st session, ap
 	c.log.Info("starting", "tenants", len(ids), "streams", len(cfg.Streams),
 		"incremental_interval", every, "full_table_interval", cfg.FullTableInterval)
 
+	spread := startSpread(len(ids) * len(cfg.Streams))
 	for _, tenant := range ids {
 		for _, name := range cfg.Streams {
 			p := c.newPoller(tenant, name, api, w, builders[name], st.state, every)
+			p.startDelay = startDelay(tenant, name, spread)
 			g.Go(func() error { return p.run(gctx) })
 		}
 	}
@@ -328,6 +333,7 @@ func (c *Connector) newPoller(tenant, name string, api lister, w *writer, b buil
 		startMS:    startMSOf(c.cfg.StartDate),
 		scope:      scope,
 		refusedFor: max(c.cfg.FullTableInterval, time.Hour),
+		mem:        c.pages,
 	}
 }
 

@@ -58,6 +58,13 @@ type poller struct {
 	// refused the endpoint (a missing scope, or journals below the Advanced tier).
 	scope      string
 	refusedFor time.Duration
+	// mem bounds the pages held over all pollers (memory.go); lease is this poller's share,
+	// leaseBase its bytes, lastPage the size of its last page. startDelay staggers the first
+	// call (stagger.go).
+	mem                 *pageBudget
+	lease               *pageLease
+	leaseBase, lastPage int64
+	startDelay          time.Duration
 }
 
 // Waits after failures: doubling from the first to the last.
@@ -72,12 +79,16 @@ func (p *poller) run(ctx context.Context) error {
 	backoff := firstRetry
 	warnedRemoved, warnedStall := false, false
 	refused := p.status.missingScope() != "" // as an earlier session left it
+	if !p.waitStart(ctx) {
+		return nil
+	}
 	for {
 		p.status.begin(p.now())
 		err := p.applyResets(ctx)
 		if err == nil {
 			err = p.cycle(ctx)
 		}
+		p.dropPages()
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -216,6 +227,9 @@ func (p *poller) fetch(ctx context.Context, q url.Values, page int, modifiedSinc
 	if modifiedSince != 0 {
 		req.ModifiedSince = time.UnixMilli(modifiedSince).UTC()
 	}
+	if err := p.holdPage(ctx); err != nil {
+		return fetched{}, err
+	}
 	pg, err := p.api.List(ctx, req)
 	if err != nil {
 		return fetched{}, err // the client's error names the endpoint and the page
@@ -228,6 +242,7 @@ func (p *poller) fetch(ctx context.Context, q url.Values, page int, modifiedSinc
 		m, err := readMeta(s, raw)
 		f.items[i] = item{raw: raw, meta: m, bad: err}
 	}
+	p.settlePage(pageSize(f.items))
 	p.metrics.pages.WithLabelValues(p.tenant, s.Name).Inc()
 	p.status.fetched(page, pg.Pagination)
 	return f, nil
@@ -290,7 +305,9 @@ func (p *poller) commit(ctx context.Context, recs []*kgo.Record, next offsets.Bo
 			written++
 		}
 	}
-	if err := p.out.commit(ctx, append(recs, state...)); err != nil {
+	err = p.out.commit(ctx, append(recs, state...))
+	p.dropPages()
+	if err != nil {
 		return err
 	}
 	p.bm = next

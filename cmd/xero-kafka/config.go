@@ -76,6 +76,7 @@ type env struct {
 	KafkaLogLevel    string `env:"KAFKA_LOG_LEVEL, default=warn"`
 	LogFormat        string `env:"LOG_FORMAT, default=text"`
 	MetricsPerTenant bool   `env:"METRICS_PER_TENANT, default=false"`
+	PageMemoryMiB    int    `env:"PAGE_MEMORY_MIB, default=32"`
 }
 
 // secret is a string that never prints.
@@ -233,6 +234,9 @@ func (e *env) check(forAuth bool) error {
 	if e.Xero.DayLimit < 1 {
 		return badConfig("XERO_DAY_LIMIT", "%d: must be positive", e.Xero.DayLimit)
 	}
+	if e.PageMemoryMiB < 0 {
+		return badConfig("PAGE_MEMORY_MIB", "%d: must be 0 (no limit) or more", e.PageMemoryMiB)
+	}
 	if e.Kafka.TopicPartitions < 1 {
 		return badConfig("KAFKA_TOPIC_PARTITIONS", "%d: must be at least 1", e.Kafka.TopicPartitions)
 	}
@@ -306,7 +310,16 @@ func (e *env) connectorConfig() connector.Config {
 		TransactionTimeout:     e.Kafka.TransactionTimeout,
 		KafkaLogLevel:          e.KafkaLogLevel,
 		PerTenantMetrics:       e.MetricsPerTenant,
+		PageMemoryLimit:        pageMemoryLimit(e.PageMemoryMiB),
 	}
+}
+
+// pageMemoryLimit turns PAGE_MEMORY_MIB into connector.Config.PageMemoryLimit: 0 is no limit.
+func pageMemoryLimit(mib int) int64 {
+	if mib == 0 {
+		return -1
+	}
+	return int64(mib) << 20
 }
 
 // kafkaOpts says how to reach the brokers.
