@@ -99,7 +99,7 @@ const (
 	DefaultTransactionalID    = "xero-kafka"
 	DefaultFullTableInterval  = 6 * time.Hour
 	DefaultDayLimit           = 5000
-	DefaultPageMemoryLimit    = 32 << 20
+	DefaultPageMemoryLimit    = 16 << 20
 	defaultMaxTxnRecords      = 20000
 	defaultTransactionTimeout = time.Minute
 )

@@ -52,8 +52,9 @@ const (
 	// defaultPageEstimate is reserved for a stream's first page, before its size is known.
 	defaultPageEstimate = 64 << 10
 	// minPageCharge is the least a page is counted for: its response, decoder and records
-	// cost some memory however few records it has.
-	minPageCharge = 16 << 10
+	// cost some memory however few records it has (today the body alone is read into blocks of
+	// at least 64 KiB).
+	minPageCharge = 64 << 10
 )
 
 // newPageBudget returns a budget of limit bytes; limit <= 0 means no limit (nil).

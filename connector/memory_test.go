@@ -13,7 +13,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-const kib = 1 << 10
+// u is the size unit of these tests: 16 u is the least a page is counted for.
+const u = minPageCharge / 16
 
 // reserveAsync asks for n bytes in a goroutine and returns the channel its lease arrives on.
 func reserveAsync(ctx context.Context, b *pageBudget, n int64) <-chan *pageLease {
@@ -44,28 +45,28 @@ func granted(ch <-chan *pageLease) (*pageLease, bool) {
 // a large one that waits, and a release grants as many waiting ones as fit.
 func TestPageBudgetFIFO(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		b := newPageBudget(64*kib, nil)
-		a, err := b.reserve(t.Context(), 48*kib)
+		b := newPageBudget(64*u, nil)
+		a, err := b.reserve(t.Context(), 48*u)
 		if err != nil {
 			t.Fatal(err)
 		}
-		big := reserveAsync(t.Context(), b, 32*kib)
+		big := reserveAsync(t.Context(), b, 32*u)
 		synctest.Wait() // big queues first
-		small := reserveAsync(t.Context(), b, 16*kib)
+		small := reserveAsync(t.Context(), b, 16*u)
 		if _, ok := granted(big); ok {
-			t.Fatal("32 KiB granted with 48 of 64 KiB held")
+			t.Fatal("32 u granted with 48 of 64 u held")
 		}
 		if _, ok := granted(small); ok {
-			t.Fatal("16 KiB fits, but was granted before the 32 KiB asked earlier")
+			t.Fatal("16 u fits, but was granted before the 32 u asked earlier")
 		}
 		a.release()
 		lb, okb := granted(big)
 		ls, oks := granted(small)
 		if !okb || !oks {
-			t.Fatalf("after the release: 32 KiB granted %v, 16 KiB granted %v; want both (48 of 64 KiB)", okb, oks)
+			t.Fatalf("after the release: 32 u granted %v, 16 u granted %v; want both (48 of 64 u)", okb, oks)
 		}
-		if got := b.usedBytes(); got != 48*kib {
-			t.Errorf("held %d bytes, want %d", got, 48*kib)
+		if got := b.usedBytes(); got != 48*u {
+			t.Errorf("held %d bytes, want %d", got, 48*u)
 		}
 		lb.release()
 		ls.release()
@@ -79,13 +80,13 @@ func TestPageBudgetFIFO(t *testing.T) {
 // is held, then goes on alone.
 func TestPageBudgetLargerThanLimit(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		b := newPageBudget(64*kib, nil)
-		a, _ := b.reserve(t.Context(), 16*kib)
+		b := newPageBudget(64*u, nil)
+		a, _ := b.reserve(t.Context(), 16*u)
 		huge := reserveAsync(t.Context(), b, 1<<20)
 		if _, ok := granted(huge); ok {
-			t.Fatal("1 MiB granted beside another reservation under a 64 KiB limit")
+			t.Fatal("1 MiB granted beside another reservation under a 64 u limit")
 		}
-		after := reserveAsync(t.Context(), b, 16*kib)
+		after := reserveAsync(t.Context(), b, 16*u)
 		a.release()
 		l, ok := granted(huge)
 		if !ok {
@@ -105,16 +106,16 @@ func TestPageBudgetLargerThanLimit(t *testing.T) {
 // and does not hold up those behind it.
 func TestPageBudgetCancel(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		b := newPageBudget(64*kib, nil)
-		a, _ := b.reserve(t.Context(), 32*kib)
+		b := newPageBudget(64*u, nil)
+		a, _ := b.reserve(t.Context(), 32*u)
 		ctx, cancel := context.WithCancel(t.Context())
 		errc := make(chan error, 1)
 		go func() {
-			_, err := b.reserve(ctx, 64*kib)
+			_, err := b.reserve(ctx, 64*u)
 			errc <- err
 		}()
 		synctest.Wait()
-		behind := reserveAsync(t.Context(), b, 32*kib)
+		behind := reserveAsync(t.Context(), b, 32*u)
 		if _, ok := granted(behind); ok {
 			t.Fatal("granted ahead of an earlier reservation")
 		}
@@ -123,7 +124,7 @@ func TestPageBudgetCancel(t *testing.T) {
 			t.Fatalf("cancelled reservation: %v, want context.Canceled", err)
 		}
 		if _, ok := granted(behind); !ok {
-			t.Fatal("the reservation behind a cancelled one was not granted (32 + 32 of 64 KiB)")
+			t.Fatal("the reservation behind a cancelled one was not granted (32 + 32 of 64 u)")
 		}
 		a.release()
 	})
@@ -133,19 +134,19 @@ func TestPageBudgetCancel(t *testing.T) {
 // until the total is back under the limit, and shrinking grants them.
 func TestPageBudgetResize(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		b := newPageBudget(64*kib, nil)
-		a, _ := b.reserve(t.Context(), 32*kib)
-		a.resize(100 * kib) // the page was larger than estimated
-		if got := b.usedBytes(); got != 100*kib {
-			t.Fatalf("held %d bytes after resizing, want %d", got, 100*kib)
+		b := newPageBudget(64*u, nil)
+		a, _ := b.reserve(t.Context(), 32*u)
+		a.resize(100 * u) // the page was larger than estimated
+		if got := b.usedBytes(); got != 100*u {
+			t.Fatalf("held %d bytes after resizing, want %d", got, 100*u)
 		}
-		next := reserveAsync(t.Context(), b, 16*kib)
+		next := reserveAsync(t.Context(), b, 16*u)
 		if _, ok := granted(next); ok {
 			t.Fatal("granted while the total is over the limit")
 		}
-		a.resize(20 * kib)
+		a.resize(20 * u)
 		if _, ok := granted(next); !ok {
-			t.Fatal("not granted after the lease shrank to 20 of 64 KiB")
+			t.Fatal("not granted after the lease shrank to 20 of 64 u")
 		}
 	})
 }
@@ -154,10 +155,10 @@ func TestPageBudgetResize(t *testing.T) {
 // turns; none waits for ever behind the others.
 func TestPageBudgetNoStarvation(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		b := newPageBudget(256*kib, nil)
+		b := newPageBudget(256*u, nil)
 		ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 		defer cancel()
-		sizes := []int64{16 * kib, 16 * kib, 16 * kib, 64 * kib, 200 * kib, 1 << 20}
+		sizes := []int64{16 * u, 16 * u, 16 * u, 64 * u, 200 * u, 1 << 20}
 		turns := make([]int, len(sizes))
 		var wg sync.WaitGroup
 		for i, n := range sizes {
@@ -177,7 +178,7 @@ func TestPageBudgetNoStarvation(t *testing.T) {
 		for i, n := range sizes {
 			// A minute of 100 ms turns: each waits at most one turn of every other poller.
 			if turns[i] < 60/len(sizes) {
-				t.Errorf("poller of %d KiB pages had %d turns in a minute; turns of all: %v", n/kib, turns[i], turns)
+				t.Errorf("poller of %d u pages had %d turns in a minute; turns of all: %v", n/u, turns[i], turns)
 			}
 		}
 	})
@@ -212,7 +213,7 @@ func TestPollersHoldPagesWithinBudget(t *testing.T) {
 			recs = append(recs, fmt.Sprintf(`{"InvoiceID":"i%d","UpdatedDateUTC":"/Date(17000000%05d+0000)/","Pad":%q}`, i, i, strings.Repeat("x", 900)))
 		}
 		page := fixedPage(recs) // about 48 KiB
-		const limit = 128 * kib
+		const limit = 4 * minPageCharge
 		budget := newPageBudget(limit, nil)
 		w := &slowWriter{turn: make(chan struct{}, 1), budget: budget}
 		const pollers = 40
@@ -235,7 +236,7 @@ func TestPollersHoldPagesWithinBudget(t *testing.T) {
 		if w.peak > limit+defaultPageEstimate {
 			t.Errorf("page memory held at a commit reached %d bytes; limit %d", w.peak, limit)
 		}
-		if w.peak < 48*kib {
+		if w.peak < minPageCharge {
 			t.Errorf("page memory held at a commit peaked at %d bytes: pages are not counted", w.peak)
 		}
 		if got := budget.usedBytes(); got != 0 {

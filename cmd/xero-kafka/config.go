@@ -76,7 +76,7 @@ type env struct {
 	KafkaLogLevel    string `env:"KAFKA_LOG_LEVEL, default=warn"`
 	LogFormat        string `env:"LOG_FORMAT, default=text"`
 	MetricsPerTenant bool   `env:"METRICS_PER_TENANT, default=false"`
-	PageMemoryMiB    int    `env:"PAGE_MEMORY_MIB, default=32"`
+	PageMemoryMiB    int    `env:"PAGE_MEMORY_MIB, default=16"`
 }
 
 // secret is a string that never prints.
