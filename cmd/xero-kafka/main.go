@@ -178,7 +178,8 @@ func run(ctx context.Context, lookup envconfig.Lookuper, stderr io.Writer) error
 	return c.Run(ctx)
 }
 
-// serveHTTP serves /status, /metrics, /healthz and /readyz on addr and returns the address it listens on.
+// serveHTTP serves /status (a summary; ?tenant=ID one organisation, ?all every stream), /metrics,
+// /healthz and /readyz on addr and returns the address it listens on.
 func serveHTTP(addr string, c *connector.Connector, reg *prometheus.Registry, log *slog.Logger) (bound string, stop func(), err error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -282,6 +283,8 @@ Environment of 'run' (* required):
   HTTP_ADDR                   serves /status, /metrics, /healthz, /readyz; default :8080
   METRICS_PER_TENANT          true: per-organisation metric series besides the totals;
                               default false (the series do not grow with the organisations)
+  PAGE_MEMORY_MIB             pages read from Xero and not yet committed, over every
+                              organisation, in MiB; default 16, 0 for no limit
   LOG_LEVEL                   debug, info, warn, error; default info
   LOG_FORMAT                  text or json; default text
   KAFKA_LOG_LEVEL             the Kafka client's own logs from this level: debug, info, warn,
