@@ -2,6 +2,7 @@ package connector
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -11,6 +12,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/xero-kafka/xero-kafka/xero"
 )
 
 // u is the size unit of these tests: 16 u is the least a page is counted for.
@@ -273,5 +276,55 @@ func TestStartDelay(t *testing.T) {
 		if n < 100 { // 200 expected in each tenth
 			t.Errorf("tenth %d of the spread holds %d of 2,000 first calls: %v", i, n, buckets)
 		}
+	}
+}
+
+// pagedLinks answers page 1 with 100 linked transactions and page 2 with 10: a scan of two
+// pages.
+type pagedLinks struct{}
+
+func (pagedLinks) List(_ context.Context, req xero.Request) (*xero.Page, error) {
+	n := 100
+	if req.Query.Get("page") == "2" {
+		n = 10
+	}
+	pg := &xero.Page{}
+	for i := range n {
+		pg.Records = append(pg.Records, json.RawMessage(fmt.Sprintf(
+			`{"LinkedTransactionID":"%s-%d","UpdatedDateUTC":"/Date(1700000000000+0000)/","Pad":%q}`, req.Query.Get("page"), i, strings.Repeat("x", 1000))))
+	}
+	return pg, nil
+}
+
+// usageAtCommit records the page memory held when a commit begins.
+type usageAtCommit struct {
+	budget *pageBudget
+	held   []int64
+}
+
+func (u *usageAtCommit) commit(context.Context, []*kgo.Record) error {
+	u.held = append(u.held, u.budget.usedBytes())
+	return nil
+}
+
+// TestScanCountsEveryPageUntilCommit: a scan keeps the records of its pages until it commits
+// them, so every page it read counts until then; then nothing does.
+func TestScanCountsEveryPageUntilCommit(t *testing.T) {
+	budget := newPageBudget(1<<30, nil)
+	out := &usageAtCommit{budget: budget}
+	p := newTestPoller(t, "linked_transactions", pagedLinks{}, out)
+	p.mem = budget
+	if err := p.cycle(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	p.dropPages()
+	if len(out.held) != 1 {
+		t.Fatalf("%d commits, want 1", len(out.held))
+	}
+	if want := int64(110 * 1000); out.held[0] < want {
+		t.Errorf("%d bytes held when the two pages were committed, want at least %d", out.held[0], want)
+	}
+	if got := budget.usedBytes(); got != 0 {
+		t.Errorf("%d bytes held after the cycle", got)
 	}
 }
