@@ -68,6 +68,9 @@ func newPageBudget(limit int64, held prometheus.Gauge) *pageBudget {
 // reserve waits until n bytes fit under the limit (or nothing else is held) and every earlier
 // reservation has been granted, then returns the lease. It returns ctx's error if ctx ends first.
 func (b *pageBudget) reserve(ctx context.Context, n int64) (*pageLease, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	n = max(n, minPageCharge)
 	if b == nil {
 		return &pageLease{n: n}, nil
