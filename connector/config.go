@@ -84,6 +84,10 @@ type Config struct {
 	// rate-limit gauges). Off, each series covers every organisation, so the number of series
 	// stays the same however many organisations there are.
 	PerTenantMetrics bool
+
+	// PageMemoryLimit (PAGE_MEMORY_MIB, in MiB there) bounds the bytes of the pages read from
+	// Xero and not yet committed, over every organisation and stream. Negative: no limit.
+	PageMemoryLimit int64
 }
 
 // kafkaLevels maps KafkaLogLevel to franz-go's levels.
@@ -159,6 +163,7 @@ func Settings() []Setting {
 		{Var: "SCHEMA_REGISTRY_USERNAME", Usage: "basic auth, with SCHEMA_REGISTRY_PASSWORD"},
 		{Var: "SCHEMA_REGISTRY_PASSWORD", Usage: "basic auth, with SCHEMA_REGISTRY_USERNAME"},
 		{Var: "HTTP_ADDR", Default: ":8080", Usage: "serves /status, /metrics, /healthz, /readyz"},
+		{Var: "PAGE_MEMORY_MIB", Default: "16", Usage: "pages read from Xero and not yet committed, over every organisation, in MiB (0: no limit)"},
 		{Var: "METRICS_PER_TENANT", Default: "false", Usage: "true: per-organisation metric series besides the totals (they grow with the organisations)"},
 		{Var: "LOG_LEVEL", Default: "info", Usage: "debug, info, warn or error"},
 		{Var: "LOG_FORMAT", Default: "text", Usage: "text or json"},
@@ -217,6 +222,7 @@ func DefaultConfig() Config {
 		TransactionTimeout:     dur("KAFKA_TRANSACTION_TIMEOUT"),
 		KafkaLogLevel:          d["KAFKA_LOG_LEVEL"],
 		PerTenantMetrics:       d["METRICS_PER_TENANT"] == "true",
+		PageMemoryLimit:        int64(num("PAGE_MEMORY_MIB")) << 20,
 	}
 	return c
 }
@@ -267,6 +273,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MaxTransactionRecords == 0 {
 		c.MaxTransactionRecords = d.MaxTransactionRecords
+	}
+	if c.PageMemoryLimit == 0 {
+		c.PageMemoryLimit = d.PageMemoryLimit
 	}
 	if len(c.Streams) == 0 {
 		c.Streams = streams.Names()

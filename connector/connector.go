@@ -54,6 +54,8 @@ type Connector struct {
 	log     *slog.Logger
 	metrics *metrics
 	board   *board
+	// pages bounds the page bytes read and not yet committed (memory.go).
+	pages *pageBudget
 	// wrapProducer, when set, stands between the writer and its producer (tests inject
 	// faults with it).
 	wrapProducer func(txnProducer) txnProducer
@@ -89,6 +91,7 @@ func New(cfg Config, deps Deps) (*Connector, error) {
 		log:     deps.Logger,
 		metrics: m,
 		board:   b,
+		pages:   newPageBudget(cfg.PageMemoryLimit, m.pageBytes),
 		ready:   &readiness{registry: deps.Registry},
 	}, nil
 }
@@ -229,6 +232,7 @@ func (c *Connector) session(ctx context.Context, kafka []kgo.Opt, st session, ap
 		return 0, errors.Join(err, g.Wait())
 	}
 
+	spread := startSpread(len(ids) * len(cfg.Streams))
 	for _, tenant := range ids {
 		plan := c.plan(tenant)
 		if total := plan.total(); total > float64(cfg.DayLimit) {
@@ -237,6 +241,7 @@ func (c *Connector) session(ctx context.Context, kafka []kgo.Opt, st session, ap
 		}
 		for _, name := range cfg.Streams {
 			p := c.newPoller(tenant, name, api, w, builders[name], st.state, plan.stream(name))
+			p.startDelay = startDelay(tenant, name, spread)
 			g.Go(func() error { return p.run(gctx) })
 		}
 	}
@@ -327,6 +332,7 @@ func (c *Connector) newPoller(tenant, name string, api lister, w *writer, b buil
 		startMS:    startMSOf(c.cfg.StartDate),
 		scope:      scope,
 		refusedFor: max(c.cfg.FullTableInterval, time.Hour),
+		mem:        c.pages,
 	}
 }
 

@@ -25,7 +25,9 @@ type metrics struct {
 	// commitSeconds is a poller's wait for its commit: queueing behind other transactions,
 	// then its own.
 	commitSeconds prometheus.Histogram
-	perTenant     bool
+	// pageBytes is the page memory held under Config.PageMemoryLimit.
+	pageBytes prometheus.Gauge
+	perTenant bool
 }
 
 // Outcomes of the counters, set to zero for every stream when it starts so that dashboards and
@@ -116,13 +118,17 @@ func newMetrics(reg prometheus.Registerer, perTenant bool) *metrics {
 			Help:    "Time a page waits from its commit request to the outcome of its transaction.",
 			Buckets: prometheus.ExponentialBuckets(0.005, 2, 12),
 		}),
+		pageBytes: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "xero_kafka_page_memory_bytes",
+			Help: "Bytes of the pages read from Xero and not yet committed, as counted against PAGE_MEMORY_MIB.",
+		}),
 	}
 	for _, o := range []string{"committed", "aborted"} {
 		m.transactions.WithLabelValues(o)
 	}
 	if reg != nil {
 		reg.MustRegister(m.records.vec, m.pages.vec, m.cycles.vec, m.rereads.vec, m.transactions,
-			m.transactionSeconds, m.sessionRestarts, m.refused.vec, m.inFlight, m.commitSeconds)
+			m.transactionSeconds, m.sessionRestarts, m.refused.vec, m.inFlight, m.commitSeconds, m.pageBytes)
 	}
 	return m
 }

@@ -72,6 +72,13 @@ type poller struct {
 	// refused the endpoint (a missing scope, or journals below the Advanced tier).
 	scope      string
 	refusedFor time.Duration
+	// mem bounds the pages held over all pollers (memory.go); lease is this poller's share,
+	// leaseBase its bytes, lastPage the size of its last page. startDelay staggers the first
+	// call (stagger.go).
+	mem                 *pageBudget
+	lease               *pageLease
+	leaseBase, lastPage int64
+	startDelay          time.Duration
 }
 
 // Waits after failures: doubling from the first to the last.
@@ -86,12 +93,16 @@ func (p *poller) run(ctx context.Context) error {
 	backoff := firstRetry
 	warnedRemoved, warnedStall := false, false
 	refused := p.status.missingScope() != "" // as an earlier session left it
+	if !p.waitStart(ctx) {
+		return nil
+	}
 	for {
 		p.status.begin(p.now())
 		err := p.applyResets(ctx)
 		if err == nil {
 			err = p.cycle(ctx)
 		}
+		p.dropPages()
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -251,8 +262,11 @@ func pageOf(s *streams.Stream, pg *xero.Page, page int, at time.Time) fetched {
 	return f
 }
 
-// fetch makes the call r.
+// fetch makes the call r, within the page-memory budget (memory.go).
 func (p *poller) fetch(ctx context.Context, r read) (fetched, error) {
+	if err := p.holdPage(ctx); err != nil {
+		return fetched{}, err
+	}
 	pg, err := p.api.List(ctx, request(p.stream, p.tenant, r))
 	if err != nil {
 		if r.lookup != "" {
@@ -262,7 +276,9 @@ func (p *poller) fetch(ctx context.Context, r read) (fetched, error) {
 	}
 	p.metrics.pages.WithLabelValues(p.tenant, p.stream.Name).Inc()
 	p.status.fetched(r.page, pg.Pagination)
-	return pageOf(p.stream, pg, r.page, p.now()), nil
+	f := pageOf(p.stream, pg, r.page, p.now())
+	p.settlePage(pageSize(f.items))
+	return f, nil
 }
 
 // isLast reports whether page is the last of the list.
@@ -359,7 +375,9 @@ func (p *poller) commit(ctx context.Context, recs []*kgo.Record, next offsets.Bo
 			written++
 		}
 	}
-	if err := p.out.commit(ctx, append(recs, state...)); err != nil {
+	err = p.out.commit(ctx, append(recs, state...))
+	p.dropPages()
+	if err != nil {
 		return err
 	}
 	p.bw.Committed()

@@ -251,6 +251,7 @@ type board struct {
 	mu      sync.Mutex
 	names   map[string]string // tenant id -> organisation name
 	streams []*streamStatus
+	index   map[[2]string]*streamStatus // (tenant, stream) -> its status in streams
 }
 
 func newBoard(m *metrics, now func() time.Time) *board {
@@ -263,14 +264,16 @@ func newBoard(m *metrics, now func() time.Time) *board {
 func (b *board) stream(tenant, stream string, offsetKind bool) *streamStatus {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	for _, s := range b.streams {
-		if s.tenant == tenant && s.stream == stream {
-			return s
-		}
+	if s, ok := b.index[[2]string{tenant, stream}]; ok {
+		return s
+	}
+	if b.index == nil {
+		b.index = make(map[[2]string]*streamStatus)
 	}
 	s := &streamStatus{tenant: tenant, stream: stream, offsetKind: offsetKind, added: b.now(), pagesLeft: -1}
 	b.metrics.initStream(tenant, stream)
 	b.streams = append(b.streams, s)
+	b.index[[2]string{tenant, stream}] = s
 	return s
 }
 
@@ -329,12 +332,29 @@ func (b *board) status() Status {
 	return st
 }
 
-// ServeHTTP serves the status as JSON.
-func (b *board) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
+// ServeHTTP serves GET /status as JSON: the summary; with ?tenant=ID that organisation's
+// streams (404 when it is not read); with ?all the status of every stream, which grows with
+// the organisations.
+func (b *board) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	var v any
+	switch {
+	case q.Has("tenant"):
+		t, ok := b.tenant(q.Get("tenant"))
+		if !ok {
+			http.Error(w, fmt.Sprintf("tenant %q: no stream of this organisation is read", q.Get("tenant")), http.StatusNotFound)
+			return
+		}
+		v = t
+	case q.Has("all"):
+		v = b.status()
+	default:
+		v = b.summary(b.now())
+	}
 	w.Header().Set("Content-Type", "application/json")
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	_ = enc.Encode(b.status())
+	_ = enc.Encode(v)
 }
 
 // pinger answers whether a service can be reached; *kgo.Client implements it.

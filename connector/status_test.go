@@ -2,7 +2,10 @@ package connector
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -13,6 +16,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/twmb/franz-go/pkg/sr"
 	"github.com/twmb/franz-go/pkg/sr/srfake"
+
+	"github.com/xero-kafka/xero-kafka/offsets"
+	"github.com/xero-kafka/xero-kafka/streams"
 )
 
 // TestLag: the lag of a stream counts from its last successful cycle, or from its start; without
@@ -126,5 +132,115 @@ func TestReadyHandler(t *testing.T) {
 	c.ready.set(nil)
 	if code, _ := get(); code != http.StatusServiceUnavailable {
 		t.Errorf("after Run returned: %d", code)
+	}
+}
+
+// TestStatusSummaryAndTenant: GET /status counts the streams by state and names the slowest and
+// the failing ones; ?tenant= gives one organisation's streams, 404 for one not read; ?all gives
+// every stream.
+func TestStatusSummaryAndTenant(t *testing.T) {
+	start := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	now := start
+	b := newBoard(newMetrics(nil, false), func() time.Time { return now })
+	for i := range 30 {
+		tenant := fmt.Sprintf("t%02d", i)
+		for _, name := range []string{"invoices", "contacts"} {
+			b.stream(tenant, name, false)
+		}
+	}
+	now = start.Add(time.Minute)
+	for i := range 30 {
+		tenant := fmt.Sprintf("t%02d", i)
+		inv := b.stream(tenant, "invoices", false)
+		inv.begin(now)
+		switch {
+		case i == 7:
+			inv.end(now, errors.New("503 from Xero"))
+		case i == 8:
+			inv.end(now, errors.New("day limit"))
+			inv.pause(now.Add(time.Hour))
+		case i < 20:
+			inv.committed(offsets.Bookmark{}, 5)
+			inv.end(now, nil)
+		}
+		c := b.stream(tenant, "contacts", false)
+		if i != 3 {
+			c.begin(now)
+			c.end(now.Add(time.Duration(i)*time.Second), nil)
+		}
+	}
+	now = start.Add(10 * time.Minute)
+
+	srv := httptest.NewServer(b)
+	defer srv.Close()
+	var sum Summary
+	getJSON(t, srv.URL+"/status", &sum)
+	// Invoices of t20..t29 are in their first cycle, and contacts of t03 never began: 11 in
+	// their first sync.
+	want := map[string]int{StateIdle: 18 + 29, StateError: 1, StatePaused: 1, StateFirstSync: 11}
+	if fmt.Sprint(sum.ByState) != fmt.Sprint(want) {
+		t.Errorf("streams by state %v, want %v", sum.ByState, want)
+	}
+	if sum.Tenants != 30 || sum.Streams != 60 || sum.CaughtUp || sum.TenantsCaughtUp != 17 || sum.RecordsWritten != 90 {
+		t.Errorf("summary %+v: want 30 tenants, 60 streams, 17 caught up, 90 records, not caught up", sum)
+	}
+	if len(sum.Slowest) != summaryRows || sum.Slowest[0].LagSeconds != 600 {
+		t.Errorf("slowest %+v: want %d rows, the first 600 s behind", sum.Slowest, summaryRows)
+	}
+	if len(sum.Failing) != 2 || sum.Failing[0].TenantID != "t07" || sum.Failing[1].TenantID != "t08" || sum.Failing[1].State != StatePaused {
+		t.Errorf("failing %+v: want t07 (error) and t08 (paused)", sum.Failing)
+	}
+
+	var one TenantStatus
+	getJSON(t, srv.URL+"/status?tenant=t07", &one)
+	if one.TenantID != "t07" || len(one.Streams) != 2 || one.Streams[0].LastError != "503 from Xero" {
+		t.Errorf("tenant t07: %+v", one)
+	}
+	resp, err := http.Get(srv.URL + "/status?tenant=nope")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound || !strings.Contains(string(body), `"nope"`) {
+		t.Errorf("unknown tenant: %d %q, want 404 naming it", resp.StatusCode, body)
+	}
+	var full Status
+	getJSON(t, srv.URL+"/status?all", &full)
+	if len(full.Tenants) != 30 || full.Tenants[29].TenantID != "t29" {
+		t.Errorf("?all: %d tenants, want 30 in order", len(full.Tenants))
+	}
+}
+
+// TestStatusSummarySize: the summary of 1,000 organisations' 26 streams stays small.
+func TestStatusSummarySize(t *testing.T) {
+	now := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	b := newBoard(newMetrics(nil, false), func() time.Time { return now })
+	for i := range 1000 {
+		for _, name := range streams.Names() {
+			s := b.stream(fmt.Sprintf("%08x-0000-0000-0000-000000000000", i), name, false)
+			s.begin(now)
+			s.end(now, errors.New("Xero answered 500 Internal Server Error for this endpoint"))
+		}
+	}
+	rec := httptest.NewRecorder()
+	b.ServeHTTP(rec, httptest.NewRequest("GET", "/status", nil))
+	if n := rec.Body.Len(); n > 16<<10 {
+		t.Errorf("summary of 26,000 streams is %d bytes, want at most 16 KiB", n)
+	}
+}
+
+func getJSON(t *testing.T, url string, v any) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s", url, resp.Status)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatalf("GET %s: %v", url, err)
 	}
 }

@@ -77,6 +77,7 @@ type env struct {
 	KafkaLogLevel    string `env:"KAFKA_LOG_LEVEL"`
 	LogFormat        string `env:"LOG_FORMAT"`
 	MetricsPerTenant bool   `env:"METRICS_PER_TENANT"`
+	PageMemoryMiB    int    `env:"PAGE_MEMORY_MIB"`
 }
 
 // secret is a string that never prints.
@@ -236,6 +237,9 @@ func (e *env) check(forAuth bool) error {
 	if err := e.checkAccessConfig(); err != nil {
 		return err
 	}
+	if e.PageMemoryMiB < 0 {
+		return badConfig("PAGE_MEMORY_MIB", "%d: must be 0 (no limit) or more", e.PageMemoryMiB)
+	}
 	switch strings.ToUpper(e.Kafka.SASLMechanism) {
 	case "", "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512":
 	default:
@@ -316,6 +320,7 @@ func (e *env) connectorConfig() connector.Config {
 		TransactionTimeout:     e.Kafka.TransactionTimeout,
 		KafkaLogLevel:          e.KafkaLogLevel,
 		PerTenantMetrics:       e.MetricsPerTenant,
+		PageMemoryLimit:        pageMemoryLimit(e.PageMemoryMiB),
 	}
 }
 
@@ -330,6 +335,14 @@ func (e *env) caPool() (*x509.CertPool, error) {
 		return nil, badConfig("KAFKA_TLS_CA_FILE", "%s holds no PEM certificate", e.Kafka.TLSCAFile)
 	}
 	return pool, nil
+}
+
+// pageMemoryLimit turns PAGE_MEMORY_MIB into connector.Config.PageMemoryLimit: 0 is no limit.
+func pageMemoryLimit(mib int) int64 {
+	if mib == 0 {
+		return -1
+	}
+	return int64(mib) << 20
 }
 
 // kafkaOpts says how to reach the brokers.

@@ -179,7 +179,8 @@ func run(ctx context.Context, lookup envconfig.Lookuper, stderr io.Writer) error
 	return c.Run(ctx)
 }
 
-// serveHTTP serves /status, /metrics, /healthz and /readyz on addr and returns the address it listens on.
+// serveHTTP serves /status (a summary; ?tenant=ID one organisation, ?all every stream), /metrics,
+// /healthz and /readyz on addr and returns the address it listens on.
 func serveHTTP(addr string, c *connector.Connector, reg *prometheus.Registry, log *slog.Logger) (bound string, stop func(), err error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {

@@ -60,6 +60,8 @@ func TestConfigErrors(t *testing.T) {
 		{"bad log format", map[string]string{"LOG_FORMAT": "xml"}, "", "LOG_FORMAT"},
 		{"unknown stream", map[string]string{"XERO_STREAMS": "invoices,widgets"}, "", "XERO_STREAMS"},
 		{"bad cleanup policy", map[string]string{"KAFKA_TOPIC_CLEANUP_POLICY": "forever"}, "", "KAFKA_TOPIC_CLEANUP_POLICY"},
+		{"negative page memory", map[string]string{"PAGE_MEMORY_MIB": "-1"}, "", "PAGE_MEMORY_MIB"},
+		{"page memory not a number", map[string]string{"PAGE_MEMORY_MIB": "lots"}, "", "PAGE_MEMORY_MIB"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -86,6 +88,15 @@ func TestConfigErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestPageMemoryLimit: PAGE_MEMORY_MIB is MiB, and 0 turns the limit off.
+func TestPageMemoryLimit(t *testing.T) {
+	for mib, want := range map[int]int64{16: 16 << 20, 1: 1 << 20, 0: -1} {
+		if got := pageMemoryLimit(mib); got != want {
+			t.Errorf("PAGE_MEMORY_MIB=%d: limit %d, want %d", mib, got, want)
+		}
 	}
 }
 

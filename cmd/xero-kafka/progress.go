@@ -1,11 +1,13 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -15,6 +17,10 @@ import (
 
 // progressEvery is the pause between two progress lines of a stream in its first sync.
 const progressEvery = 30 * time.Second
+
+// progressRows bounds the streams logged or drawn at each report: with many organisations, the
+// ones with the most pages left, and a count of the others.
+const progressRows = 20
 
 // progressRow is where one (tenant, stream) stands in its first sync.
 type progressRow struct {
@@ -79,7 +85,10 @@ func logProgress(ctx context.Context, status func() connector.Status, log *slog.
 			return
 		case now := <-t.C:
 			rows, done := p.rows(status(), now)
-			for _, r := range rows {
+			if len(rows) > progressRows {
+				log.Info("first sync", "streams_to_go", len(rows), "shown", progressRows)
+			}
+			for _, r := range largestFirst(rows) {
 				attrs := []any{"tenant", r.tenant, "stream", r.stream, "records", r.records,
 					"records_per_s", fmt.Sprintf("%.0f", r.perSecond)}
 				if r.pagesLeft >= 0 {
@@ -134,6 +143,8 @@ func progressTable(rows []progressRow, done bool, elapsed time.Duration) string 
 		return b.String()
 	}
 	fmt.Fprintf(&b, "first sync, %s: %d streams to go\n", elapsed.Round(time.Second), len(rows))
+	more := len(rows) - progressRows
+	rows = largestFirst(rows)
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprint(tw, "tenant\tstream\trecords\trecords/s\tpages left\ttime left\t\n")
 	for _, r := range rows {
@@ -151,7 +162,23 @@ func progressTable(rows []progressRow, done bool, elapsed time.Duration) string 
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%.0f\t%s\t%s\t\n", tenant, r.stream, r.records, r.perSecond, pages, left)
 	}
 	_ = tw.Flush()
+	if more > 0 {
+		fmt.Fprintf(&b, "and %d more\n", more)
+	}
 	return b.String()
+}
+
+// largestFirst returns at most progressRows of rows: those with the most pages left (unknown
+// counts last), then the most records, in a stable order.
+func largestFirst(rows []progressRow) []progressRow {
+	if len(rows) <= progressRows {
+		return rows
+	}
+	rows = slices.Clone(rows)
+	slices.SortStableFunc(rows, func(a, b progressRow) int {
+		return cmp.Or(cmp.Compare(b.pagesLeft, a.pagesLeft), cmp.Compare(b.records, a.records))
+	})
+	return rows[:progressRows]
 }
 
 // isTerminal reports whether w is a character device, such as a terminal.

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -95,4 +96,23 @@ func TestLogProgress(t *testing.T) {
 			t.Errorf("last line %q", lines[1])
 		}
 	})
+}
+
+// TestProgressTableBounded: with many streams in their first sync, the table shows those with
+// the most pages left and counts the others.
+func TestProgressTableBounded(t *testing.T) {
+	var rows []progressRow
+	for i := range 50 {
+		rows = append(rows, progressRow{tenant: fmt.Sprintf("t%02d", i), stream: "invoices", pagesLeft: i})
+	}
+	table := progressTable(rows, false, time.Minute)
+	if n := strings.Count(table, "\n"); n != 2+progressRows+1 {
+		t.Errorf("table of 50 streams has %d lines, want %d:\n%s", n, 2+progressRows+1, table)
+	}
+	if !strings.Contains(table, "50 streams to go") || !strings.Contains(table, "and 30 more") {
+		t.Errorf("table does not count every stream:\n%s", table)
+	}
+	if !strings.Contains(table, "t49") || strings.Contains(table, "t29 ") {
+		t.Errorf("table does not show the streams with the most pages left:\n%s", table)
+	}
 }

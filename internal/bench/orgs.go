@@ -48,10 +48,13 @@ func (b *bench) orgsOf(ctx context.Context, n int) (first, restart, bodies strin
 	if err != nil {
 		return "", "", "", err
 	}
-	largestMetrics := 0
-	st, largestStatus, err := r.waitStatus(ctx, 2*time.Second, b.cfg.Sizes.Limit, "caught up", func(st connector.Status) bool {
+	largestMetrics, largestStatus := 0, 0
+	st, _, err := r.waitStatus(ctx, 2*time.Second, b.cfg.Sizes.Limit, "caught up", func(st connector.Status) bool {
 		if m, err := r.get(ctx, "/metrics"); err == nil {
 			largestMetrics = max(largestMetrics, len(m))
+		}
+		if m, err := r.get(ctx, "/status"); err == nil {
+			largestStatus = max(largestStatus, len(m))
 		}
 		return st.CaughtUp
 	})

@@ -287,7 +287,7 @@ func (r *run) get(ctx context.Context, path string) ([]byte, error) {
 
 func (r *run) statusOf(ctx context.Context) (connector.Status, int, error) {
 	var st connector.Status
-	b, err := r.get(ctx, "/status")
+	b, err := r.get(ctx, "/status?all") // every stream; /status alone is a summary
 	if err != nil {
 		return st, 0, err
 	}

@@ -1,10 +1,8 @@
 package bench
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -85,7 +83,7 @@ func (b *bench) latencyOf(ctx context.Context, interval string, samples int) (st
 		return "", err
 	}
 	defer stop()
-	every, err := plannedInterval(r.logPath)
+	every, err := plannedInterval(ctx, r)
 	if err != nil {
 		return "", err
 	}
@@ -125,33 +123,21 @@ func (b *bench) latencyOf(ctx context.Context, interval string, samples int) (st
 		lat[len(lat)/2].Round(10*time.Millisecond), lat[len(lat)-1].Round(10*time.Millisecond), len(lat), every), nil
 }
 
-// plannedInterval reads the incremental interval the connector logged at its start.
-func plannedInterval(logPath string) (time.Duration, error) {
-	f, err := os.Open(logPath)
+// plannedInterval reads the interval of the invoices stream from the connector's day-budget
+// plan, as /status shows it.
+func plannedInterval(ctx context.Context, r *run) (time.Duration, error) {
+	st, _, err := r.statusOf(ctx)
 	if err != nil {
 		return 0, err
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		var rec struct {
-			Msg   string          `json:"msg"`
-			Every json.RawMessage `json:"incremental_interval"`
+	for _, t := range st.Tenants {
+		for _, s := range t.Streams {
+			if s.Stream == "invoices" && s.Plan != nil {
+				return time.ParseDuration(s.Plan.Interval)
+			}
 		}
-		if json.Unmarshal(sc.Bytes(), &rec) != nil || rec.Msg != "starting" || rec.Every == nil {
-			continue
-		}
-		if ns, err := strconv.ParseInt(string(rec.Every), 10, 64); err == nil {
-			return time.Duration(ns), nil
-		}
-		var s string
-		if json.Unmarshal(rec.Every, &s) == nil {
-			return time.ParseDuration(s)
-		}
-		return 0, fmt.Errorf("incremental_interval %s in %s: not a duration", rec.Every, logPath)
 	}
-	return 0, fmt.Errorf("no incremental_interval logged in %s", logPath)
+	return 0, fmt.Errorf("no plan of the invoices stream in /status (log %s)", r.logPath)
 }
 
 // bulk: n invoices created at one instant, all sharing one UpdatedDateUTC, while caught up.

@@ -254,7 +254,7 @@ func (r *instance) statusOf() (connector.Status, bool) {
 	r.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, "GET", base+"/status", nil)
+	req, _ := http.NewRequestWithContext(ctx, "GET", base+"/status?all", nil)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return connector.Status{}, false
