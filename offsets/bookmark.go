@@ -152,24 +152,30 @@ func decodeBookmark(head value, payload []byte) (Bookmark, error) {
 	if uint64(len(payload)) != uint64(head.size) {
 		return Bookmark{}, fmt.Errorf("payload of %d bytes, the head says %d", len(payload), head.size)
 	}
-	if sum := crc32.Checksum(payload, crcTable); sum != head.sum {
-		return Bookmark{}, fmt.Errorf("payload checksum %08x, the head says %08x", sum, head.sum)
+	return decodeJSON[Bookmark](payload, head)
+}
+
+// decodeJSON checks a stored payload against the checksum of its value, decompresses it if it
+// is stored so, checks the JSON's size and decodes it into a T.
+func decodeJSON[T any](payload []byte, v value) (T, error) {
+	var out T
+	if sum := crc32.Checksum(payload, crcTable); sum != v.sum {
+		return out, fmt.Errorf("payload checksum %08x, the record says %08x", sum, v.sum)
 	}
 	raw := payload
-	if head.codec == codecZstdJSON {
+	if v.codec == codecZstdJSON {
 		var err error
 		// With the cap limit, the decoder writes at most rawSize bytes (plus one to notice excess).
-		raw, err = zstdDecoder().DecodeAll(payload, make([]byte, 0, int(head.rawSize)+1))
+		raw, err = zstdDecoder().DecodeAll(payload, make([]byte, 0, int(v.rawSize)+1))
 		if err != nil {
-			return Bookmark{}, fmt.Errorf("decompress: %w", err)
-		}
-		if uint64(len(raw)) != uint64(head.rawSize) {
-			return Bookmark{}, fmt.Errorf("decompressed %d bytes of JSON, the head says %d", len(raw), head.rawSize)
+			return out, fmt.Errorf("decompress: %w", err)
 		}
 	}
-	var b Bookmark
-	if err := json.Unmarshal(raw, &b); err != nil {
-		return Bookmark{}, fmt.Errorf("decode JSON: %w", err)
+	if uint64(len(raw)) != uint64(v.rawSize) {
+		return out, fmt.Errorf("%d bytes of JSON, the record says %d", len(raw), v.rawSize)
 	}
-	return b, nil
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return out, fmt.Errorf("decode JSON: %w", err)
+	}
+	return out, nil
 }

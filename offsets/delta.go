@@ -1,9 +1,7 @@
 package offsets
 
 import (
-	"encoding/json"
 	"fmt"
-	"hash/crc32"
 )
 
 // bookmarkDelta is what changed from one bookmark to the next. The watermark and the list of
@@ -184,25 +182,7 @@ func (d bookmarkDelta) apply(b Bookmark) (Bookmark, error) {
 
 // decodeDelta reads the change stored in a delta value.
 func decodeDelta(v value) (bookmarkDelta, error) {
-	if sum := crc32.Checksum(v.data, crcTable); sum != v.sum {
-		return bookmarkDelta{}, fmt.Errorf("payload checksum %08x, the value says %08x", sum, v.sum)
-	}
-	raw := v.data
-	if v.codec == codecZstdJSON {
-		var err error
-		raw, err = zstdDecoder().DecodeAll(v.data, make([]byte, 0, int(v.rawSize)+1))
-		if err != nil {
-			return bookmarkDelta{}, fmt.Errorf("decompress: %w", err)
-		}
-	}
-	if uint64(len(raw)) != uint64(v.rawSize) {
-		return bookmarkDelta{}, fmt.Errorf("%d bytes of JSON, the value says %d", len(raw), v.rawSize)
-	}
-	var d bookmarkDelta
-	if err := json.Unmarshal(raw, &d); err != nil {
-		return bookmarkDelta{}, fmt.Errorf("decode JSON: %w", err)
-	}
-	return d, nil
+	return decodeJSON[bookmarkDelta](v.data, v)
 }
 
 // applyDelta returns b changed by the delta value v.
