@@ -22,9 +22,7 @@ type Sizes struct {
 	Invoices    int // end to end, and peak RSS at this size
 	Journals    int
 	BigInvoices int // peak RSS at a large size
-	// Bulk are the sizes of bulk imports, each sharing one UpdatedDateUTC. The simulator inserts
-	// such records one by one into its time-ordered log (xerosim/table.go appendEntry), in
-	// O(n²): 20,000 take it about 30 s on a loaded 2-core machine, 200,000 would take hours.
+	// Bulk are the sizes of bulk imports, each sharing one UpdatedDateUTC.
 	Bulk []int
 	// Orgs organisations with OrgVolumes each, Xero's rate limits on.
 	Orgs       int
@@ -42,7 +40,7 @@ type Sizes struct {
 // Full is the size of `make bench`.
 func Full() Sizes {
 	return Sizes{
-		Invoices: 100_000, Journals: 200_000, BigInvoices: 1_000_000, Bulk: []int{10_000, 20_000},
+		Invoices: 100_000, Journals: 200_000, BigInvoices: 1_000_000, Bulk: []int{20_000, 200_000},
 		Orgs: 1000, OrgVolumes: smallOrg(),
 		FastSamples: 10, PlannedSamples: 3,
 		PeerInvoices: 20_000, PeerJournals: 40_000,

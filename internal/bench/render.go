@@ -50,10 +50,8 @@ and srfake in a helper process of their own. CPU is utime + stime of the connect
   moment the changed record is readable with ` + "`read_committed`" + `.
 - **bulk import** creates the records at one instant, all with one ` + "`UpdatedDateUTC`" + `, while the
   connector is caught up; the state figure is the key, value and header bytes of the records
-  written to the state topic meanwhile, before compression. The goal's size, 200,000 records,
-  is out of the simulator's reach: it inserts records of one instant one by one into its
-  time-ordered log, in O(n²) (20,000 take it about 30 s, 200,000 would take hours), so the row
-  measures two sizes and the growth of the CPU per record between them.
+  written to the state topic meanwhile, before compression. The row measures two sizes and the growth of the CPU per
+  record between them.
 - **organisations** run with the simulator's rate limits (60 calls a minute and 5 at once per
   organisation, 10,000 a minute for the app) and the default poll plan; the restart reuses the
   state topic and the token chain stored there.
