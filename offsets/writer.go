@@ -168,17 +168,19 @@ func (w *BookmarkWriter) Committed() {
 		return
 	}
 	p := w.pending
+	w.stored = p.stored
 	if p.delta != nil {
 		// The delta was made from w.committed, so it applies; the maps are changed in place.
 		b, err := p.delta.apply(w.committed)
 		if err != nil {
-			panic("offsets: a bookmark change does not apply to the bookmark it was made from: " + err.Error())
+			// It cannot happen; were it to, the next write stores the bookmark whole, which
+			// needs no committed copy (Load ignores the deltas of the replaced base).
+			b, w.stored = Bookmark{}, layout{}
 		}
 		w.committed = b
 	} else {
 		w.committed = copyBookmark(p.whole)
 	}
-	w.stored = p.stored
 	w.stale, w.pending = nil, nil
 }
 
