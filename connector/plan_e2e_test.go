@@ -81,7 +81,9 @@ func runDays(t *testing.T, limit, days int) {
 		t.Fatal(err)
 	}
 	defer cluster.Close()
-	registryHTTP, stopRegistry := serveInMemory(srfake.NewRegistry().Handler())
+	fakeRegistry := srfake.NewRegistry()
+	testenv.QuickRegistrations(fakeRegistry)
+	registryHTTP, stopRegistry := serveInMemory(fakeRegistry.Handler())
 	defer stopRegistry()
 	registry, err := sr.NewClient(sr.URLs("http://registry.test"), sr.HTTPClient(&http.Client{Transport: registryHTTP}))
 	if err != nil {
