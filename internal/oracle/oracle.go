@@ -6,8 +6,10 @@
 package oracle
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -41,19 +43,20 @@ type Target struct {
 	Reread map[string]bool
 }
 
-// Record is one record of a data topic, decoded through the registry.
-type Record struct {
-	Tenant, ID string
-	Offset     int64
-	Value      map[string]any // nil for a tombstone
-	Schema     hamba.Schema
-}
-
 // Result sums up a check.
 type Result struct {
 	Records    int // records read (read_committed)
 	Compared   int // records of Xero compared field by field
 	Duplicates int // record versions written more than once
+}
+
+// record is one record of a data topic: its key decoded through the registry, its value as
+// written.
+type record struct {
+	tenant, id string
+	offset     int64
+	schemaID   int
+	value      []byte // the Avro body, after the Confluent header; nil for a tombstone
 }
 
 func (tg Target) streams() []streams.Stream {
@@ -63,13 +66,20 @@ func (tg Target) streams() []streams.Stream {
 	return tg.Streams
 }
 
-// ReadTopics reads every data topic of the target (read_committed) and decodes each record
-// through the registry, per stream name.
-func ReadTopics(t testing.TB, tg Target) map[string][]Record {
+// topics is what readTopics read: the records of each stream, and the registry's schemas.
+type topics struct {
+	records map[string][]record // per stream name
+	schemas map[int]hamba.Schema
+}
+
+// readTopics reads every data topic of the target (read_committed) and decodes each record's
+// key through the registry. Values stay as written: most are only compared with each other
+// (as bytes) and only the last value of each key is decoded.
+func readTopics(t testing.TB, tg Target) topics {
 	t.Helper()
-	var topics []string
+	var names []string
 	for _, s := range tg.streams() {
-		topics = append(topics, tg.TopicPrefix+"."+s.Name)
+		names = append(names, tg.TopicPrefix+"."+s.Name)
 	}
 	// A transport of its own, closed when done: a real registry outlives the check and would
 	// keep an idle connection open.
@@ -79,44 +89,81 @@ func ReadTopics(t testing.TB, tg Target) map[string][]Record {
 	if err != nil {
 		t.Fatal(err)
 	}
-	schemas := map[int]hamba.Schema{}
-	schemaOf := func(framed []byte) (hamba.Schema, []byte) {
+	out := topics{records: map[string][]record{}, schemas: map[int]hamba.Schema{}}
+	split := func(framed []byte) (int, []byte) {
 		t.Helper()
 		var hdr sr.ConfluentHeader
 		id, body, err := hdr.DecodeID(framed)
 		if err != nil {
 			t.Fatalf("not Confluent wire format: % x: %v", framed[:min(len(framed), 8)], err)
 		}
-		s, ok := schemas[id]
-		if !ok {
-			s, err = reg.GetSchema(context.Background(), id)
+		if _, ok := out.schemas[id]; !ok {
+			s, err := reg.GetSchema(context.Background(), id)
 			if err != nil {
 				t.Fatalf("schema %d: %v", id, err)
 			}
-			schemas[id] = s
+			out.schemas[id] = s
 		}
-		return s, body
+		return id, body
 	}
-	out := map[string][]Record{}
-	for _, r := range tg.Kafka.ReadAll(t, kgo.ReadCommitted(), topics...) {
-		ks, kb := schemaOf(r.Key)
-		var key map[string]any
-		if err := hamba.Unmarshal(ks, kb, &key); err != nil {
-			t.Fatalf("%s: key: %v", r.Topic, err)
-		}
+	type tenantID struct{ tenant, id string }
+	keys := map[string]tenantID{} // a key's bytes → its fields: a key comes once per version
+	for _, r := range tg.Kafka.ReadAll(t, kgo.ReadCommitted(), names...) {
 		stream := strings.TrimPrefix(r.Topic, tg.TopicPrefix+".")
-		s, _ := streams.ByName(stream)
-		d := Record{Tenant: fmt.Sprint(key["TenantID"]), ID: fmt.Sprint(key[s.PrimaryKey]), Offset: r.Offset}
-		if r.Value != nil {
-			vs, vb := schemaOf(r.Value)
-			if err := hamba.Unmarshal(vs, vb, &d.Value); err != nil {
-				t.Fatalf("%s: value: %v", r.Topic, err)
+		k, ok := keys[string(r.Key)]
+		if !ok {
+			ks, kb := split(r.Key)
+			var key map[string]any
+			if err := hamba.Unmarshal(out.schemas[ks], kb, &key); err != nil {
+				t.Fatalf("%s: key: %v", r.Topic, err)
 			}
-			d.Schema = vs
+			s, _ := streams.ByName(stream)
+			k = tenantID{fmt.Sprint(key["TenantID"]), fmt.Sprint(key[s.PrimaryKey])}
+			keys[string(r.Key)] = k
 		}
-		out[stream] = append(out[stream], d)
+		d := record{tenant: k.tenant, id: k.id, offset: r.Offset}
+		if r.Value != nil {
+			d.schemaID, d.value = split(r.Value)
+		}
+		out.records[stream] = append(out.records[stream], d)
 	}
 	return out
+}
+
+// decode decodes r's value with hamba's generic decoder.
+func (tp topics) decode(t testing.TB, stream string, r record) map[string]any {
+	t.Helper()
+	var v map[string]any
+	if err := hamba.Unmarshal(tp.schemas[r.schemaID], r.value, &v); err != nil {
+		t.Fatalf("%s %s/%s at offset %d: value: %v", stream, r.tenant, r.id, r.offset, err)
+	}
+	return v
+}
+
+// extractedAt reads only the _extracted_at field of a value; hamba skips the others.
+type extractedAt struct {
+	At int64 `avro:"_extracted_at"`
+}
+
+// version identifies a record version: a value without its extraction time. A value's Avro
+// encoding ends with _extracted_at (a long, the last field of every value schema), so two
+// values written with the same schema are equal apart from it exactly when their bodies
+// without its bytes are equal: the encoding of a value by one schema is a function of the
+// value. Values of one key written with different schemas are compared decoded (fingerprint).
+func (tp topics) version(t testing.TB, stream string, r record) [32]byte {
+	t.Helper()
+	var at extractedAt
+	if err := hamba.Unmarshal(tp.schemas[r.schemaID], r.value, &at); err != nil {
+		t.Fatalf("%s %s/%s at offset %d: _extracted_at: %v", stream, r.tenant, r.id, r.offset, err)
+	}
+	tail := binary.AppendVarint(nil, at.At) // Avro's long: zigzag, then a varint
+	if !bytes.HasSuffix(r.value, tail) {
+		t.Fatalf("%s %s/%s at offset %d: the value does not end with its _extracted_at (%d); the check reads it as the last field", stream, r.tenant, r.id, r.offset, at.At)
+	}
+	h := sha256.New()
+	_ = binary.Write(h, binary.BigEndian, int64(r.schemaID))
+	h.Write(r.value[:len(r.value)-len(tail)])
+	return [32]byte(h.Sum(nil))
 }
 
 // CheckEndState reports, as test errors, every difference between the topics and Xero: for
@@ -126,36 +173,73 @@ func ReadTopics(t testing.TB, tg Target) map[string][]Record {
 // nothing was compared.
 func CheckEndState(t testing.TB, tg Target) Result {
 	t.Helper()
-	topics := ReadTopics(t, tg)
+	tp := readTopics(t, tg)
 	var res Result
 	for _, s := range tg.streams() {
 		type key struct{ tenant, id string }
-		last := map[key]Record{}
-		seen := map[key]map[[32]byte]int64{}
-		history := map[key][]string{} // what was written for each record, for the failure messages
+		recs := tp.records[s.Name]
+		res.Records += len(recs)
+		// The records of each key, in offset order, and the keys in the order they first came.
+		versions := map[key][]int{}
+		var order []key
+		for i, d := range recs {
+			k := key{d.tenant, d.id}
+			if versions[k] == nil {
+				order = append(order, k)
+			}
+			versions[k] = append(versions[k], i)
+		}
+		// history says what was written for a record, for the failure messages.
+		history := func(k key) []string {
+			var out []string
+			for _, i := range versions[k] {
+				d := recs[i]
+				if d.value == nil {
+					out = append(out, fmt.Sprintf("@%d tombstone", d.offset))
+					continue
+				}
+				out = append(out, fmt.Sprintf("@%d %v", d.offset, tp.decode(t, s.Name, d)[s.ReplicationKey]))
+			}
+			return out
+		}
+		last := map[key]record{}
 		dups := 0
-		for _, d := range topics[s.Name] {
-			res.Records++
-			k := key{d.Tenant, d.ID}
-			if d.Value == nil {
-				history[k] = append(history[k], fmt.Sprintf("@%d tombstone", d.Offset))
-				delete(last, k)
+		for _, k := range order {
+			idx := versions[k]
+			if d := recs[idx[len(idx)-1]]; d.value != nil {
+				last[k] = d
+			}
+			if tg.Reread[s.Name] {
 				continue
 			}
-			history[k] = append(history[k], fmt.Sprintf("@%d %v", d.Offset, d.Value[s.ReplicationKey]))
-			fp := Fingerprint(d.Value)
-			if seen[k] == nil {
-				seen[k] = map[[32]byte]int64{}
-			}
-			if first, ok := seen[k][fp]; ok && !tg.Reread[s.Name] {
-				res.Duplicates++
-				if dups++; dups <= maxDuplicatesShown {
-					t.Errorf("%s %s/%s: the same version written twice, at offsets %d and %d", s.Name, d.Tenant, d.ID, first, d.Offset)
+			var values []record
+			sameSchema := true
+			for _, i := range idx {
+				if d := recs[i]; d.value != nil {
+					sameSchema = sameSchema && (len(values) == 0 || d.schemaID == values[0].schemaID)
+					values = append(values, d)
 				}
-			} else {
-				seen[k][fp] = d.Offset
 			}
-			last[k] = d
+			if len(values) < 2 {
+				continue // nothing to be written twice
+			}
+			seen := map[[32]byte]int64{}
+			for _, d := range values {
+				var fp [32]byte
+				if sameSchema {
+					fp = tp.version(t, s.Name, d)
+				} else {
+					fp = Fingerprint(tp.decode(t, s.Name, d))
+				}
+				if first, ok := seen[fp]; ok {
+					res.Duplicates++
+					if dups++; dups <= maxDuplicatesShown {
+						t.Errorf("%s %s/%s: the same version written twice, at offsets %d and %d", s.Name, d.tenant, d.id, first, d.offset)
+					}
+					continue
+				}
+				seen[fp] = d.offset
+			}
 		}
 		if dups > maxDuplicatesShown {
 			t.Errorf("%s: %d record versions written twice in all (the first %d above)", s.Name, dups, maxDuplicatesShown)
@@ -176,12 +260,13 @@ func CheckEndState(t testing.TB, tg Target) Result {
 			for id, j := range want {
 				got, ok := last[key{tenant, id}]
 				if !ok {
-					t.Errorf("%s %s/%s: in Xero (%s %v), missing from the topic; written: %v", s.Name, tenant, id, s.ReplicationKey, j.(map[string]any)[s.ReplicationKey], history[key{tenant, id}])
+					t.Errorf("%s %s/%s: in Xero (%s %v), missing from the topic; written: %v", s.Name, tenant, id, s.ReplicationKey, j.(map[string]any)[s.ReplicationKey], history(key{tenant, id}))
 					continue
 				}
-				if diffs := avrocheck.Compare(got.Schema, j, got.Value, avrocheck.Meta{TenantID: tenant}); len(diffs) > 0 {
+				schema := tp.schemas[got.schemaID]
+				if diffs := avrocheck.Compare(schema, j, tp.decode(t, s.Name, got), avrocheck.Meta{TenantID: tenant}); len(diffs) > 0 {
 					t.Errorf("%s %s/%s (Xero's %s %v) differs from Xero:\n  %s\n  written: %v", s.Name, tenant, id, s.ReplicationKey,
-						j.(map[string]any)[s.ReplicationKey], strings.Join(diffs[:min(len(diffs), 5)], "\n  "), history[key{tenant, id}])
+						j.(map[string]any)[s.ReplicationKey], strings.Join(diffs[:min(len(diffs), 5)], "\n  "), history(key{tenant, id}))
 				}
 				res.Compared++
 			}
