@@ -70,6 +70,7 @@ func (tg Target) streams() []streams.Stream {
 type topics struct {
 	records map[string][]record // per stream name
 	schemas map[int]hamba.Schema
+	api     hamba.API // hamba's defaults, with the union branches of schemas resolved
 }
 
 // readTopics reads every data topic of the target (read_committed) and decodes each record's
@@ -89,7 +90,7 @@ func readTopics(t testing.TB, tg Target) topics {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := topics{records: map[string][]record{}, schemas: map[int]hamba.Schema{}}
+	out := topics{records: map[string][]record{}, schemas: map[int]hamba.Schema{}, api: hamba.Config{}.Freeze()}
 	split := func(framed []byte) (int, []byte) {
 		t.Helper()
 		var hdr sr.ConfluentHeader
@@ -103,6 +104,7 @@ func readTopics(t testing.TB, tg Target) topics {
 				t.Fatalf("schema %d: %v", id, err)
 			}
 			out.schemas[id] = s
+			resolveUnions(out.api, s, map[string]bool{})
 		}
 		return id, body
 	}
@@ -114,7 +116,7 @@ func readTopics(t testing.TB, tg Target) topics {
 		if !ok {
 			ks, kb := split(r.Key)
 			var key map[string]any
-			if err := hamba.Unmarshal(out.schemas[ks], kb, &key); err != nil {
+			if err := out.api.Unmarshal(out.schemas[ks], kb, &key); err != nil {
 				t.Fatalf("%s: key: %v", r.Topic, err)
 			}
 			s, _ := streams.ByName(stream)
@@ -130,11 +132,68 @@ func readTopics(t testing.TB, tg Target) topics {
 	return out
 }
 
+// resolveUnions registers, with api, a generic type for each record, array and map that is a
+// branch of a union in s: hamba then decodes such a branch into a map[string]any or []any with
+// decoders it builds once, where it otherwise builds them again for each value it decodes (and
+// wraps the value in a map keyed by the branch's name; avrocheck.Compare reads both).
+func resolveUnions(api hamba.API, s hamba.Schema, done map[string]bool) {
+	if n, ok := s.(hamba.NamedSchema); ok {
+		if done[n.FullName()] {
+			return
+		}
+		done[n.FullName()] = true
+	}
+	switch s := s.(type) {
+	case *hamba.RefSchema:
+		resolveUnions(api, s.Schema(), done)
+	case *hamba.RecordSchema:
+		for _, f := range s.Fields() {
+			resolveUnions(api, f.Type(), done)
+		}
+	case *hamba.ArraySchema:
+		resolveUnions(api, s.Items(), done)
+	case *hamba.MapSchema:
+		resolveUnions(api, s.Values(), done)
+	case *hamba.UnionSchema:
+		for _, b := range s.Types() {
+			switch b := deref(b).(type) {
+			case *hamba.RecordSchema:
+				api.Register(b.FullName(), map[string]any{})
+			case *hamba.ArraySchema:
+				api.Register("array:"+typeName(b.Items()), []any{})
+			case *hamba.MapSchema:
+				api.Register("map:"+typeName(b.Values()), map[string]any{})
+			}
+			resolveUnions(api, b, done)
+		}
+	}
+}
+
+func deref(s hamba.Schema) hamba.Schema {
+	if r, ok := s.(*hamba.RefSchema); ok {
+		return r.Schema()
+	}
+	return s
+}
+
+// typeName is the name hamba resolves a union branch's items or values by: a named type's full
+// name, else the type with its logical type.
+func typeName(s hamba.Schema) string {
+	s = deref(s)
+	if n, ok := s.(hamba.NamedSchema); ok {
+		return n.FullName()
+	}
+	if l, ok := s.(hamba.LogicalTypeSchema); ok && l.Logical() != nil {
+		return string(s.Type()) + "." + string(l.Logical().Type())
+	}
+	return string(s.Type())
+}
+
 // decode decodes r's value with hamba's generic decoder.
 func (tp topics) decode(t testing.TB, stream string, r record) map[string]any {
 	t.Helper()
 	var v map[string]any
-	if err := hamba.Unmarshal(tp.schemas[r.schemaID], r.value, &v); err != nil {
+	if err := tp.api.Unmarshal(tp.schemas[r.schemaID], r.value, &v); err != nil {
 		t.Fatalf("%s %s/%s at offset %d: value: %v", stream, r.tenant, r.id, r.offset, err)
 	}
 	return v
@@ -153,7 +212,7 @@ type extractedAt struct {
 func (tp topics) version(t testing.TB, stream string, r record) [32]byte {
 	t.Helper()
 	var at extractedAt
-	if err := hamba.Unmarshal(tp.schemas[r.schemaID], r.value, &at); err != nil {
+	if err := tp.api.Unmarshal(tp.schemas[r.schemaID], r.value, &at); err != nil {
 		t.Fatalf("%s %s/%s at offset %d: _extracted_at: %v", stream, r.tenant, r.id, r.offset, err)
 	}
 	tail := binary.AppendVarint(nil, at.At) // Avro's long: zigzag, then a varint

@@ -108,6 +108,9 @@ func TestCheckEndStateFindsEachDifference(t *testing.T) {
 			t.Fatal(err)
 		}
 		v["Name"] = fmt.Sprint(v["Name"], " (changed)")
+		if addresses, _ := v["Addresses"].([]any); len(addresses) > 0 { // inside a union of an array of records
+			addresses[len(addresses)-1].(map[string]any)["City"] = "Elsewhere"
+		}
 		b, err := json.Marshal(v)
 		if err != nil {
 			t.Fatal(err)
@@ -155,5 +158,8 @@ func TestCheckEndStateFindsEachDifference(t *testing.T) {
 		if !slices.ContainsFunc(errs, func(e string) bool { return strings.HasPrefix(e, w) }) {
 			t.Errorf("no error starting %q among:\n%s", w, strings.Join(errs, "\n"))
 		}
+	}
+	if !slices.ContainsFunc(errs, func(e string) bool { return strings.Contains(e, "].City: ") && strings.Contains(e, "Elsewhere") }) {
+		t.Errorf("the changed city of an address was not found among:\n%s", strings.Join(errs, "\n"))
 	}
 }
