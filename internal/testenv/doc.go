@@ -6,9 +6,10 @@
 //	                        brokers (the transaction coordinator and the partition leaders can then
 //	                        be different brokers, as in production); set ("127.0.0.1:19092"): the
 //	                        real Apache Kafka at those seed brokers.
-//	XK_SCHEMA_REGISTRY_URL  unset: each call to Registry starts an in-process srfake registry;
-//	                        set: the real registry at that base URL (Apicurio's Confluent API,
-//	                        "http://127.0.0.1:18081/apis/ccompat/v7").
+//	XK_SCHEMA_REGISTRY_URL  unset: each call to Registry starts an in-process srfake registry
+//	                        that answers the registrations of a start cheaply, with srfake's
+//	                        answers (QuickRegistrations); set: the real registry at that base
+//	                        URL (Apicurio's Confluent API, "http://127.0.0.1:18081/apis/ccompat/v7").
 //	XK_KAFKA_RESTART        the command Cluster.Restart runs on the real broker (default:
 //	                        scripts/services.sh restart kafka).
 //	XK_KAFKA_CRASH          the command Cluster.Crash runs on the real broker (default:
