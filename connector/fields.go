@@ -1,6 +1,7 @@
 package connector
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -57,12 +58,28 @@ func readMeta(s *streams.Stream, raw []byte) (recordMeta, error) {
 func metaOf(s *streams.Stream, raw []byte, vals []json.RawMessage) (recordMeta, error) {
 	var id, rk gjson.Result
 	if len(vals) > 0 && vals[0] != nil {
-		id = gjson.ParseBytes(vals[0])
+		id = parseValue(vals[0])
 	}
 	if len(vals) > 1 && vals[1] != nil {
-		rk = gjson.ParseBytes(vals[1])
+		rk = parseValue(vals[1])
 	}
 	return meta(s, raw, id, rk)
+}
+
+// parseValue is gjson.ParseBytes of v, one JSON value the page's parse found, without going
+// through gjson for what keys and replication keys are: a string without escapes and a number.
+// Anything else (escapes, null, objects) is left to gjson.
+func parseValue(v []byte) gjson.Result {
+	switch c := v[0]; {
+	case c == '"' && bytes.IndexByte(v, '\\') < 0:
+		raw := string(v)
+		return gjson.Result{Type: gjson.String, Raw: raw, Str: raw[1 : len(raw)-1]}
+	case c == '-' || c >= '0' && c <= '9':
+		raw := string(v)
+		n, _ := strconv.ParseFloat(raw, 64)
+		return gjson.Result{Type: gjson.Number, Raw: raw, Num: n}
+	}
+	return gjson.ParseBytes(v)
 }
 
 // meta reads the primary key id and the replication key rk of the record raw.
