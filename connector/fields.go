@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/cespare/xxhash/v2"
@@ -67,19 +68,39 @@ func metaOf(s *streams.Stream, raw []byte, vals []json.RawMessage) (recordMeta, 
 }
 
 // parseValue is gjson.ParseBytes of v, one JSON value the page's parse found, without going
-// through gjson for what keys and replication keys are: a string without escapes and a number.
-// Anything else (escapes, null, objects) is left to gjson.
+// through gjson for what keys and replication keys are: a string with no escape but \/ (Xero
+// writes its dates "\/Date(1573755038314+0000)\/"), and a number. Anything else (other escapes,
+// null, objects) is left to gjson.
 func parseValue(v []byte) gjson.Result {
 	switch c := v[0]; {
-	case c == '"' && bytes.IndexByte(v, '\\') < 0:
+	case c == '"' && onlySlashEscapes(v):
 		raw := string(v)
-		return gjson.Result{Type: gjson.String, Raw: raw, Str: raw[1 : len(raw)-1]}
+		str := raw[1 : len(raw)-1]
+		if strings.IndexByte(str, '\\') >= 0 {
+			str = strings.ReplaceAll(str, `\/`, "/")
+		}
+		return gjson.Result{Type: gjson.String, Raw: raw, Str: str}
 	case c == '-' || c >= '0' && c <= '9':
 		raw := string(v)
 		n, _ := strconv.ParseFloat(raw, 64)
 		return gjson.Result{Type: gjson.Number, Raw: raw, Num: n}
 	}
 	return gjson.ParseBytes(v)
+}
+
+// onlySlashEscapes reports whether every backslash of the JSON string q escapes a slash.
+func onlySlashEscapes(q []byte) bool {
+	for i := bytes.IndexByte(q, '\\'); i >= 0; {
+		if i+1 >= len(q) || q[i+1] != '/' {
+			return false
+		}
+		j := bytes.IndexByte(q[i+2:], '\\')
+		if j < 0 {
+			return true
+		}
+		i += 2 + j
+	}
+	return true
 }
 
 // meta reads the primary key id and the replication key rk of the record raw.

@@ -181,7 +181,7 @@ func randomValue(rng *rand.Rand, s streams.Stream, depth int) string {
 // reads itself (plain strings and numbers) and the ones it hands to gjson.
 func FuzzParseValue(f *testing.F) {
 	for _, v := range []string{
-		`"0a5c1c7e-0b5e-4a57-9d2e-2f0ad4bb0f11"`, `""`, `"/Date(1573755038314+0000)/"`, `"a\"b"`,
+		`"0a5c1c7e-0b5e-4a57-9d2e-2f0ad4bb0f11"`, `""`, `"/Date(1573755038314+0000)/"`, `"a\"b"`, `"\/Date(1573755038314+0000)\/"`, `"\/\/x\/"`, `"\/\n"`, `"x\\/"`, `"\\\/"`,
 		`"\u00e9t\u00e9"`, `"\ud800"`, "\"caf\xc3\xa9\"", "\"\xff\"", `12`, `-7`, `0`, `1.5e3`,
 		`123456789012345678901`, `null`, `true`, `false`, `{}`, `{"a":1}`, `[1,2]`, `[]`,
 	} {
