@@ -71,11 +71,12 @@ func (e *encoder) record(dst []byte, r *recordPlan, i int) ([]byte, int, error) 
 	// First pass: note where each field's value is. The input was validated as a whole
 	// before, so the punctuation is where it must be.
 	i = skipSpace(e.in, i+1)
+	prev := -1 // the last Xero field found
 	if e.in[i] != '}' {
 		for {
 			nameStart := i
 			nameEnd := stringEnd(e.in, i)
-			idx, known := e.lookup(r, e.in[nameStart:nameEnd])
+			idx, known := e.lookup(r, e.in[nameStart:nameEnd], prev)
 			i = skipSpace(e.in, nameEnd)
 			i = skipSpace(e.in, i+1) // after the ':'
 			end := skipValid(e.in, i, e.containers)
@@ -85,6 +86,7 @@ func (e *encoder) record(dst []byte, r *recordPlan, i int) ([]byte, int, error) 
 					return dst, i, fieldErr(r.fields[idx].name, errors.New("the field occurs twice in the object"))
 				}
 				e.fields[base+idx] = loc
+				prev = idx
 			} else {
 				e.unknown = append(e.unknown, loc)
 			}
@@ -153,8 +155,9 @@ func (e *encoder) record(dst []byte, r *recordPlan, i int) ([]byte, int, error) 
 	return dst, end, nil
 }
 
-// lookup finds the field of r named by the quoted JSON string q.
-func (e *encoder) lookup(r *recordPlan, q []byte) (int, bool) {
+// lookup finds the Xero field of r named by the quoted JSON string q, the member that follows
+// field prev (-1: the first member, or none known yet).
+func (e *encoder) lookup(r *recordPlan, q []byte, prev int) (int, bool) {
 	name := q[1 : len(q)-1]
 	if bytes.IndexByte(name, '\\') >= 0 {
 		var err error
@@ -164,7 +167,14 @@ func (e *encoder) lookup(r *recordPlan, q []byte) (int, bool) {
 		}
 		name = e.text
 	}
+	hint := &r.next[prev+1]
+	if k := hint.Load(); k >= 0 && r.fields[k].name == string(name) {
+		return int(k), true
+	}
 	idx, ok := r.byName[string(name)]
+	if ok {
+		hint.Store(int32(idx))
+	}
 	return idx, ok
 }
 

@@ -2,6 +2,7 @@ package avro
 
 import (
 	"fmt"
+	"sync/atomic"
 
 	hamba "github.com/hamba/avro/v2"
 )
@@ -69,6 +70,12 @@ type recordPlan struct {
 	fields []fieldPlan
 	// byName maps the JSON name of each Xero field to its index in fields.
 	byName map[string]int
+	// next guesses the order of Xero's members, which is the same from one record to the next
+	// but not the schema's: next[k+1] is the index of the Xero field that followed field k (k =
+	// -1: the first member) the last time that was looked up, or -1. A right guess costs one
+	// comparison of names instead of a map lookup; a wrong one, a comparison more. Codecs are
+	// shared by goroutines, hence the atomics.
+	next []atomic.Int32
 	// unknownAt is the index of the _unknown_fields field, -1 if the record has none.
 	unknownAt int
 }
@@ -192,6 +199,10 @@ func (c *compiler) record(s *hamba.RecordSchema) (typePlan, error) {
 			r.byName[f.Name()] = len(r.fields)
 		}
 		r.fields = append(r.fields, fp)
+	}
+	r.next = make([]atomic.Int32, len(r.fields)+1)
+	for k := range r.next {
+		r.next[k].Store(-1)
 	}
 	return typePlan{kind: kindRecord, record: r}, nil
 }

@@ -1,10 +1,12 @@
 package connector
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/cespare/xxhash/v2"
@@ -57,12 +59,48 @@ func readMeta(s *streams.Stream, raw []byte) (recordMeta, error) {
 func metaOf(s *streams.Stream, raw []byte, vals []json.RawMessage) (recordMeta, error) {
 	var id, rk gjson.Result
 	if len(vals) > 0 && vals[0] != nil {
-		id = gjson.ParseBytes(vals[0])
+		id = parseValue(vals[0])
 	}
 	if len(vals) > 1 && vals[1] != nil {
-		rk = gjson.ParseBytes(vals[1])
+		rk = parseValue(vals[1])
 	}
 	return meta(s, raw, id, rk)
+}
+
+// parseValue is gjson.ParseBytes of v, one JSON value the page's parse found, without going
+// through gjson for what keys and replication keys are: a string with no escape but \/ (Xero
+// writes its dates "\/Date(1573755038314+0000)\/"), and a number. Anything else (other escapes,
+// null, objects) is left to gjson.
+func parseValue(v []byte) gjson.Result {
+	switch c := v[0]; {
+	case c == '"' && onlySlashEscapes(v):
+		raw := string(v)
+		str := raw[1 : len(raw)-1]
+		if strings.IndexByte(str, '\\') >= 0 {
+			str = strings.ReplaceAll(str, `\/`, "/")
+		}
+		return gjson.Result{Type: gjson.String, Raw: raw, Str: str}
+	case c == '-' || c >= '0' && c <= '9':
+		raw := string(v)
+		n, _ := strconv.ParseFloat(raw, 64)
+		return gjson.Result{Type: gjson.Number, Raw: raw, Num: n}
+	}
+	return gjson.ParseBytes(v)
+}
+
+// onlySlashEscapes reports whether every backslash of the JSON string q escapes a slash.
+func onlySlashEscapes(q []byte) bool {
+	for i := bytes.IndexByte(q, '\\'); i >= 0; {
+		if i+1 >= len(q) || q[i+1] != '/' {
+			return false
+		}
+		j := bytes.IndexByte(q[i+2:], '\\')
+		if j < 0 {
+			return true
+		}
+		i += 2 + j
+	}
+	return true
 }
 
 // meta reads the primary key id and the replication key rk of the record raw.

@@ -1,6 +1,7 @@
 package connector
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -11,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/tidwall/gjson"
 
 	"github.com/xero-kafka/xero-kafka/streams"
 	"github.com/xero-kafka/xero-kafka/xero"
@@ -172,4 +175,31 @@ func randomValue(rng *rand.Rand, s streams.Stream, depth int) string {
 	default:
 		return randomID(rng)
 	}
+}
+
+// FuzzParseValue checks that parseValue reads a JSON value as gjson does, for the values it
+// reads itself (plain strings and numbers) and the ones it hands to gjson.
+func FuzzParseValue(f *testing.F) {
+	for _, v := range []string{
+		`"0a5c1c7e-0b5e-4a57-9d2e-2f0ad4bb0f11"`, `""`, `"/Date(1573755038314+0000)/"`, `"a\"b"`, `"\/Date(1573755038314+0000)\/"`, `"\/\/x\/"`, `"\/\n"`, `"x\\/"`, `"\\\/"`,
+		`"\u00e9t\u00e9"`, `"\ud800"`, "\"caf\xc3\xa9\"", "\"\xff\"", `12`, `-7`, `0`, `1.5e3`,
+		`123456789012345678901`, `null`, `true`, `false`, `{}`, `{"a":1}`, `[1,2]`, `[]`,
+	} {
+		f.Add(v)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		if !gjsonValid(v) {
+			return
+		}
+		got, want := parseValue([]byte(v)), gjson.Parse(v)
+		if got.Type != want.Type || got.Raw != want.Raw || got.Str != want.Str || got.Num != want.Num {
+			t.Fatalf("%q: parseValue %+v, gjson %+v", v, got, want)
+		}
+	})
+}
+
+// gjsonValid reports whether v is one JSON value with nothing around it, which is what the
+// page's parse hands to parseValue.
+func gjsonValid(v string) bool {
+	return v != "" && json.Valid([]byte(v)) && strings.TrimSpace(v) == v
 }

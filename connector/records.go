@@ -40,17 +40,29 @@ type builder struct {
 	enc       encoder
 	keyID     int
 	valueID   int
+	// values holds the header values every record of the builder shares, made on first use:
+	// the producer only reads them.
+	values *headerValues
+}
+
+// headerValues are the header values of a builder's records that do not depend on the record.
+type headerValues struct {
+	tenant, stream, upsert, del []byte
 }
 
 // record builds the Kafka record of one Xero record. A record that cannot be transcoded goes to
 // the dead-letter topic: dead is then true and the error says why.
 func (b *builder) record(raw []byte, m recordMeta, extractedAt time.Time) (rec *kgo.Record, dead bool, err error) {
-	key, err := b.key(m.id)
+	// The key and the value share one allocation. The Avro value of a Xero record is about half
+	// its JSON (at most 0.54 of it in the simulator's invoices and journals).
+	buf := make([]byte, 0, keySize+len(raw)*5/8+16)
+	key, err := b.appendKey(buf, m.id)
 	if err != nil {
 		return nil, false, err
 	}
+	key = key[:len(key):len(key)]
 	var h sr.ConfluentHeader
-	value, err := h.AppendEncode(make([]byte, 0, len(raw)/2+16), b.valueID, nil)
+	value, err := h.AppendEncode(buf[len(key):len(key)], b.valueID, nil)
 	if err != nil {
 		return nil, false, fmt.Errorf("frame value: %w", err)
 	}
@@ -72,9 +84,18 @@ func (b *builder) tombstone(id string) (*kgo.Record, error) {
 	return &kgo.Record{Topic: b.topic, Key: key, Headers: b.headers(recordMeta{id: id}, "d")}, nil
 }
 
+// keySize is room for a key: the wire header, then the tenant id and the primary key, each a
+// UUID in Xero, with their lengths.
+const keySize = 96
+
 func (b *builder) key(id string) ([]byte, error) {
+	return b.appendKey(make([]byte, 0, keySize), id)
+}
+
+// appendKey appends to dst the key of the record id, framed.
+func (b *builder) appendKey(dst []byte, id string) ([]byte, error) {
 	var h sr.ConfluentHeader
-	key, err := h.AppendEncode(make([]byte, 0, 96), b.keyID, nil)
+	key, err := h.AppendEncode(dst, b.keyID, nil)
 	if err != nil {
 		return nil, fmt.Errorf("frame key: %w", err)
 	}
@@ -86,11 +107,18 @@ func (b *builder) key(id string) ([]byte, error) {
 }
 
 func (b *builder) headers(m recordMeta, op string) []kgo.RecordHeader {
+	if b.values == nil {
+		b.values = &headerValues{tenant: []byte(b.tenant), stream: []byte(b.stream.Name), upsert: []byte("u"), del: []byte("d")}
+	}
+	opValue := b.values.upsert
+	if op != "u" {
+		opValue = b.values.del
+	}
 	h := make([]kgo.RecordHeader, 0, 4)
 	h = append(h,
-		kgo.RecordHeader{Key: headerTenant, Value: []byte(b.tenant)},
-		kgo.RecordHeader{Key: headerStream, Value: []byte(b.stream.Name)},
-		kgo.RecordHeader{Key: headerOp, Value: []byte(op)},
+		kgo.RecordHeader{Key: headerTenant, Value: b.values.tenant},
+		kgo.RecordHeader{Key: headerStream, Value: b.values.stream},
+		kgo.RecordHeader{Key: headerOp, Value: opValue},
 	)
 	if m.posText != "" {
 		h = append(h, kgo.RecordHeader{Key: headerPosition, Value: []byte(m.posText)})
