@@ -308,9 +308,13 @@ func (c *Connector) tenants(ctx context.Context, api *xero.Client) ([]string, er
 }
 
 func (c *Connector) newPoller(tenant, name string, api lister, w *writer, b builder, state *offsets.State, plan *streamPlan) *poller {
-	s, _ := streams.ByName(name)
+	s := b.stream // shared by the pollers of every organisation (prepare)
+	if s == nil {
+		v, _ := streams.ByName(name)
+		s = &v
+	}
 	bm, _ := state.Bookmark(tenant, name)
-	b.stream = &s
+	b.stream = s
 	b.tenant = tenant
 	if bm.Watermark == 0 && s.Sync == streams.Keyset && !c.cfg.StartDate.IsZero() {
 		bm.Watermark = c.cfg.StartDate.UnixMilli()
@@ -322,7 +326,7 @@ func (c *Connector) newPoller(tenant, name string, api lister, w *writer, b buil
 	scope := xero.ScopeFor(s.Path, c.cfg.BroadScopes)
 	st.committed(bm, 0)
 	return &poller{
-		stream:     &s,
+		stream:     s,
 		tenant:     tenant,
 		api:        plan.count(api),
 		out:        w,
@@ -333,7 +337,7 @@ func (c *Connector) newPoller(tenant, name string, api lister, w *writer, b buil
 		interval:   plan.interval(),
 		plan:       plan,
 		now:        c.deps.Now,
-		log:        c.log.With("tenant", tenant, "stream", name),
+		log:        streamLogger(c.log, tenant, name),
 		status:     st,
 		metrics:    c.metrics,
 		resets:     state.ResetInbox(tenant, name),
@@ -417,7 +421,8 @@ func (c *Connector) prepare(ctx context.Context, kafka []kgo.Opt) (map[string]bu
 	}
 	builders := make(map[string]builder, len(cfg.Streams))
 	for i, name := range cfg.Streams {
-		builders[name] = builder{topic: names[i], deadTopic: cfg.DeadLetterTopic, enc: topics[i].Codec, keyID: ids[i].KeyID, valueID: ids[i].ValueID}
+		s, _ := streams.ByName(name)
+		builders[name] = builder{stream: &s, topic: names[i], deadTopic: cfg.DeadLetterTopic, enc: topics[i].Codec, keyID: ids[i].KeyID, valueID: ids[i].ValueID}
 	}
 	return builders, nil
 }
