@@ -88,6 +88,10 @@ type Config struct {
 	// PageMemoryLimit (PAGE_MEMORY_MIB, in MiB there) bounds the bytes of the pages read from
 	// Xero and not yet committed, over every organisation and stream. Negative: no limit.
 	PageMemoryLimit int64
+
+	// Workers (SYNC_WORKERS) bounds the sync cycles that run at once, over every organisation
+	// and stream: the pollers share that many goroutines (schedule.go).
+	Workers int
 }
 
 // kafkaLevels maps KafkaLogLevel to franz-go's levels.
@@ -164,6 +168,7 @@ func Settings() []Setting {
 		{Var: "SCHEMA_REGISTRY_PASSWORD", Usage: "basic auth, with SCHEMA_REGISTRY_USERNAME"},
 		{Var: "HTTP_ADDR", Default: ":8080", Usage: "serves /status, /metrics, /healthz, /readyz"},
 		{Var: "PAGE_MEMORY_MIB", Default: "16", Usage: "pages read from Xero and not yet committed, over every organisation, in MiB (0: no limit)"},
+		{Var: "SYNC_WORKERS", Default: "200", Usage: "sync cycles run at once, over every organisation and stream"},
 		{Var: "METRICS_PER_TENANT", Default: "false", Usage: "true: per-organisation metric series besides the totals (they grow with the organisations)"},
 		{Var: "LOG_LEVEL", Default: "info", Usage: "debug, info, warn or error"},
 		{Var: "LOG_FORMAT", Default: "text", Usage: "text or json"},
@@ -223,6 +228,7 @@ func DefaultConfig() Config {
 		KafkaLogLevel:          d["KAFKA_LOG_LEVEL"],
 		PerTenantMetrics:       d["METRICS_PER_TENANT"] == "true",
 		PageMemoryLimit:        int64(num("PAGE_MEMORY_MIB")) << 20,
+		Workers:                num("SYNC_WORKERS"),
 	}
 	return c
 }
@@ -276,6 +282,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.PageMemoryLimit == 0 {
 		c.PageMemoryLimit = d.PageMemoryLimit
+	}
+	if c.Workers == 0 {
+		c.Workers = d.Workers
 	}
 	if len(c.Streams) == 0 {
 		c.Streams = streams.Names()
@@ -366,6 +375,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxTransactionRecords < 1 {
 		bad("KAFKA_MAX_TRANSACTION_RECORDS", c.MaxTransactionRecords, "must be positive")
+	}
+	if c.Workers < 1 {
+		bad("SYNC_WORKERS", c.Workers, "must be positive")
 	}
 	if _, ok := kafkaLevels[c.KafkaLogLevel]; !ok {
 		bad("KAFKA_LOG_LEVEL", strconv.Quote(c.KafkaLogLevel), "want debug, info, warn or error")

@@ -1,5 +1,5 @@
-// Package connector streams Xero data into Kafka: it runs a poller per (organisation, stream)
-// and commits each page's Avro records with the stream's new bookmark in one Kafka transaction.
+// Package connector streams Xero data into Kafka: it keeps a poller per (organisation, stream),
+// runs their cycles on a bounded pool of workers, and commits each page's Avro records with the stream's new bookmark in one Kafka transaction.
 //
 // It is the only package that knows the others: xero reads the API, streams says how each
 // entity is read, avro encodes the records and offsets keeps the bookmarks and the refresh token
@@ -199,8 +199,8 @@ type session struct {
 	state    *offsets.State
 }
 
-// session runs the writer, the takeover watch and one poller per (organisation, stream) until ctx
-// ends or one of them fails for the connector as a whole. It returns how many transactions it
+// session runs the writer, the takeover watch and the scheduler of one poller per (organisation,
+// stream) until ctx ends or one of them fails for the connector as a whole. It returns how many transactions it
 // committed, with the reason it ended.
 func (c *Connector) session(ctx context.Context, kafka []kgo.Opt, st session, api *xero.Client, store *tokenStore,
 	tenants func(context.Context) ([]string, error), builders map[string]builder) (committed int64, err error) {
@@ -232,6 +232,10 @@ func (c *Connector) session(ctx context.Context, kafka []kgo.Opt, st session, ap
 		return 0, errors.Join(err, g.Wait())
 	}
 
+	// The pollers are values; the scheduler runs their cycles on at most cfg.Workers
+	// goroutines (schedule.go). A fatal error of one stops the writer and the watch too.
+	sched := newScheduler(cfg.Workers, nil)
+	sched.onFatal = cancel
 	spread := startSpread(len(ids) * len(cfg.Streams))
 	for _, tenant := range ids {
 		plan := c.plan(tenant)
@@ -242,10 +246,14 @@ func (c *Connector) session(ctx context.Context, kafka []kgo.Opt, st session, ap
 		for _, name := range cfg.Streams {
 			p := c.newPoller(tenant, name, api, w, builders[name], st.state, plan.stream(name))
 			p.startDelay = startDelay(tenant, name, spread)
-			g.Go(func() error { return p.run(gctx) })
+			sched.add(p)
 		}
 	}
-	c.log.Info("starting", "tenants", len(ids), "streams", len(cfg.Streams), "day_limit", cfg.DayLimit)
+	// A reset asked for while the session runs wakes its poller at once.
+	st.state.OnReset(sched.wake)
+	defer st.state.OnReset(nil)
+	g.Go(func() error { return sched.run(gctx) })
+	c.log.Info("starting", "tenants", len(ids), "streams", len(cfg.Streams), "workers", min(cfg.Workers, len(ids)*len(cfg.Streams)), "day_limit", cfg.DayLimit)
 	return 0, g.Wait()
 }
 
@@ -300,9 +308,13 @@ func (c *Connector) tenants(ctx context.Context, api *xero.Client) ([]string, er
 }
 
 func (c *Connector) newPoller(tenant, name string, api lister, w *writer, b builder, state *offsets.State, plan *streamPlan) *poller {
-	s, _ := streams.ByName(name)
+	s := b.stream // shared by the pollers of every organisation (prepare)
+	if s == nil {
+		v, _ := streams.ByName(name)
+		s = &v
+	}
 	bm, _ := state.Bookmark(tenant, name)
-	b.stream = &s
+	b.stream = s
 	b.tenant = tenant
 	if bm.Watermark == 0 && s.Sync == streams.Keyset && !c.cfg.StartDate.IsZero() {
 		bm.Watermark = c.cfg.StartDate.UnixMilli()
@@ -314,7 +326,7 @@ func (c *Connector) newPoller(tenant, name string, api lister, w *writer, b buil
 	scope := xero.ScopeFor(s.Path, c.cfg.BroadScopes)
 	st.committed(bm, 0)
 	return &poller{
-		stream:     &s,
+		stream:     s,
 		tenant:     tenant,
 		api:        plan.count(api),
 		out:        w,
@@ -325,7 +337,7 @@ func (c *Connector) newPoller(tenant, name string, api lister, w *writer, b buil
 		interval:   plan.interval(),
 		plan:       plan,
 		now:        c.deps.Now,
-		log:        c.log.With("tenant", tenant, "stream", name),
+		log:        streamLogger(c.log, tenant, name),
 		status:     st,
 		metrics:    c.metrics,
 		resets:     state.ResetInbox(tenant, name),
@@ -409,7 +421,8 @@ func (c *Connector) prepare(ctx context.Context, kafka []kgo.Opt) (map[string]bu
 	}
 	builders := make(map[string]builder, len(cfg.Streams))
 	for i, name := range cfg.Streams {
-		builders[name] = builder{topic: names[i], deadTopic: cfg.DeadLetterTopic, enc: topics[i].Codec, keyID: ids[i].KeyID, valueID: ids[i].ValueID}
+		s, _ := streams.ByName(name)
+		builders[name] = builder{stream: &s, topic: names[i], deadTopic: cfg.DeadLetterTopic, enc: topics[i].Codec, keyID: ids[i].KeyID, valueID: ids[i].ValueID}
 	}
 	return builders, nil
 }

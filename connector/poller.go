@@ -28,18 +28,16 @@ type committer interface {
 }
 
 // resetInbox holds the operator's pending resets of one stream; *offsets.ResetInbox implements
-// it (a nil one is empty and never ready).
+// it (a nil one is empty). The scheduler learns of new ones through offsets.State.OnReset.
 type resetInbox interface {
-	// Ready is readable when a reset arrives.
-	Ready() <-chan struct{}
 	// Pending returns the resets not yet applied, oldest first.
 	Pending() []offsets.Reset
 	// Applied removes the resets a committed transaction applied.
 	Applied(done []offsets.Reset)
 }
 
-// poller keeps one (tenant, stream) in sync: it runs a sync cycle, waits for the next one, and
-// repeats until its context ends. A cycle reads what changed since the committed bookmark and
+// poller keeps one (tenant, stream) in sync: the scheduler (schedule.go) runs its sync cycles,
+// each when the one before says. A cycle reads what changed since the committed bookmark and
 // commits each page's records together with the bookmark that follows them, so the bookmark in
 // memory always equals the one in the state topic.
 type poller struct {
@@ -86,92 +84,6 @@ const (
 	firstRetry = 5 * time.Second
 	lastRetry  = 5 * time.Minute
 )
-
-// run polls until ctx ends. It returns nil on a stop and an error only when the connector as a
-// whole cannot go on (fenced, the refresh token rejected, the writer broken).
-func (p *poller) run(ctx context.Context) error {
-	backoff := firstRetry
-	warnedRemoved, warnedStall := false, false
-	refused := p.status.missingScope() != "" // as an earlier session left it
-	if !p.waitStart(ctx) {
-		return nil
-	}
-	for {
-		p.status.begin(p.now())
-		err := p.applyResets(ctx)
-		if err == nil {
-			err = p.cycle(ctx)
-		}
-		p.dropPages()
-		if ctx.Err() != nil {
-			return nil
-		}
-		removed := p.stream.Removed && errors.Is(err, xero.ErrNotFound)
-		if removed {
-			// Nothing to read is a complete read: the stream is caught up, and says why
-			// it is empty.
-			p.status.end(p.now(), nil)
-			p.status.warn("Xero has removed " + p.stream.Path + " (404): the topic stays empty")
-		} else {
-			p.status.end(p.now(), err)
-		}
-		wait := p.plan.next(err == nil, p.interval)
-		switch {
-		case err == nil:
-			backoff = firstRetry
-			if refused {
-				p.grant()
-				refused = false
-			}
-			p.metrics.cycles.WithLabelValues(p.tenant, p.stream.Name, "ok").Inc()
-		case fatal(err):
-			return fmt.Errorf("tenant %s: %s: %w", p.tenant, p.stream.Name, err)
-		case errors.Is(err, xero.ErrDayLimit):
-			wait = retryAfter(err, time.Hour)
-			p.status.pause(p.now().Add(wait))
-			p.metrics.cycles.WithLabelValues(p.tenant, p.stream.Name, "day_limit").Inc()
-			p.log.Warn("Xero's daily call limit for this organisation is used up; pausing the stream until it resets", "resume_in", wait.Round(time.Second))
-		case xero.IsRefused(err):
-			wait = p.refusedFor
-			p.metrics.cycles.WithLabelValues(p.tenant, p.stream.Name, "refused").Inc()
-			p.refuse(err, !refused)
-			refused = true
-		case removed:
-			p.metrics.cycles.WithLabelValues(p.tenant, p.stream.Name, "removed").Inc()
-			if !warnedRemoved {
-				p.log.Warn("Xero has removed this endpoint; the stream stays empty and is checked again later", "path", p.stream.Path)
-				warnedRemoved = true
-			}
-		case errors.As(err, new(*stallError)):
-			// The server answers in a way the strategy cannot make progress with: reading on
-			// would read the same pages again. Back off as after an error, and say so once.
-			p.metrics.cycles.WithLabelValues(p.tenant, p.stream.Name, "stalled").Inc()
-			if !warnedStall {
-				p.log.Warn("sync cycle stopped without progress; retrying with backoff", "err", err)
-				warnedStall = true
-			}
-			wait = backoff
-			backoff = min(2*backoff, lastRetry)
-		default:
-			p.metrics.cycles.WithLabelValues(p.tenant, p.stream.Name, "error").Inc()
-			wait = backoff
-			if ra := retryAfter(err, 0); ra > wait {
-				wait = ra
-			}
-			backoff = min(2*backoff, lastRetry)
-			p.log.Warn("sync cycle failed; retrying from the last committed bookmark", "retry_in", wait, "err", err)
-		}
-		timer := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			timer.Stop()
-			return nil
-		case <-timer.C:
-		case <-p.resets.Ready(): // an operator asked to read the stream again
-			timer.Stop()
-		}
-	}
-}
 
 // fatal reports whether err stops the whole connector rather than one stream.
 func fatal(err error) bool {

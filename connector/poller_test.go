@@ -140,17 +140,29 @@ func emptyPage() *xero.Page {
 	return &xero.Page{Pagination: &xero.Pagination{Page: 1, PageSize: 1000, PageCount: 1}}
 }
 
-// runFor runs p for d of the bubble's time, then stops it and waits for run to return.
+// runFor runs p alone on a scheduler for d of the bubble's time, then stops it and waits for
+// the scheduler to return.
 func runFor(t *testing.T, p *poller, d time.Duration) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
-	go func() { done <- p.run(ctx) }()
+	go func() { done <- runAlone(ctx, p) }()
 	time.Sleep(d)
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("run: %v", err)
 	}
+}
+
+// runAlone runs p's cycles on a scheduler of its own until ctx ends or a cycle fails for good; a
+// fakeInbox of p's wakes it.
+func runAlone(ctx context.Context, p *poller) error {
+	s := newScheduler(1, nil)
+	s.add(p)
+	if in, ok := p.resets.(*fakeInbox); ok {
+		in.setWake(func() { s.wake(p.tenant, p.stream.Name) })
+	}
+	return s.run(ctx)
 }
 
 // TestPollerBacksOff: after failed cycles the poller waits 5s, 10s, 20s, ... and after a cycle
@@ -193,14 +205,19 @@ func TestPollerDayLimitPauses(t *testing.T) {
 	})
 }
 
-// fakeInbox holds resets for one stream, as offsets.ResetInbox does.
+// fakeInbox holds resets for one stream, as offsets.ResetInbox does, and calls wake for each
+// new one, as offsets.State.OnReset does.
 type fakeInbox struct {
 	mu      sync.Mutex
 	pending []offsets.Reset
-	ready   chan struct{}
+	wake    func()
 }
 
-func (in *fakeInbox) Ready() <-chan struct{} { return in.ready }
+func (in *fakeInbox) setWake(f func()) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	in.wake = f
+}
 
 func (in *fakeInbox) Pending() []offsets.Reset {
 	in.mu.Lock()
@@ -217,8 +234,11 @@ func (in *fakeInbox) Applied(done []offsets.Reset) {
 func (in *fakeInbox) add(r offsets.Reset) {
 	in.mu.Lock()
 	in.pending = append(in.pending, r)
+	wake := in.wake
 	in.mu.Unlock()
-	in.ready <- struct{}{}
+	if wake != nil {
+		wake()
+	}
 }
 
 // TestPollerResetWakes: a reset arriving while the poller waits for its next cycle is applied at
@@ -231,7 +251,7 @@ func TestPollerResetWakes(t *testing.T) {
 		p := newTestPoller(t, "invoices", src, log)
 		p.interval = time.Hour
 		p.bm.Watermark = time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
-		inbox := &fakeInbox{ready: make(chan struct{}, 1)}
+		inbox := &fakeInbox{}
 		p.resets = inbox
 		from := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 		go func() {
@@ -263,7 +283,7 @@ func TestPollerStopsOnFatal(t *testing.T) {
 			return fmt.Errorf("%w: injected", errOutcomeUnknown)
 		})
 		p := newTestPoller(t, "invoices", src, out)
-		err := p.run(t.Context())
+		err := runAlone(t.Context(), p)
 		if !errors.Is(err, errOutcomeUnknown) {
 			t.Fatalf("run: %v, want the unknown outcome", err)
 		}

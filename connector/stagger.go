@@ -1,7 +1,6 @@
 package connector
 
 import (
-	"context"
 	"time"
 
 	"github.com/cespare/xxhash/v2"
@@ -33,19 +32,4 @@ func startDelay(tenant, stream string, spread time.Duration) time.Duration {
 	_, _ = h.WriteString("\x00")
 	_, _ = h.WriteString(stream)
 	return time.Duration(h.Sum64() % uint64(spread))
-}
-
-// waitStart waits for the poller's start delay; it reports false if ctx ended first.
-func (p *poller) waitStart(ctx context.Context) bool {
-	if p.startDelay <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(p.startDelay)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }

@@ -1,6 +1,7 @@
 package connector
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -242,5 +243,38 @@ func getJSON(t *testing.T, url string, v any) {
 	}
 	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
 		t.Fatalf("GET %s: %v", url, err)
+	}
+}
+
+// TestStatusAllStreamed: ?all, written one organisation at a time, is the indented JSON of
+// status(), byte for byte, with organisations and without.
+func TestStatusAllStreamed(t *testing.T) {
+	now := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	b := newBoard(newMetrics(nil, false), func() time.Time { return now })
+	whole := func() string {
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(b.status()); err != nil {
+			t.Fatal(err)
+		}
+		return buf.String()
+	}
+	for n := range 3 {
+		for i := range n * 2 {
+			tenant := fmt.Sprintf("t%d", 9-i)
+			b.setName(tenant, "Org "+tenant)
+			for _, name := range []string{"invoices", "journals"} {
+				s := b.stream(tenant, name, name == "journals")
+				s.begin(now)
+				s.committed(offsets.Bookmark{Watermark: 1700000000000 + int64(i)}, i)
+				s.end(now, nil)
+			}
+		}
+		rec := httptest.NewRecorder()
+		b.ServeHTTP(rec, httptest.NewRequest("GET", "/status?all", nil))
+		if got, want := rec.Body.String(), whole(); got != want {
+			t.Errorf("%d organisations: ?all is\n%s\nwant\n%s", len(b.status().Tenants), got, want)
+		}
 	}
 }

@@ -80,68 +80,98 @@ func resetFromValue(k recordKey, v value, offset int64) Reset {
 }
 
 // resetBoard holds the pending resets of every (tenant, stream) for the pollers that apply them.
+// Only the pairs with pending resets take memory; a channel exists only for the inboxes whose
+// Ready was asked for.
 type resetBoard struct {
 	mu      sync.Mutex
-	inboxes map[BookmarkID]*ResetInbox
+	pending map[BookmarkID][]Reset
+	ready   map[BookmarkID]chan struct{}
+	notify  func(tenant, stream string)
 }
 
 func newResetBoard(pending []Reset) *resetBoard {
-	b := &resetBoard{inboxes: make(map[BookmarkID]*ResetInbox)}
+	b := &resetBoard{}
 	for _, r := range pending {
 		b.deliver(r)
 	}
 	return b
 }
 
-func (b *resetBoard) inbox(id BookmarkID) *ResetInbox {
+// deliver adds r to its inbox, unless it is there already, and tells whoever waits.
+func (b *resetBoard) deliver(r Reset) {
 	b.mu.Lock()
-	defer b.mu.Unlock()
-	in, ok := b.inboxes[id]
-	if !ok {
-		in = &ResetInbox{ready: make(chan struct{}, 1)}
-		b.inboxes[id] = in
+	id := r.BookmarkID
+	if slices.ContainsFunc(b.pending[id], func(p Reset) bool { return p.ID == r.ID }) {
+		b.mu.Unlock()
+		return
 	}
-	return in
+	if b.pending == nil {
+		b.pending = make(map[BookmarkID][]Reset)
+	}
+	b.pending[id] = append(b.pending[id], r)
+	if ch, ok := b.ready[id]; ok {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	}
+	notify := b.notify
+	b.mu.Unlock()
+	if notify != nil {
+		notify(id.Tenant, id.Stream)
+	}
 }
-
-func (b *resetBoard) deliver(r Reset) { b.inbox(r.BookmarkID).add(r) }
 
 // ResetInbox returns where the pending resets of (tenant, stream) wait: those found by Load, and
 // those WatchTakeover receives later. It is safe for concurrent use.
 func (s *State) ResetInbox(tenant, stream string) *ResetInbox {
+	return &ResetInbox{board: s.resetBoard(), id: BookmarkID{Tenant: tenant, Stream: stream}}
+}
+
+// OnReset has f called with the (tenant, stream) of every reset WatchTakeover delivers from now
+// on, after it is pending in its inbox. f must not block. It replaces the f of an earlier call.
+func (s *State) OnReset(f func(tenant, stream string)) {
+	b := s.resetBoard()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.notify = f
+}
+
+func (s *State) resetBoard() *resetBoard {
 	if s.inbox == nil {
 		s.inbox = newResetBoard(nil)
 	}
-	return s.inbox.inbox(BookmarkID{Tenant: tenant, Stream: stream})
+	return s.inbox
 }
 
-// ResetInbox holds the pending resets of one (tenant, stream). A nil *ResetInbox is empty and
+// ResetInbox is the view of one (tenant, stream)'s pending resets. A nil *ResetInbox is empty and
 // never ready. Its methods are safe for concurrent use.
 type ResetInbox struct {
-	mu      sync.Mutex
-	pending []Reset
-	ready   chan struct{} // holds a value while resets are pending
+	board *resetBoard
+	id    BookmarkID
 }
 
-func (in *ResetInbox) add(r Reset) {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	if slices.ContainsFunc(in.pending, func(p Reset) bool { return p.ID == r.ID }) {
-		return
-	}
-	in.pending = append(in.pending, r)
-	select {
-	case in.ready <- struct{}{}:
-	default:
-	}
-}
-
-// Ready is readable when a reset arrives; after reading it, call Pending.
+// Ready is readable while resets are pending; after reading it, call Pending. (OnReset tells of
+// new resets without a channel per stream.)
 func (in *ResetInbox) Ready() <-chan struct{} {
 	if in == nil {
 		return nil
 	}
-	return in.ready
+	b := in.board
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	ch, ok := b.ready[in.id]
+	if !ok {
+		if b.ready == nil {
+			b.ready = make(map[BookmarkID]chan struct{})
+		}
+		ch = make(chan struct{}, 1)
+		if len(b.pending[in.id]) > 0 {
+			ch <- struct{}{}
+		}
+		b.ready[in.id] = ch
+	}
+	return ch
 }
 
 // Pending returns the resets not yet applied, oldest first. The last one is the one to apply;
@@ -150,9 +180,9 @@ func (in *ResetInbox) Pending() []Reset {
 	if in == nil {
 		return nil
 	}
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	return slices.Clone(in.pending)
+	in.board.mu.Lock()
+	defer in.board.mu.Unlock()
+	return slices.Clone(in.board.pending[in.id])
 }
 
 // Applied removes the given resets once the transaction that applied them has committed. When
@@ -161,14 +191,20 @@ func (in *ResetInbox) Applied(done []Reset) {
 	if in == nil {
 		return
 	}
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	in.pending = slices.DeleteFunc(in.pending, func(p Reset) bool {
+	b := in.board
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	left := slices.DeleteFunc(b.pending[in.id], func(p Reset) bool {
 		return slices.ContainsFunc(done, func(d Reset) bool { return d.ID == p.ID })
 	})
-	if len(in.pending) == 0 {
+	if len(left) > 0 {
+		b.pending[in.id] = left
+		return
+	}
+	delete(b.pending, in.id)
+	if ch, ok := b.ready[in.id]; ok {
 		select {
-		case <-in.ready:
+		case <-ch:
 		default:
 		}
 	}

@@ -40,7 +40,7 @@ func WatchTakeover(ctx context.Context, consumerOpts []kgo.Opt, topic string, st
 				return
 			}
 			if rs, ok := readReset(r); ok {
-				st.ResetInbox(rs.Tenant, rs.Stream).add(rs)
+				st.resetBoard().deliver(rs)
 			}
 		})
 		if found != nil {

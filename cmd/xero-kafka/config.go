@@ -78,6 +78,7 @@ type env struct {
 	LogFormat        string `env:"LOG_FORMAT"`
 	MetricsPerTenant bool   `env:"METRICS_PER_TENANT"`
 	PageMemoryMiB    int    `env:"PAGE_MEMORY_MIB"`
+	SyncWorkers      int    `env:"SYNC_WORKERS"`
 }
 
 // secret is a string that never prints.
@@ -321,6 +322,7 @@ func (e *env) connectorConfig() connector.Config {
 		KafkaLogLevel:          e.KafkaLogLevel,
 		PerTenantMetrics:       e.MetricsPerTenant,
 		PageMemoryLimit:        pageMemoryLimit(e.PageMemoryMiB),
+		Workers:                e.SyncWorkers,
 	}
 }
 

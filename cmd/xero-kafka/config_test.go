@@ -56,6 +56,7 @@ var badValues = map[string]map[string]string{
 	"HTTP_ADDR":                      {"HTTP_ADDR": "localhost"},
 	"METRICS_PER_TENANT":             {"METRICS_PER_TENANT": "perhaps"},
 	"PAGE_MEMORY_MIB":                {"PAGE_MEMORY_MIB": "-1"},
+	"SYNC_WORKERS":                   {"SYNC_WORKERS": "0"},
 	"LOG_LEVEL":                      {"LOG_LEVEL": "loud"},
 	"LOG_FORMAT":                     {"LOG_FORMAT": "xml"},
 	"KAFKA_LOG_LEVEL":                {"KAFKA_LOG_LEVEL": "loud"},
@@ -102,7 +103,7 @@ func TestDefaultsComeFromTheTable(t *testing.T) {
 		"KAFKA_TRANSACTIONAL_ID": "acme-1", "KAFKA_TRANSACTION_TIMEOUT": "30s",
 		"KAFKA_TOPIC_PARTITIONS": "3", "KAFKA_TOPIC_REPLICATION_FACTOR": "3",
 		"KAFKA_TOPIC_CLEANUP_POLICY": "delete", "KAFKA_TLS": "true",
-		"KAFKA_MAX_TRANSACTION_RECORDS": "500", "HTTP_ADDR": ":9090", "METRICS_PER_TENANT": "true", "PAGE_MEMORY_MIB": "64",
+		"KAFKA_MAX_TRANSACTION_RECORDS": "500", "HTTP_ADDR": ":9090", "METRICS_PER_TENANT": "true", "PAGE_MEMORY_MIB": "64", "SYNC_WORKERS": "50",
 		"LOG_LEVEL": "debug", "LOG_FORMAT": "json", "KAFKA_LOG_LEVEL": "error",
 	}
 	base, err := readEnv(t.Context(), envconfig.MapLookuper(validEnv()))
