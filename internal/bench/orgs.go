@@ -3,7 +3,11 @@ package bench
 import (
 	"context"
 	"fmt"
+	"maps"
+	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/xero-kafka/xero-kafka/connector"
@@ -73,9 +77,11 @@ func (b *bench) orgsOf(ctx context.Context, n int) (first, restart, bodies strin
 	if err != nil {
 		return "", "", "", err
 	}
-	first = fmt.Sprintf("peak RSS %s; caught up %s after start (%s calls, %s records; floor at the app limit of 10,000 calls/min: %s)",
-		mib(peak), took.Round(time.Second), thousands(calls.API), thousands(records(st)),
-		(time.Duration(calls.API) * time.Minute / 10_000).Round(time.Second))
+	floor := time.Duration(calls.API) * time.Minute / 10_000
+	first = fmt.Sprintf("peak RSS %s; caught up %s after start, %.2f× the floor (%s calls, %s records; floor at the app limit of 10,000 calls/min: %s); %s",
+		mib(peak), took.Round(time.Second), took.Seconds()/max(floor.Seconds(), 1e-9), thousands(calls.API), thousands(records(st)),
+		floor.Round(time.Second), traceSummary(calls))
+	_ = writeTrace(filepath.Join(dir, "orgs-first-calls.txt"), calls)
 	bodies = fmt.Sprintf("/status %s, /metrics %s", humanBytes(int64(largestStatus)), humanBytes(int64(largestMetrics)))
 
 	if err := s.resetCalls(ctx); err != nil {
@@ -120,4 +126,35 @@ func (b *bench) orgsOf(ctx context.Context, n int) (first, restart, bodies strin
 		restart += fmt.Sprintf(" in the first %s (a full cycle did not finish: %s)", time.Since(since).Round(time.Second), oneLine(werr.Error()))
 	}
 	return first, restart, bodies, nil
+}
+
+// traceSummary says how the calls of a run spread over minutes since the first call, and which
+// 429s the simulator answered.
+func traceSummary(c CallCount) string {
+	var mins []string
+	for i := 0; i < len(c.PerSecond); i += 60 {
+		n := 0
+		for _, v := range c.PerSecond[i:min(i+60, len(c.PerSecond))] {
+			n += v
+		}
+		mins = append(mins, thousands(int64(n)))
+	}
+	refused := "no 429"
+	if len(c.Refused) > 0 {
+		var parts []string
+		for _, k := range slices.Sorted(maps.Keys(c.Refused)) {
+			parts = append(parts, fmt.Sprintf("%s %d", k, c.Refused[k]))
+		}
+		refused = "429s: " + strings.Join(parts, ", ")
+	}
+	return fmt.Sprintf("calls per minute from the first: %s; %s", strings.Join(mins, " / "), refused)
+}
+
+// writeTrace writes the calls answered in each second since the first call, one line a second.
+func writeTrace(path string, c CallCount) error {
+	var b strings.Builder
+	for i, n := range c.PerSecond {
+		fmt.Fprintf(&b, "%d %d\n", i, n)
+	}
+	return os.WriteFile(path, []byte(b.String()), 0o644)
 }
