@@ -2,9 +2,11 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -157,4 +159,48 @@ func writeTrace(path string, c CallCount) error {
 		fmt.Fprintf(&b, "%d %d\n", i, n)
 	}
 	return os.WriteFile(path, []byte(b.String()), 0o644)
+}
+
+// oracleResultPrefix starts the line of figures internal/crash's TestOrgsUnderChange logs.
+const oracleResultPrefix = "orgs-oracle:"
+
+// orgsOracle runs the end-to-end check of many organisations under change: internal/crash's
+// TestOrgsUnderChange (xero-kafka as its own process, the real broker, internal/oracle's check
+// of every topic), at the size of the run, and reports the figures it logs.
+func (b *bench) orgsOracle(ctx context.Context) {
+	if !b.wants("orgs-oracle") {
+		return
+	}
+	n, secs := b.cfg.Sizes.OracleOrgs, b.cfg.Sizes.OracleSeconds
+	what := fmt.Sprintf("%d organisations (Xero's limits) whose data changes during the first sync and %ds after it; every topic read_committed against the simulator's end state, real broker", n, secs)
+	cmdline := fmt.Sprintf("XK_ORGS_ORACLE_TENANTS=%d XK_ORGS_ORACLE_SECONDS=%d XK_ORGS_ORACLE_LIMITS=1 go test -count=1 -v -run '^TestOrgsUnderChange$' ./internal/crash/ (with the real services' XK_* variables)", n, secs)
+	switch {
+	case n == 0:
+		b.add("orgs-oracle", "organisations under change, end-to-end check", "", errors.New("skipped in the short form: the test command runs TestOrgsUnderChange with 5 organisations"))
+		return
+	case b.real == nil || b.realIsFake:
+		b.add("orgs-oracle", what, "", errNoReal)
+		return
+	}
+	cmd := exec.CommandContext(ctx, b.cfg.GoBin, "test", "-count=1", "-v", "-timeout", "30m", "-run", "^TestOrgsUnderChange$", "./internal/crash/")
+	cmd.Dir = b.cfg.Repo
+	cmd.Env = append(withoutEnv(os.Environ(), "XK_KAFKA_BROKERS", "XK_SCHEMA_REGISTRY_URL"),
+		"XK_KAFKA_BROKERS="+strings.Join(b.real.brokers, ","), "XK_SCHEMA_REGISTRY_URL="+b.real.registry,
+		fmt.Sprintf("XK_ORGS_ORACLE_TENANTS=%d", n), fmt.Sprintf("XK_ORGS_ORACLE_SECONDS=%d", secs), "XK_ORGS_ORACLE_LIMITS=1")
+	out, err := cmd.CombinedOutput()
+	_ = os.WriteFile(filepath.Join(b.cfg.Dir, "orgs-oracle.log"), out, 0o644)
+	fig := ""
+	for _, line := range strings.Split(string(out), "\n") {
+		if _, after, ok := strings.Cut(line, oracleResultPrefix); ok {
+			fig = strings.TrimSpace(after)
+		}
+	}
+	switch {
+	case err != nil:
+		b.add("orgs-oracle", what+"; "+cmdline, "", fmt.Errorf("%w: %s%s", err, fig, lastLines(out, 8)))
+	case fig == "":
+		b.add("orgs-oracle", what+"; "+cmdline, "", errors.New("TestOrgsUnderChange printed no figures (was it skipped?)"))
+	default:
+		b.add("orgs-oracle", what+"; "+cmdline, fig, nil)
+	}
 }
