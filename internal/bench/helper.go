@@ -58,7 +58,8 @@ type SimInfo struct {
 type CallCount struct {
 	API       int64 `json:"api"`
 	FirstCall int64 `json:"first_call_unix_nano"`
-	// PerSecond counts the API calls answered with 2xx in each second since the first call.
+	// PerSecond counts the API calls answered other than with a 429 in each second since the
+	// first call.
 	PerSecond []int `json:"per_second,omitempty"`
 	// Refused counts the 429s by X-Rate-Limit-Problem (minute, appminute, concurrent, day).
 	Refused map[string]int `json:"refused,omitempty"`
@@ -90,7 +91,7 @@ func (t *callTrace) add(sec int, status int, problem string) {
 		t.refused[problem]++
 		return
 	}
-	if status/100 != 2 || sec < 0 {
+	if sec < 0 {
 		return
 	}
 	for len(t.perSecond) <= sec {
