@@ -33,7 +33,8 @@ const (
 //     start its fair share of it (the app's limit over the tenants that called in this window
 //     or the last) before any other tenant starts more than its own, so none starves while
 //     others could use the whole minute. A tenant past its share may still call while what is
-//     left exceeds what the tenants waiting to call are still owed of their shares.
+//     left exceeds what the tenants still calling (a call waiting, in flight or just answered)
+//     are owed of their shares.
 //   - A 429 minute or appminute pauses the tenant (or the app) for its Retry-After. A 429 day
 //     refuses every further call to the tenant, with the same *APIError (ErrDayLimit), until
 //     its Retry-After has passed.
@@ -239,10 +240,11 @@ const shareRecheck = time.Second
 // The tenants that share the minute are those that started an attempt in this window or the
 // last, or have one waiting; each one's fair share is the app's limit divided among them. tb
 // may start an attempt while it is below its share, or while what is left of the window
-// exceeds what the others still waiting are owed: the rest of their shares. So every tenant
-// that wants to call gets its share whatever the others do, and what a tenant does not ask for
-// (it has nothing to read, or its own pages wait for memory or a commit) goes to those that
-// want more instead of being kept for it until the window turns over.
+// exceeds what the others still calling are owed: the rest of their shares, for each tenant
+// with a call waiting, in flight or answered within shareRecheck. So every tenant that wants
+// to call gets its share whatever the others do, and what a tenant does not ask for (it has
+// nothing to read, or its own pages wait for memory or a commit) goes to those that want more
+// instead of being kept for it until the window turns over.
 func (b *budget) fairShareWait(tb *tenantBudget, now time.Time) time.Time {
 	w := &b.app
 	if w.last < 0 {
