@@ -229,10 +229,10 @@ func (b *budget) want(call *budgetCall, wanting bool) {
 	}
 }
 
-// shareRecheck bounds the wait of a tenant past its fair share of the app's minute: what the
-// others keep back for themselves changes as they call (or stop calling), so the tenant looks
-// again well before the window turns over.
-const shareRecheck = time.Second
+// shareGrace is how long after its last answer a tenant still counts as calling: long enough to
+// cover a retry's backoff or the building and commit of a page, short enough that the share of
+// a tenant that has stopped calling goes to the others within the window.
+const shareGrace = 15 * time.Second
 
 // fairShareWait returns zero if tenant tb may start an attempt in the app's current minute
 // window, else when to look again. b.mu must be held.
@@ -241,7 +241,7 @@ const shareRecheck = time.Second
 // last, or have one waiting; each one's fair share is the app's limit divided among them. tb
 // may start an attempt while it is below its share, or while what is left of the window
 // exceeds what the others still calling are owed: the rest of their shares, for each tenant
-// with a call waiting, in flight or answered within shareRecheck. So every tenant that wants
+// with a call waiting, in flight or answered within shareGrace. So every tenant that wants
 // to call gets its share whatever the others do, and what a tenant does not ask for (it has
 // nothing to read, or its own pages wait for memory or a commit) goes to those that want more
 // instead of being kept for it until the window turns over.
@@ -270,11 +270,24 @@ func (b *budget) fairShareWait(tb *tenantBudget, now time.Time) time.Time {
 	if used(tb) < share {
 		return time.Time{}
 	}
-	owed := 0
+	// A tenant is owed the rest of its share while it is calling: a call waiting or in flight,
+	// or one answered within shareGrace. One owed only for an answer of the last shareGrace
+	// stops being owed when that passes: tb looks again then.
+	owed, recheck := 0, time.Time{}
 	for _, t := range b.tenants {
-		if t != tb && (t.wanting > 0 || t.minute.open > 0 || now.Sub(t.lastEnd) < shareRecheck) {
-			owed += max(0, share-used(t))
+		if t == tb {
+			continue
 		}
+		switch {
+		case t.wanting > 0 || t.minute.open > 0:
+		case now.Sub(t.lastEnd) < shareGrace:
+			if used(t) < share {
+				recheck = earliest(recheck, t.lastEnd.Add(shareGrace))
+			}
+		default:
+			continue
+		}
+		owed += max(0, share-used(t))
 	}
 	if w.last-w.open > owed {
 		return time.Time{}
@@ -284,7 +297,7 @@ func (b *budget) fairShareWait(tb *tenantBudget, now time.Time) time.Time {
 		w.newWindow() // it has turned over; the next report starts the new one
 		return time.Time{}
 	}
-	if recheck := now.Add(shareRecheck); recheck.Before(end) {
+	if !recheck.IsZero() && recheck.Before(end) {
 		return recheck
 	}
 	return end
@@ -437,6 +450,14 @@ func (b *releaseBody) Close() error {
 	err := b.ReadCloser.Close()
 	b.release()
 	return err
+}
+
+// earliest returns the earlier of two times (zero counts as unset).
+func earliest(a, b time.Time) time.Time {
+	if a.IsZero() || (!b.IsZero() && b.Before(a)) {
+		return b
+	}
+	return a
 }
 
 // later returns the later of two times (zero counts as earliest).
