@@ -271,8 +271,8 @@ func (b *budget) fairShareWait(tb *tenantBudget, now time.Time) time.Time {
 		return time.Time{}
 	}
 	// A tenant is owed the rest of its share while it is calling: a call waiting or in flight,
-	// or one answered within shareGrace. One owed only for an answer of the last shareGrace
-	// stops being owed when that passes: tb looks again then.
+	// or one answered within shareGrace. A claim lapses shareGrace after the tenant's last
+	// answer: tb looks again then, or shareGrace from now for a tenant still calling.
 	owed, recheck := 0, time.Time{}
 	for _, t := range b.tenants {
 		if t == tb {
@@ -280,6 +280,10 @@ func (b *budget) fairShareWait(tb *tenantBudget, now time.Time) time.Time {
 		}
 		switch {
 		case t.wanting > 0 || t.minute.open > 0:
+			// Calling now; if it stops, its claim lapses shareGrace after its last answer.
+			if used(t) < share {
+				recheck = earliest(recheck, now.Add(shareGrace))
+			}
 		case now.Sub(t.lastEnd) < shareGrace:
 			if used(t) < share {
 				recheck = earliest(recheck, t.lastEnd.Add(shareGrace))
