@@ -29,11 +29,12 @@ const (
 //     turn over instead of being rejected. Xero does not say when its window started; any
 //     call counted in it was sent after it started, so the window has surely turned over one
 //     minute after the earliest such call. That is what the budget waits for.
-//   - The app's minute is shared fairly: when it runs short, each tenant that called in this
-//     window or the last may start its fair share of it (the app's limit over those tenants)
-//     before any other tenant starts more than its own, so none starves while others could use
-//     the whole minute. A tenant past its share may still call while what is left exceeds the
-//     shares the others have not used.
+//   - The app's minute is shared fairly: when it runs short, each tenant that wants to call may
+//     start its fair share of it (the app's limit over the tenants that called in this window
+//     or the last) before any other tenant starts more than its own, so none starves while
+//     others could use the whole minute. A tenant past its share may still call while what is
+//     left exceeds what the tenants still calling (a call waiting, in flight or just answered)
+//     are owed of their shares.
 //   - A 429 minute or appminute pauses the tenant (or the app) for its Retry-After. A 429 day
 //     refuses every further call to the tenant, with the same *APIError (ErrDayLimit), until
 //     its Retry-After has passed.
@@ -70,6 +71,10 @@ type tenantBudget struct {
 	// attempts it started in it.
 	appGen  uint64
 	appUsed int
+	// wanting counts the tenant's calls that wait for the app's minute alone; lastEnd is when
+	// its last attempt was answered.
+	wanting int
+	lastEnd time.Time
 }
 
 // window follows one fixed minute window from the counts Xero reports.
@@ -92,6 +97,7 @@ type budgetCall struct {
 	seq, appSeq uint64
 	sent        time.Time
 	open        bool
+	wanting     bool // counted in tenant.wanting
 }
 
 func newBudget(inner http.RoundTripper, maxInFlight, dayLimit int, clk clock, log *slog.Logger) *budget {
@@ -162,6 +168,7 @@ func (b *budget) wait(ctx context.Context, call *budgetCall) error {
 		now := b.clock.Now()
 		if call.tenant != nil && now.Before(call.tenant.dayUntil) {
 			until := call.tenant.dayUntil
+			b.want(call, false)
 			b.mu.Unlock()
 			return &APIError{
 				Tenant:     call.tenantID,
@@ -174,13 +181,16 @@ func (b *budget) wait(ctx context.Context, call *budgetCall) error {
 		}
 		ready := b.app.readyAt(now)
 		if call.tenant != nil {
-			ready = later(ready, call.tenant.minute.readyAt(now))
+			own := call.tenant.minute.readyAt(now)
+			b.want(call, own.IsZero())
+			ready = later(ready, own)
 			if ready.IsZero() {
 				ready = b.fairShareWait(call.tenant, now)
 			}
 		}
 		if ready.IsZero() {
 			if call.tenant != nil {
+				b.want(call, false)
 				call.seq = call.tenant.minute.start()
 				if call.tenant.appGen != b.app.gen {
 					call.tenant.appGen, call.tenant.appUsed = b.app.gen, 0
@@ -197,19 +207,44 @@ func (b *budget) wait(ctx context.Context, call *budgetCall) error {
 		b.log.DebugContext(ctx, "xero: minute budget spent, waiting for the window",
 			"tenant", call.tenantID, "wait", ready.Sub(now))
 		if err := b.clock.Sleep(ctx, ready.Sub(now)); err != nil {
+			b.mu.Lock()
+			b.want(call, false)
+			b.mu.Unlock()
 			return err
 		}
 	}
 }
 
+// want records whether the call is waiting for the app's minute only: its own tenant's limits
+// would let it go. b.mu must be held.
+func (b *budget) want(call *budgetCall, wanting bool) {
+	if call.tenant == nil || call.wanting == wanting {
+		return
+	}
+	call.wanting = wanting
+	if wanting {
+		call.tenant.wanting++
+	} else {
+		call.tenant.wanting--
+	}
+}
+
+// shareGrace is how long after its last answer a tenant still counts as calling: long enough to
+// cover a retry's backoff or the building and commit of a page, short enough that the share of
+// a tenant that has stopped calling goes to the others within the window.
+const shareGrace = 15 * time.Second
+
 // fairShareWait returns zero if tenant tb may start an attempt in the app's current minute
-// window, else when that window turns over. b.mu must be held.
+// window, else when to look again. b.mu must be held.
 //
 // The tenants that share the minute are those that started an attempt in this window or the
-// last; each one's fair share is the app's limit divided among them. tb may start an attempt
-// while it is below its share, or while what is left of the window exceeds the shares the
-// others have yet to use. So every tenant can use its share whatever the others do, and what
-// one leaves unused goes to those that want more.
+// last, or have one waiting; each one's fair share is the app's limit divided among them. tb
+// may start an attempt while it is below its share, or while what is left of the window
+// exceeds what the others still calling are owed: the rest of their shares, for each tenant
+// with a call waiting, in flight or answered within shareGrace. So every tenant that wants
+// to call gets its share whatever the others do, and what a tenant does not ask for (it has
+// nothing to read, or its own pages wait for memory or a commit) goes to those that want more
+// instead of being kept for it until the window turns over.
 func (b *budget) fairShareWait(tb *tenantBudget, now time.Time) time.Time {
 	w := &b.app
 	if w.last < 0 {
@@ -223,7 +258,7 @@ func (b *budget) fairShareWait(tb *tenantBudget, now time.Time) time.Time {
 	}
 	sharing := 1 // tb
 	for _, t := range b.tenants {
-		if t != tb && t.appGen+1 >= w.gen && t.appGen != 0 {
+		if t != tb && (t.wanting > 0 || (t.appGen+1 >= w.gen && t.appGen != 0)) {
 			sharing++
 		}
 	}
@@ -235,19 +270,39 @@ func (b *budget) fairShareWait(tb *tenantBudget, now time.Time) time.Time {
 	if used(tb) < share {
 		return time.Time{}
 	}
-	reserve := 0
+	// A tenant is owed the rest of its share while it is calling: a call waiting or in flight,
+	// or one answered within shareGrace. A claim lapses shareGrace after the tenant's last
+	// answer: tb looks again then, or shareGrace from now for a tenant still calling.
+	owed, recheck := 0, time.Time{}
 	for _, t := range b.tenants {
-		if t != tb && t.appGen+1 >= w.gen && t.appGen != 0 {
-			reserve += max(0, share-used(t))
+		if t == tb {
+			continue
 		}
+		switch {
+		case t.wanting > 0 || t.minute.open > 0:
+			// Calling now; if it stops, its claim lapses shareGrace after its last answer.
+			if used(t) < share {
+				recheck = earliest(recheck, now.Add(shareGrace))
+			}
+		case now.Sub(t.lastEnd) < shareGrace:
+			if used(t) < share {
+				recheck = earliest(recheck, t.lastEnd.Add(shareGrace))
+			}
+		default:
+			continue
+		}
+		owed += max(0, share-used(t))
 	}
-	if w.last-w.open > reserve {
+	if w.last-w.open > owed {
 		return time.Time{}
 	}
 	end := w.first.Add(minuteWindow + windowSlack)
 	if !now.Before(end) {
 		w.newWindow() // it has turned over; the next report starts the new one
 		return time.Time{}
+	}
+	if !recheck.IsZero() && recheck.Before(end) {
+		return recheck
 	}
 	return end
 }
@@ -261,6 +316,7 @@ func (b *budget) settle(call *budgetCall) {
 	b.app.open--
 	if call.tenant != nil {
 		call.tenant.minute.open--
+		call.tenant.lastEnd = b.clock.Now()
 	}
 }
 
@@ -398,6 +454,14 @@ func (b *releaseBody) Close() error {
 	err := b.ReadCloser.Close()
 	b.release()
 	return err
+}
+
+// earliest returns the earlier of two times (zero counts as unset).
+func earliest(a, b time.Time) time.Time {
+	if a.IsZero() || (!b.IsZero() && b.Before(a)) {
+		return b
+	}
+	return a
 }
 
 // later returns the later of two times (zero counts as earliest).

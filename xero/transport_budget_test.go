@@ -411,3 +411,73 @@ func TestAppMinuteSharedFairly(t *testing.T) {
 		}
 	})
 }
+
+// TestAppMinuteUnclaimedSharesAreUsed: 10 busy tenants call without pause while 10 quiet ones
+// make one call every 50 s, so every tenant has called in this window or the last. The shares
+// the quiet tenants do not ask for go to the busy ones instead of being kept for them until the
+// window turns over: the app's minute is used in full (a connector whose pages wait for memory
+// or for a commit is such a quiet tenant), still with no appminute 429.
+func TestAppMinuteUnclaimedSharesAreUsed(t *testing.T) {
+	const (
+		tenants  = 20
+		appLimit = 200
+		minutes  = 5
+	)
+	synctest.Test(t, func(t *testing.T) {
+		sim := xerosim.NewSim(xerosim.Seed(3), xerosim.Tenants(tenants), xerosim.Volume("invoices", 10),
+			xerosim.RateLimits(xerosim.Limits{AppPerMinute: appLimit}))
+		defer sim.Close()
+		tr, stop := serveMem(sim.Handler())
+		defer stop()
+		cfg := Config{APIURL: "http://xero.test", IdentityURL: "http://xero.test",
+			ClientID: sim.ClientID(), ClientSecret: sim.ClientSecret(), Transport: tr}
+		c, err := NewClient(cfg, sim.RefreshToken(), &memStore{}, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		ctx, cancel := context.WithTimeout(t.Context(), minutes*time.Minute)
+		defer cancel()
+		var (
+			mu          sync.Mutex
+			busy, quiet int
+			wg          sync.WaitGroup
+		)
+		for i, tenant := range sim.Tenants() {
+			workers, pause, count := DefaultMaxInFlight, time.Duration(0), &busy
+			if i%2 == 1 {
+				workers, pause, count = 1, 50*time.Second, &quiet
+			}
+			for range workers {
+				wg.Go(func() {
+					for ctx.Err() == nil {
+						if _, err := c.List(ctx, simInvoices(tenant, 1)); err != nil {
+							if ctx.Err() == nil {
+								t.Errorf("tenant %s: %v", tenant, err)
+							}
+							return
+						}
+						mu.Lock()
+						*count++
+						mu.Unlock()
+						select {
+						case <-ctx.Done():
+						case <-time.After(pause):
+						}
+					}
+				})
+			}
+		}
+		wg.Wait()
+
+		st := sim.Stats()
+		if n := st.RateLimited["appminute"]; n != 0 {
+			t.Errorf("%d calls refused for the app's minute limit, want 0", n)
+		}
+		t.Logf("in %d minutes: busy tenants %d calls, quiet tenants %d; 429s %v", minutes, busy, quiet, st.RateLimited)
+		// Every whole window of the run used in full (the first and last may be partial).
+		if sum := busy + quiet; sum < (minutes-1)*appLimit {
+			t.Errorf("%d calls in %d minutes, want at least %d: the quiet tenants' shares were kept unused", sum, minutes, (minutes-1)*appLimit)
+		}
+	})
+}

@@ -33,6 +33,10 @@ type Sizes struct {
 	PeerInvoices, PeerJournals int
 	// RateLimited runs the connector package's rate-limited reference benchmark.
 	RateLimited bool
+	// OracleOrgs organisations change for OracleSeconds after their first sync in the
+	// end-to-end check of internal/crash (0: the row is skipped; the test command runs its
+	// short form).
+	OracleOrgs, OracleSeconds int
 	// Limit bounds each wait for a connector.
 	Limit time.Duration
 }
@@ -44,7 +48,7 @@ func Full() Sizes {
 		Orgs: 1000, OrgVolumes: smallOrg(),
 		FastSamples: 10, PlannedSamples: 3,
 		PeerInvoices: 20_000, PeerJournals: 40_000,
-		RateLimited: true, Limit: 15 * time.Minute,
+		RateLimited: true, OracleOrgs: 50, OracleSeconds: 60, Limit: 15 * time.Minute,
 	}
 }
 
@@ -159,6 +163,7 @@ func Run(ctx context.Context, cfg Config) (*Table, error) {
 	b.bulk(ctx)
 	b.rateLimited(ctx)
 	b.orgs(ctx)
+	b.orgsOracle(ctx)
 	b.peer(ctx)
 	tb.Rows = b.rows
 	tb.Duration = time.Since(tb.Started).Round(time.Second)

@@ -15,7 +15,7 @@ import (
 // allRows are the ids of the table, in order.
 var allRows = []string{
 	"invoices-real", "invoices-kfake", "rss-invoices", "journals-real", "journals-kfake", "rss-big",
-	"latency-planned", "latency-1s", "bulk", "rate-limited", "orgs-first", "orgs-restart", "orgs-bodies", "peer",
+	"latency-planned", "latency-1s", "bulk", "rate-limited", "orgs-first", "orgs-restart", "orgs-bodies", "orgs-oracle", "peer",
 }
 
 // TestShortForm runs the whole harness with tiny volumes on kfake, so that `make bench` cannot
@@ -52,6 +52,7 @@ func TestShortForm(t *testing.T) {
 	skipped := map[string]string{
 		"latency-planned": "skipped in the short form",
 		"rate-limited":    "skipped in the short form",
+		"orgs-oracle":     "skipped in the short form",
 	}
 	if tap == "" {
 		skipped["peer"] = "not run: no tap-xero environment"

@@ -2,6 +2,7 @@
 // own process against a Xero simulator process, on the real broker and on kfake, and measures
 // what a user pays for a sync: records per second, CPU seconds from /proc, peak RSS (VmHWM),
 // change-to-Kafka latency, a bulk import's cost in CPU and state, 1,000 organisations at once,
+// the end-to-end check of 50 organisations under change (internal/crash's TestOrgsUnderChange),
 // the rate-limited reference backfill, and a peer (singer-io's tap-xero) against the same
 // simulator. Run renders one table; WriteMarkdown writes it, with the machine and the date, to
 // BENCHMARKS.md.

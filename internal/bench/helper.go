@@ -58,6 +58,11 @@ type SimInfo struct {
 type CallCount struct {
 	API       int64 `json:"api"`
 	FirstCall int64 `json:"first_call_unix_nano"`
+	// PerSecond counts the API calls answered other than with a 429 in each second since the
+	// first call.
+	PerSecond []int `json:"per_second,omitempty"`
+	// Refused counts the 429s by X-Rate-Limit-Problem (minute, appminute, concurrent, day).
+	Refused map[string]int `json:"refused,omitempty"`
 }
 
 // simServer counts API calls around the simulator's handler and serves the harness's edits.
@@ -65,6 +70,74 @@ type simServer struct {
 	sim   *xerosim.Sim
 	calls atomic.Int64
 	first atomic.Int64
+	trace callTrace
+}
+
+// callTrace is the time line of the API calls the simulator answered.
+type callTrace struct {
+	mu        sync.Mutex
+	perSecond []int
+	refused   map[string]int
+}
+
+// add counts a call that got status (and, for a 429, problem) sec seconds after the first.
+func (t *callTrace) add(sec int, status int, problem string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if status == http.StatusTooManyRequests {
+		if t.refused == nil {
+			t.refused = map[string]int{}
+		}
+		t.refused[problem]++
+		return
+	}
+	if sec < 0 {
+		return
+	}
+	for len(t.perSecond) <= sec {
+		t.perSecond = append(t.perSecond, 0)
+	}
+	t.perSecond[sec]++
+}
+
+func (t *callTrace) fill(c *CallCount) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	c.PerSecond = append([]int(nil), t.perSecond...)
+	if len(t.refused) > 0 {
+		c.Refused = make(map[string]int, len(t.refused))
+		for k, v := range t.refused {
+			c.Refused[k] = v
+		}
+	}
+}
+
+func (t *callTrace) reset() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.perSecond, t.refused = nil, nil
+}
+
+// statusWriter keeps the status of a response for the trace.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
 }
 
 func (s *simServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -73,13 +146,21 @@ func (s *simServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if s.calls.Add(1) == 1 {
 			s.first.CompareAndSwap(0, time.Now().UnixNano())
 		}
+		sw := &statusWriter{ResponseWriter: w}
+		s.sim.Handler().ServeHTTP(sw, r)
+		sec := int(time.Since(time.Unix(0, s.first.Load())) / time.Second)
+		s.trace.add(sec, sw.status, sw.Header().Get("X-Rate-Limit-Problem"))
+		return
 	case r.URL.Path == "/__bench/calls":
+		c := CallCount{API: s.calls.Load(), FirstCall: s.first.Load()}
+		s.trace.fill(&c)
 		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(CallCount{API: s.calls.Load(), FirstCall: s.first.Load()})
+		_ = json.NewEncoder(w).Encode(c)
 		return
 	case r.URL.Path == "/__bench/reset" && r.Method == http.MethodPost:
 		s.calls.Store(0)
 		s.first.Store(0)
+		s.trace.reset()
 		return
 	case r.URL.Path == "/__bench/burst" && r.Method == http.MethodPost:
 		s.burst(w, r)
