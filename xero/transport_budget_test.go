@@ -351,17 +351,7 @@ func TestAppMinuteSharedFairly(t *testing.T) {
 		minutes  = 5
 	)
 	synctest.Test(t, func(t *testing.T) {
-		sim := xerosim.NewSim(xerosim.Seed(3), xerosim.Tenants(tenants), xerosim.Volume("invoices", 10),
-			xerosim.RateLimits(xerosim.Limits{AppPerMinute: appLimit}))
-		defer sim.Close()
-		tr, stop := serveMem(sim.Handler())
-		defer stop()
-		cfg := Config{APIURL: "http://xero.test", IdentityURL: "http://xero.test",
-			ClientID: sim.ClientID(), ClientSecret: sim.ClientSecret(), Transport: tr}
-		c, err := NewClient(cfg, sim.RefreshToken(), &memStore{}, nil, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
+		sim, c := appLimitedClient(t, tenants, appLimit)
 
 		ctx, cancel := context.WithTimeout(t.Context(), minutes*time.Minute)
 		defer cancel()
@@ -428,6 +418,24 @@ func TestAppMinuteSharedFairly(t *testing.T) {
 	})
 }
 
+// appLimitedClient returns a simulator of tenants organisations whose app may make appLimit
+// calls a minute, and a client of it; both end with the test. Call it in a synctest bubble.
+func appLimitedClient(t *testing.T, tenants, appLimit int) (*xerosim.Sim, *Client) {
+	t.Helper()
+	sim := xerosim.NewSim(xerosim.Seed(3), xerosim.Tenants(tenants), xerosim.Volume("invoices", 10),
+		xerosim.RateLimits(xerosim.Limits{AppPerMinute: appLimit}))
+	t.Cleanup(sim.Close)
+	tr, stop := serveMem(sim.Handler())
+	t.Cleanup(stop)
+	cfg := Config{APIURL: "http://xero.test", IdentityURL: "http://xero.test",
+		ClientID: sim.ClientID(), ClientSecret: sim.ClientSecret(), Transport: tr}
+	c, err := NewClient(cfg, sim.RefreshToken(), &memStore{}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sim, c
+}
+
 // TestAppMinuteUnclaimedSharesAreUsed: 10 busy tenants call without pause while 10 quiet ones
 // make one call every 50 s, so every tenant has called in this window or the last. The shares
 // the quiet tenants do not ask for go to the busy ones instead of being kept for them until the
@@ -440,17 +448,7 @@ func TestAppMinuteUnclaimedSharesAreUsed(t *testing.T) {
 		minutes  = 5
 	)
 	synctest.Test(t, func(t *testing.T) {
-		sim := xerosim.NewSim(xerosim.Seed(3), xerosim.Tenants(tenants), xerosim.Volume("invoices", 10),
-			xerosim.RateLimits(xerosim.Limits{AppPerMinute: appLimit}))
-		defer sim.Close()
-		tr, stop := serveMem(sim.Handler())
-		defer stop()
-		cfg := Config{APIURL: "http://xero.test", IdentityURL: "http://xero.test",
-			ClientID: sim.ClientID(), ClientSecret: sim.ClientSecret(), Transport: tr}
-		c, err := NewClient(cfg, sim.RefreshToken(), &memStore{}, nil, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
+		sim, c := appLimitedClient(t, tenants, appLimit)
 
 		ctx, cancel := context.WithTimeout(t.Context(), minutes*time.Minute)
 		defer cancel()
