@@ -185,6 +185,13 @@ func (w *writer) run(ctx context.Context) (err error) {
 		}
 	}()
 	for {
+		if ctx.Err() != nil {
+			// A soft stop: begin nothing more.
+			if running {
+				return w.finish(<-results, &queue)
+			}
+			return nil
+		}
 		if !running && len(queue) > 0 && (wait == nil || w.full(queue)) {
 			if wait != nil {
 				wait.Stop()
