@@ -5,7 +5,7 @@
 // entity is read, avro encodes the records and offsets keeps the bookmarks and the refresh token
 // in the state topic. A record's path, from an HTTP response to a Kafka record, is
 // poller.fetch (poller.go) → the stream's strategy, a state machine with no I/O (keyset.go,
-// offset.go, scan.go) → builder.record (records.go) → poller.commit → writer.transact (writer.go).
+// offset.go, scan.go) → builder.record (records.go) → poller.send (pipeline.go) → writer.transact (writer.go).
 package connector
 
 import (

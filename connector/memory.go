@@ -6,8 +6,6 @@ import (
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/xero-kafka/xero-kafka/streams"
 )
 
 // pageBudget bounds the bytes of the pages read from Xero and not yet committed, over every
@@ -192,11 +190,8 @@ func (p *poller) settlePage(size int64) {
 	if p.lease == nil {
 		return
 	}
-	if p.stream.Sync != streams.Scan {
-		// Only a scan keeps pages' records across calls; elsewhere the previous page was
-		// committed (and its reservation released) or dropped.
-		p.leaseBase = 0
-	}
+	// The page stays counted until the write that follows it is committed (pipeline.go).
+	p.unsent += p.lastPage
 	p.leaseBase += p.lastPage
 	p.lease.resize(p.leaseBase)
 }

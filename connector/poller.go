@@ -76,7 +76,10 @@ type poller struct {
 	mem                 *pageBudget
 	lease               *pageLease
 	leaseBase, lastPage int64
-	startDelay          time.Duration
+	// unsent is the bytes of the pages read since the last write sent, which that write's
+	// answer releases (pipeline.go).
+	unsent     int64
+	startDelay time.Duration
 }
 
 // Waits after failures: doubling from the first to the last.
@@ -109,33 +112,36 @@ func retryAfter(err error, def time.Duration) time.Duration {
 
 // cycle runs one sync cycle: the one loop that reads pages, builds records and commits them.
 // The stream's strategy (strategy.go) decides, from each page, what to write with which
-// bookmark and what to read next.
+// bookmark and what to read next. The writes are pipelined (pipeline.go): the next page is read
+// while the last ones commit.
 func (p *poller) cycle(ctx context.Context) error {
 	st := newStrategy(p.stream, p.bm, &p.deadSeen)
 	if st == nil {
 		return fmt.Errorf("unknown sync strategy %v", p.stream.Sync)
 	}
+	pl := &pipeline{}
+	p.unsent = 0
 	r := st.first()
 	for {
+		if err := p.room(pl); err != nil {
+			return p.finish(st, pl, nil, nil)
+		}
 		f, err := p.fetch(ctx, r)
 		if err != nil {
-			abandon(st, &p.deadSeen, nil, 0)
-			return err
+			return p.finish(st, pl, nil, err)
 		}
 		s, err := st.take(f)
 		p.report(s.notes)
 		if err != nil {
-			abandon(st, &p.deadSeen, nil, 0)
-			return err
+			return p.finish(st, pl, nil, err)
 		}
 		for i, w := range s.writes {
-			if err := p.write(ctx, w); err != nil {
-				abandon(st, &p.deadSeen, s.writes, i)
-				return err
+			if err := p.send(ctx, pl, w); err != nil {
+				return p.finish(st, pl, s.writes[i:], err)
 			}
 		}
 		if s.next == nil {
-			return nil
+			return p.finish(st, pl, nil, nil)
 		}
 		r = *s.next
 	}
@@ -226,27 +232,6 @@ func (p *poller) report(notes []note) {
 	}
 }
 
-// write builds the records of w and commits them with w's bookmark.
-func (p *poller) write(ctx context.Context, w write) error {
-	recs := make([]*kgo.Record, 0, len(w.items)+len(w.tombstones))
-	for _, it := range w.items {
-		rec, err := p.emit(it)
-		if err != nil {
-			return err
-		}
-		recs = append(recs, rec)
-	}
-	for _, id := range w.tombstones {
-		rec, err := p.build.tombstone(id)
-		if err != nil {
-			return err
-		}
-		recs = append(recs, rec)
-		p.metrics.records.WithLabelValues(p.tenant, p.stream.Name, "tombstone").Inc()
-	}
-	return p.commit(ctx, recs, w.bm, w.touched())
-}
-
 // emit builds the Kafka record of it, or its dead letter, and counts it.
 func (p *poller) emit(it item) (*kgo.Record, error) {
 	if it.bad != nil {
@@ -267,35 +252,4 @@ func (p *poller) emit(it item) (*kgo.Record, error) {
 		p.metrics.records.WithLabelValues(p.tenant, p.stream.Name, "written").Inc()
 	}
 	return rec, nil
-}
-
-// commit writes recs and the bookmark next in one transaction; on success next becomes the
-// committed bookmark. touched lists the ids whose bookmark entries the write may have changed
-// (nil: not known), the only entries the bookmark writer compares.
-func (p *poller) commit(ctx context.Context, recs []*kgo.Record, next offsets.Bookmark, touched []string) error {
-	if p.bw == nil {
-		p.bw = offsets.NewBookmarkWriter(p.stateTopic, p.tenant, p.stream.Name, p.bm)
-	}
-	state, err := p.bw.Records(next, touched)
-	if err != nil {
-		return fmt.Errorf("encode bookmark: %w", err)
-	}
-	// Records written to the stream's topic (data and tombstones), not the dead letters.
-	written := 0
-	for _, r := range recs {
-		if r.Topic == p.build.topic {
-			written++
-		}
-	}
-	err = p.out.commit(ctx, append(recs, state...))
-	p.dropPages()
-	if err != nil {
-		return err
-	}
-	p.bw.Committed()
-	p.bm = next
-	p.status.committed(next, written)
-	p.log.Debug("committed", "records", written, "dead_letters", len(recs)-written, "watermark", next.Watermark,
-		"window", len(next.Window), "traversals", len(next.Verify), "hashes", len(next.Hashes))
-	return nil
 }

@@ -81,8 +81,9 @@ type read struct {
 	lookup string
 }
 
-// write is what one transaction holds: records to build from the items (an item without
-// readable keys becomes a dead letter), tombstones for the ids, and the bookmark that covers them.
+// write is what commits at once, in one transaction (which may hold other writes too): records
+// to build from the items (an item without readable keys becomes a dead letter), tombstones for
+// the ids, and the bookmark that covers them.
 type write struct {
 	items      []item
 	tombstones []string
@@ -111,8 +112,8 @@ func (w write) touched() []string {
 	return ids
 }
 
-// step is the outcome of one page: the writes to commit, in order, each in its own transaction,
-// then the next read (nil: the cycle is over), and what the poller should log or count.
+// step is the outcome of one page: the writes to commit, in order, then the next read (nil: the
+// cycle is over), and what the poller should log or count.
 type step struct {
 	writes []write
 	next   *read

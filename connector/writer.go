@@ -23,23 +23,34 @@ var errWriterStopped = errors.New("transactional writer stopped")
 
 // writer commits records in Kafka transactions on the connector's single transactional producer.
 //
-// Pollers hand it the records of a page together with their new bookmark and wait for the
-// answer; the writer groups the requests that are waiting at the same moment into one
-// transaction (one commit round trip for many pages) and answers every request of the group
-// with the transaction's outcome. A request is committed entirely or not at all, so a poller
-// moves its in-memory bookmark only after a nil answer.
+// Pollers hand it the records of a page together with their new bookmark; the writer queues the
+// requests that arrive while a transaction runs and commits them together in the next one (one
+// commit round trip for many pages), bounded by records (maxRecords) and bytes (maxGroupBytes),
+// and answers every request of the group with the transaction's outcome. A request is committed
+// entirely or not at all, so a poller moves its bookmark only after a nil answer.
+//
+// A poller may hand over its next page before the answer for the last one (a pipeline); such
+// requests carry the poller's chain. Each page's bookmark is a change from the page before it,
+// so once a transaction fails the writer refuses, without producing them, the chain's requests
+// still queued and any that arrive later: the poller starts a new chain from its committed
+// bookmark.
 type writer struct {
 	cl txnProducer
-	// reqs is unbuffered: a request is taken only when the writer is ready for it, so after the
-	// writer stops nobody waits on an answer that will never come.
+	// reqs is unbuffered: a request is taken only by a running writer, which answers every
+	// request it took, so nobody waits on an answer that will never come.
 	reqs chan *commitReq
 	// stopped is closed when run returns; err is then the reason.
 	stopped chan struct{}
 	err     error
 	// committed counts the transactions committed.
 	committed atomic.Int64
-	// maxRecords bounds the records of one transaction, keeping transactions short.
-	maxRecords int
+	// maxRecords and maxGroupBytes bound one transaction, keeping transactions short; a single
+	// request larger than either goes alone.
+	maxRecords    int
+	maxGroupBytes int
+	// groupWait is how long an idle writer waits for more requests to join the first one
+	// before it begins a transaction.
+	groupWait time.Duration
 	// txnTimeout bounds one transaction's produce and commit, whatever happens to the run context.
 	txnTimeout time.Duration
 	log        *slog.Logger
@@ -47,9 +58,32 @@ type writer struct {
 }
 
 type commitReq struct {
-	recs []*kgo.Record
-	done chan error
+	recs  []*kgo.Record
+	bytes int
+	// chain links the requests of one poller's pipeline (nil: a request on its own).
+	chain *chain
+	start time.Time
+	done  chan error
 }
+
+// chain is the sequence of requests of one poller in which each request's bookmark is a change
+// from the one before. Only the writer's goroutine reads or sets broken.
+type chain struct {
+	broken bool
+}
+
+// errChainBroken answers a request queued behind a failed transaction of its chain: it was not
+// produced.
+var errChainBroken = errors.New("not written: an earlier transaction of the same stream failed")
+
+// Bounds of a transaction besides the records.
+const (
+	// maxGroupBytes bounds the keys and values of one transaction.
+	maxGroupBytes = 16 << 20
+	// defaultGroupWait lets the pages of a stream that arrive together share a transaction
+	// when the writer was idle; while a transaction runs, the next group gathers anyway.
+	defaultGroupWait = time.Millisecond
+)
 
 // txnProducer is the transactional side of *kgo.Client that the writer uses.
 type txnProducer interface {
@@ -60,13 +94,15 @@ type txnProducer interface {
 
 func newWriter(cl txnProducer, maxRecords int, txnTimeout time.Duration, log *slog.Logger, m *metrics) *writer {
 	return &writer{
-		cl:         cl,
-		reqs:       make(chan *commitReq),
-		stopped:    make(chan struct{}),
-		maxRecords: maxRecords,
-		txnTimeout: txnTimeout,
-		log:        log,
-		metrics:    m,
+		cl:            cl,
+		reqs:          make(chan *commitReq),
+		stopped:       make(chan struct{}),
+		maxRecords:    maxRecords,
+		maxGroupBytes: maxGroupBytes,
+		groupWait:     defaultGroupWait,
+		txnTimeout:    txnTimeout,
+		log:           log,
+		metrics:       m,
 	}
 }
 
@@ -74,63 +110,185 @@ func newWriter(cl txnProducer, maxRecords int, txnTimeout time.Duration, log *sl
 // writing when ctx ends before the writer takes the request or the writer has stopped; once
 // taken, the request's transaction runs to its end and commit waits for it.
 func (w *writer) commit(ctx context.Context, recs []*kgo.Record) error {
+	done, err := w.send(ctx, nil, recs)
+	if err != nil {
+		return err
+	}
+	return <-done
+}
+
+// send hands recs to the writer as the next request of chain c (nil: none) and returns the
+// channel that will carry its answer; it waits only until the writer takes the request. It
+// returns an error, and nothing is written, when ctx ends first or the writer has stopped.
+func (w *writer) send(ctx context.Context, c *chain, recs []*kgo.Record) (<-chan error, error) {
+	req := &commitReq{recs: recs, bytes: recordBytes(recs), chain: c, start: time.Now(), done: make(chan error, 1)}
 	w.metrics.inFlight.Add(float64(len(recs)))
-	defer w.metrics.inFlight.Sub(float64(len(recs)))
-	defer w.metrics.observeCommit(time.Now())
-	req := &commitReq{recs: recs, done: make(chan error, 1)}
+	var err error
 	select {
 	case w.reqs <- req:
+		return req.done, nil
 	case <-ctx.Done():
-		return ctx.Err()
+		err = ctx.Err()
 	case <-w.stopped:
-		if w.err != nil {
-			return w.err
-		}
-		return errWriterStopped
+		err = w.stopReason()
 	}
-	return <-req.done
+	w.metrics.inFlight.Sub(float64(len(recs)))
+	return nil, err
+}
+
+// stopReason is the answer to a request the stopped writer did not produce. w.stopped is closed.
+func (w *writer) stopReason() error {
+	if w.err != nil {
+		return w.err
+	}
+	return errWriterStopped
+}
+
+// answer gives r its outcome.
+func (w *writer) answer(r *commitReq, err error) {
+	w.metrics.inFlight.Sub(float64(len(r.recs)))
+	w.metrics.observeCommit(r.start)
+	r.done <- err
+}
+
+// recordBytes is the size of the keys and values of recs.
+func recordBytes(recs []*kgo.Record) int {
+	n := 0
+	for _, r := range recs {
+		n += len(r.Key) + len(r.Value)
+	}
+	return n
+}
+
+// txnDone is the outcome of a transaction run by transact.
+type txnDone struct {
+	group []*commitReq
+	err   error
 }
 
 // run takes requests until ctx ends (a soft stop: the transaction under way finishes first) or
-// the producer is fenced or broken, which it returns.
+// the producer is fenced or broken, which it returns. Requests it took and did not produce are
+// answered with the reason it stopped.
 func (w *writer) run(ctx context.Context) (err error) {
+	var queue []*commitReq
+	results := make(chan txnDone, 1)
+	running := false
+	var wait *time.Timer // the idle writer's wait for a group to gather
 	defer func() {
+		if wait != nil {
+			wait.Stop()
+		}
 		w.err = err
 		close(w.stopped)
+		for _, r := range queue {
+			w.answer(r, w.stopReason())
+		}
 	}()
 	for {
-		var group []*commitReq
+		if ctx.Err() != nil {
+			// A soft stop: begin nothing more.
+			if running {
+				return w.finish(<-results, &queue)
+			}
+			return nil
+		}
+		if !running && len(queue) > 0 && (wait == nil || w.full(queue)) {
+			if wait != nil {
+				wait.Stop()
+				wait = nil
+			}
+			var group []*commitReq
+			group, queue = w.group(queue)
+			running = true
+			go func() { results <- txnDone{group: group, err: w.transact(group)} }()
+		}
+		var waited <-chan time.Time
+		if wait != nil {
+			waited = wait.C
+		}
 		select {
 		case <-ctx.Done():
+			if running {
+				return w.finish(<-results, &queue)
+			}
 			return nil
 		case r := <-w.reqs:
-			group = append(group, r)
-		}
-		n := len(group[0].recs)
-	gather:
-		for n < w.maxRecords {
-			select {
-			case r := <-w.reqs:
-				group = append(group, r)
-				n += len(r.recs)
-			default:
-				break gather
+			if r.chain != nil && r.chain.broken {
+				w.answer(r, errChainBroken)
+				continue
+			}
+			queue = append(queue, r)
+			if !running && len(queue) == 1 && w.groupWait > 0 {
+				wait = time.NewTimer(w.groupWait)
+			}
+		case <-waited:
+			wait = nil
+		case res := <-results:
+			running = false
+			if err := w.finish(res, &queue); err != nil {
+				return err
 			}
 		}
-		err := w.transact(group, n)
-		for _, r := range group {
-			r.done <- err
+	}
+}
+
+// full reports whether the queue fills a transaction.
+func (w *writer) full(queue []*commitReq) bool {
+	n, b := 0, 0
+	for _, r := range queue {
+		n, b = n+len(r.recs), b+r.bytes
+	}
+	return n >= w.maxRecords || b >= w.maxGroupBytes
+}
+
+// group splits the next transaction's requests off the queue: the oldest, and those after it
+// while they fit the bounds.
+func (w *writer) group(queue []*commitReq) (group, rest []*commitReq) {
+	n, b := len(queue[0].recs), queue[0].bytes
+	i := 1
+	for ; i < len(queue); i++ {
+		r := queue[i]
+		if n+len(r.recs) > w.maxRecords || b+r.bytes > w.maxGroupBytes {
+			break
 		}
-		switch {
-		case err == nil:
-		case errors.Is(err, ErrFenced):
-			w.log.Error("stopping: the producer was fenced by a newer instance", "transactional_id_error", err)
-			return err
-		case errors.Is(err, errProducerBroken), errors.Is(err, errOutcomeUnknown):
-			return err
-		default:
-			w.log.Warn("transaction aborted; its pages will be read again", "requests", len(group), "records", n, "err", err)
+		n, b = n+len(r.recs), b+r.bytes
+	}
+	return queue[:i:i], queue[i:]
+}
+
+// finish answers the requests of a finished transaction. When it failed, their chains are broken:
+// the queued requests of those chains are refused. It returns the error that stops the writer.
+func (w *writer) finish(res txnDone, queue *[]*commitReq) error {
+	for _, r := range res.group {
+		w.answer(r, res.err)
+	}
+	if res.err == nil {
+		return nil
+	}
+	for _, r := range res.group {
+		if r.chain != nil {
+			r.chain.broken = true
 		}
+	}
+	kept := (*queue)[:0]
+	for _, r := range *queue {
+		if r.chain != nil && r.chain.broken {
+			w.answer(r, errChainBroken)
+			continue
+		}
+		kept = append(kept, r)
+	}
+	clear((*queue)[len(kept):])
+	*queue = kept
+	switch err := res.err; {
+	case errors.Is(err, ErrFenced):
+		w.log.Error("stopping: the producer was fenced by a newer instance", "transactional_id_error", err)
+		return err
+	case errors.Is(err, errProducerBroken), errors.Is(err, errOutcomeUnknown):
+		return err
+	default:
+		w.log.Warn("transaction aborted; its pages will be read again", "requests", len(res.group), "err", err)
+		return nil
 	}
 }
 
@@ -147,7 +305,11 @@ var errOutcomeUnknown = errors.New("the outcome of a transaction commit is unkno
 // The context of the produce and the commit is not the run context: cancelling an EndTxn in
 // flight would leave its outcome unknown (kgo's EndTransaction documentation), so a soft stop
 // lets it finish and only txnTimeout cuts it short.
-func (w *writer) transact(group []*commitReq, n int) error {
+func (w *writer) transact(group []*commitReq) error {
+	n := 0
+	for _, r := range group {
+		n += len(r.recs)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), w.txnTimeout)
 	defer cancel()
 	start := time.Now()

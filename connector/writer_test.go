@@ -3,6 +3,7 @@ package connector
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"testing"
@@ -14,16 +15,19 @@ import (
 )
 
 // fakeTxn is a transactional producer that records its transactions. gate, when set, holds the
-// produce of the first transaction until it is closed; commitErr answers the commits.
+// produce of the first transaction until it is closed; commitErr answers the commits, after
+// commitErrs, which answer the first ones in turn.
 type fakeTxn struct {
-	mu        sync.Mutex
-	begins    int
-	ends      []kgo.TransactionEndTry
-	txns      [][]*kgo.Record // the records of each committed transaction
-	cur       []*kgo.Record
-	gate      chan struct{}
-	beginErr  error
-	commitErr error
+	mu         sync.Mutex
+	begins     int
+	ends       []kgo.TransactionEndTry
+	txns       [][]*kgo.Record // the records of each committed transaction
+	produced   []*kgo.Record   // every record produced, committed or not
+	cur        []*kgo.Record
+	gate       chan struct{}
+	beginErr   error
+	commitErr  error
+	commitErrs []error
 }
 
 func (f *fakeTxn) BeginTransaction() error {
@@ -41,6 +45,7 @@ func (f *fakeTxn) ProduceSync(_ context.Context, rs ...*kgo.Record) kgo.ProduceR
 	f.mu.Lock()
 	first, gate := f.begins == 1, f.gate
 	f.cur = append(f.cur, rs...)
+	f.produced = append(f.produced, rs...)
 	f.mu.Unlock()
 	if first && gate != nil {
 		<-gate
@@ -57,7 +62,13 @@ func (f *fakeTxn) EndTransaction(_ context.Context, try kgo.TransactionEndTry) e
 	defer f.mu.Unlock()
 	f.ends = append(f.ends, try)
 	if try == kgo.TryCommit {
-		if f.commitErr != nil {
+		if len(f.commitErrs) > 0 {
+			err := f.commitErrs[0]
+			f.commitErrs = f.commitErrs[1:]
+			if err != nil {
+				return err
+			}
+		} else if f.commitErr != nil {
 			return f.commitErr
 		}
 		f.txns = append(f.txns, f.cur)
@@ -68,6 +79,7 @@ func (f *fakeTxn) EndTransaction(_ context.Context, try kgo.TransactionEndTry) e
 func startWriter(t *testing.T, f *fakeTxn) (*writer, <-chan error) {
 	t.Helper()
 	w := newWriter(f, 1000, time.Minute, slog.New(slog.DiscardHandler), newMetrics(nil, false))
+	w.groupWait = 0 // a group is what waits while a transaction runs
 	done := make(chan error, 1)
 	go func() { done <- w.run(t.Context()) }()
 	return w, done
@@ -189,6 +201,7 @@ func TestWriterSoftStop(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := &fakeTxn{gate: make(chan struct{})}
 		w := newWriter(f, 1000, time.Minute, slog.New(slog.DiscardHandler), newMetrics(nil, false))
+		w.groupWait = 0
 		ctx, cancel := context.WithCancel(t.Context())
 		done := make(chan error, 1)
 		go func() { done <- w.run(ctx) }()
@@ -206,6 +219,99 @@ func TestWriterSoftStop(t *testing.T) {
 		}
 		if err := w.commit(t.Context(), recs("b")); !errors.Is(err, errWriterStopped) {
 			t.Errorf("commit after the stop: %v, want errWriterStopped", err)
+		}
+	})
+}
+
+// TestWriterRefusesABrokenChain: when a transaction fails, the requests of its chain queued
+// behind it, and those that come later, are refused without being produced; other requests, and
+// a new chain of the same poller, are committed.
+func TestWriterRefusesABrokenChain(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := &fakeTxn{gate: make(chan struct{}), commitErrs: []error{kerr.InvalidTxnState}}
+		w, _ := startWriter(t, f)
+		var a, other chain
+		send := func(c *chain, key string) <-chan error {
+			done, err := w.send(t.Context(), c, recs(key))
+			if err != nil {
+				t.Fatalf("send %s: %v", key, err)
+			}
+			return done
+		}
+		a1 := send(&a, "a1")
+		synctest.Wait() // a1's transaction is producing, held by the gate
+		a2, b1, a3 := send(&a, "a2"), send(&other, "b1"), send(&a, "a3")
+		synctest.Wait()
+		close(f.gate)
+		if err := <-a1; err == nil || errors.Is(err, errChainBroken) {
+			t.Fatalf("a1: %v, want its transaction's failure", err)
+		}
+		for name, done := range map[string]<-chan error{"a2": a2, "a3": a3} {
+			if err := <-done; !errors.Is(err, errChainBroken) {
+				t.Errorf("%s, queued behind the failed a1: %v, want errChainBroken", name, err)
+			}
+		}
+		if err := <-b1; err != nil {
+			t.Errorf("b1, of another chain: %v", err)
+		}
+		if err := <-send(&a, "a4"); !errors.Is(err, errChainBroken) {
+			t.Errorf("a4, sent after the failure on the broken chain: %v, want errChainBroken", err)
+		}
+		var fresh chain
+		if err := <-send(&fresh, "a5"); err != nil {
+			t.Errorf("a5, on a new chain: %v", err)
+		}
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		for _, r := range f.produced {
+			if k := string(r.Key); k == "a2" || k == "a3" || k == "a4" {
+				t.Errorf("%s was produced", k)
+			}
+		}
+		if got := keysOf(f.txns); len(got) != 2 || got[0][0] != "b1" || got[1][0] != "a5" {
+			t.Errorf("committed %v, want b1 then a5", got)
+		}
+	})
+}
+
+// TestWriterGroupBounds: an idle writer waits groupWait for more requests, and a group stops
+// at the record and byte bounds.
+func TestWriterGroupBounds(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := &fakeTxn{}
+		w := newWriter(f, 3, time.Minute, slog.New(slog.DiscardHandler), newMetrics(nil, false))
+		w.groupWait = 10 * time.Millisecond
+		w.maxGroupBytes = 100
+		go func() { _ = w.run(t.Context()) }()
+		var c chain
+		var dones []<-chan error
+		send := func(rs []*kgo.Record) {
+			done, err := w.send(t.Context(), &c, rs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dones = append(dones, done)
+		}
+		send(recs("a"))
+		time.Sleep(5 * time.Millisecond) // within the wait
+		send(recs("b"))
+		time.Sleep(20 * time.Millisecond) // past it: a and b committed together
+		send(recs("c", "d"))
+		send(recs("e", "f")) // over 3 records with c and d
+		big := recs("g")
+		big[0].Value = make([]byte, 120) // over the byte bound alone: a group of its own
+		send(big)
+		send(recs("h"))
+		for _, d := range dones {
+			if err := <-d; err != nil {
+				t.Fatal(err)
+			}
+		}
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		got := fmt.Sprint(keysOf(f.txns))
+		if want := "[[a b] [c d] [e f] [g] [h]]"; got != want {
+			t.Errorf("transactions %s, want %s", got, want)
 		}
 	})
 }

@@ -18,8 +18,9 @@
 //	w.Committed()                            // once it has committed
 //
 // which writes what changed since the committed bookmark (a delta record), or the bookmark whole
-// with tombstones for the records it replaces (BookmarkRecords writes it whole, without them),
-// and, after each refresh of the access token, in a transaction of its own that commits before
+// with tombstones for the records it replaces (BookmarkRecords writes it whole, without them);
+// a pipeline of pages asks w.Append for each before the earlier ones are answered, then calls
+// w.Committed for each committed, oldest first, and w.Failed for the rest. And, after each refresh of the access token, in a transaction of its own that commits before
 // the new access token is used:
 //
 //	rec, err := offsets.TokenRecord(topic, tok, sealer)

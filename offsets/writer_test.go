@@ -603,3 +603,106 @@ func TestWriterOnBroker(t *testing.T) {
 		}
 	}
 }
+
+// TestWriterPipelined asks for several writes before the first is answered, as a poller that
+// reads on while its pages commit, and answers them as the writer of transactions would: a
+// prefix commits, and from the first failure on none does. After each round the loaded state, and
+// the bookmark the writer makes its next write from, equal the last committed bookmark, and once a
+// write has committed no unused record is left: the state starts with the tail of a larger
+// version that Load reports unused, and the first round fails whole, so the writer must tombstone
+// that tail again after taking its writes back.
+func TestWriterPipelined(t *testing.T) {
+	memoryOnly(t)
+	for seed := range uint64(4) {
+		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(seed, 2))
+			topic := newMemTopic(t)
+			for _, b := range []Bookmark{{Watermark: 1, Hashes: manyHashes(20000)}, {Watermark: 2}} {
+				recs, err := BookmarkRecords("state", tenantA, "items", b)
+				if err != nil {
+					t.Fatal(err)
+				}
+				topic.commit(recs)
+			}
+			st := topic.load()
+			if st.Summary().StaleChunks == 0 {
+				t.Fatal("the state holds no unused record to start with")
+			}
+			w := st.BookmarkWriter(tenantA, "items")
+			var ids []string
+			cur, _ := st.Bookmark(tenantA, "items")
+			deltas, bases, failed := 0, 0, 0
+			for round := range 40 {
+				n := 1 + rng.IntN(5)
+				asked := make([]Bookmark, 0, n)
+				batches := make([][]*kgo.Record, 0, n)
+				prev := cur
+				for range n {
+					next := cloneBM(prev)
+					for i := range next.Verify {
+						if next.Verify[i].Written == nil { // as loaded when empty
+							next.Verify[i].Written = map[string]int64{}
+						}
+					}
+					touched := change(rng, &next, &ids)
+					recs, err := w.Append(next, touched)
+					if err != nil {
+						t.Fatalf("round %d: Append: %v", round, err)
+					}
+					for _, r := range recs {
+						switch {
+						case strings.HasPrefix(string(r.Key), deltaPrefix) && r.Value != nil:
+							deltas++
+						case strings.HasPrefix(string(r.Key), bookmarkPrefix):
+							bases++
+						}
+					}
+					if got := w.Outstanding(); got != len(asked)+1 {
+						t.Fatalf("round %d: %d writes outstanding, want %d", round, got, len(asked)+1)
+					}
+					asked = append(asked, next)
+					batches = append(batches, recs)
+					prev = next
+				}
+				ok := n
+				if round == 0 {
+					ok = 0
+					failed++
+				} else if rng.IntN(2) == 0 {
+					ok = rng.IntN(n) // the transaction of write ok fails, and so every later one
+					failed++
+				}
+				for i := range ok {
+					topic.commit(batches[i])
+					w.Committed()
+					cur = asked[i]
+				}
+				w.Failed()
+				if w.Outstanding() != 0 {
+					t.Fatalf("round %d: %d writes outstanding after Failed", round, w.Outstanding())
+				}
+				if rng.IntN(4) != 0 {
+					topic.compact()
+				}
+				st := topic.load()
+				if got, _ := st.Bookmark(tenantA, "items"); !reflect.DeepEqual(roundTrip(t, got), roundTrip(t, cur)) {
+					t.Fatalf("round %d (%d of %d committed): loaded %s, committed %s", round, ok, n, short(got), short(cur))
+				}
+				if !reflect.DeepEqual(roundTrip(t, w.Bookmark()), roundTrip(t, cur)) {
+					t.Fatalf("round %d (%d of %d committed): the writer goes on from %s, committed %s", round, ok, n, short(w.Bookmark()), short(cur))
+				}
+				if ok > 0 {
+					if k := st.Summary().StaleChunks; k != 0 {
+						t.Fatalf("round %d (%d of %d committed): %d unused records", round, ok, n, k)
+					}
+				}
+				if rng.IntN(15) == 0 {
+					w = st.BookmarkWriter(tenantA, "items")
+				}
+			}
+			if deltas == 0 || bases < 2 || failed == 0 {
+				t.Fatalf("%d deltas, %d whole writes, %d failed rounds: the run did not exercise each", deltas, bases, failed)
+			}
+		})
+	}
+}
