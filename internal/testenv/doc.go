@@ -42,9 +42,12 @@
 // returns with what was written.
 //
 // Differences to keep in mind:
-//   - kfake compacts on a timer (log.cleaner.backoff.ms is set to 1s here, like the real broker)
-//     and ignores segment.ms and min.cleanable.dirty.ratio; the real broker compacts only closed
-//     segments.
+//   - kfake compacts only when a test asks (Cluster.Compact), at a moment with no transaction
+//     open: its cleaner does not stop at the last stable offset, so a record of an open
+//     transaction would supersede the committed record of its key, which an abort then leaves
+//     with no committed value (TestFakeKafkaKeepsCommittedUnderOpenTransaction). It ignores
+//     segment.ms and min.cleanable.dirty.ratio; the real broker compacts only closed segments,
+//     below the last stable offset.
 //   - srfake accepts every schema whatever the compatibility level; Apicurio checks it (the global
 //     default is BACKWARD, set by the services script).
 //   - Apache Kafka writes a transaction's commit markers just after EndTransaction returns, so a

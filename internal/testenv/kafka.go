@@ -101,8 +101,12 @@ func fakeKafka(t testing.TB) Cluster {
 	opts := []kfake.Opt{
 		kfake.NumBrokers(fakeBrokers),
 		kfake.DataDir(filepath.Join(t.TempDir(), "kfake")),
-		// Compact on a timer, like the real broker's cleaner (kfake's default is an hour).
-		kfake.BrokerConfigs(map[string]string{"log.cleaner.backoff.ms": "1000"}),
+		// No compaction on a timer: kfake's cleaner, unlike the real broker's, does not stop at
+		// the last stable offset. It lets a record of a transaction still open supersede the
+		// committed record of the same key; once that transaction aborts, the key has no
+		// committed value left, and a state replay loses a bookmark the broker had committed.
+		// Tests that need compaction ask for it (Cluster.Compact) when no transaction is open.
+		kfake.BrokerConfigs(map[string]string{"log.cleaner.backoff.ms": fmt.Sprint((24 * time.Hour).Milliseconds())}),
 	}
 	c, err := kfake.NewCluster(opts...)
 	if err != nil {
