@@ -328,17 +328,24 @@ func skipSpace(b []byte, i int) int {
 	return i
 }
 
-// stringEnd returns the index after the string that begins at b[i], a quote, in valid JSON.
+// stringEnd returns the index after the string that begins at b[i], a quote, in valid JSON. It
+// jumps from quote to quote: a quote ends the string unless an odd number of backslashes
+// precede it.
 func stringEnd(b []byte, i int) int {
-	for i++; ; i++ {
-		switch b[i] {
-		case '"':
-			return i + 1
-		case '\\':
-			i++ // the escaped byte; the hex digits of \u that follow are plain bytes
+	for j := i + 1; ; j++ {
+		j += bytes.IndexByte(b[j:], '"')
+		k := j - 1
+		for b[k] == '\\' {
+			k--
+		}
+		if (j-1-k)%2 == 0 {
+			return j + 1
 		}
 	}
 }
+
+// structural marks the bytes valueEnd stops at inside an object or array.
+var structural = [256]bool{'"': true, '{': true, '[': true, '}': true, ']': true}
 
 // valueEnd returns the index after the value that begins at b[i], in valid JSON.
 func valueEnd(b []byte, i int) int {
@@ -347,6 +354,9 @@ func valueEnd(b []byte, i int) int {
 		return stringEnd(b, i)
 	case '{', '[':
 		for depth := 0; ; {
+			for !structural[b[i]] {
+				i++
+			}
 			switch b[i] {
 			case '"':
 				i = stringEnd(b, i)
