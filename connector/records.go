@@ -23,10 +23,12 @@ const (
 	headerErrorDetail = "xero.error_field"
 )
 
-// encoder transcodes one stream's records to Avro; *avro.Codec implements it.
+// encoder transcodes one stream's records to Avro; *avro.Codec implements it. The records come
+// from xero.Page, whose split has checked their JSON syntax, so the transcoder need not check it
+// again (AppendValidValue).
 type encoder interface {
 	AppendKey(dst []byte, tenantID, primaryKey string) ([]byte, error)
-	AppendValue(dst, raw []byte, tenantID string, extractedAt time.Time) ([]byte, error)
+	AppendValidValue(dst, raw []byte, tenantID string, extractedAt time.Time) ([]byte, error)
 }
 
 // builder turns the raw records of one (tenant, stream) into Kafka records: Avro key and value in
@@ -66,7 +68,7 @@ func (b *builder) record(raw []byte, m recordMeta, extractedAt time.Time) (rec *
 	if err != nil {
 		return nil, false, fmt.Errorf("frame value: %w", err)
 	}
-	value, encErr := b.enc.AppendValue(value, raw, b.tenant, extractedAt)
+	value, encErr := b.enc.AppendValidValue(value, raw, b.tenant, extractedAt)
 	if encErr != nil {
 		return b.deadLetter(raw, m, encErr), true, encErr
 	}

@@ -45,8 +45,10 @@ type Request struct {
 // Page is one list response.
 type Page struct {
 	// Records are the elements of the wrapper array, each a complete JSON object byte for
-	// byte as Xero sent it, in response order. They share one buffer the size of the response
-	// body; each is capped, so appending to one copies it.
+	// byte as Xero sent it, in response order. Their syntax is valid JSON (RFC 8259); their
+	// strings may hold invalid UTF-8 and their objects duplicate names, which are left for the
+	// consumer to judge. They share one buffer the size of the response body; each is capped,
+	// so appending to one copies it.
 	Records []json.RawMessage
 	// values holds the raw values of the request's Fields: record i's are
 	// values[i*nfields:(i+1)*nfields]. See Fields.
@@ -126,6 +128,13 @@ func (c *Client) List(ctx context.Context, req Request) (*Page, error) {
 		return nil, err
 	}
 	return page, nil
+}
+
+// DecodePage reads body, a whole list response held in memory, as List reads the body of a 200:
+// the records of the wrapper array, the values of fields in each (Page.Fields), the pagination
+// and the server time. Errors say what is wrong with the body.
+func DecodePage(body []byte, wrapper string, fields ...string) (*Page, error) {
+	return decodePage(bytes.NewReader(body), wrapper, int64(len(body)), fields...)
 }
 
 // decodePage reads a list response body into one buffer of its size, then walks it as JSON
