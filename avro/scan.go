@@ -418,7 +418,13 @@ func (e *encoder) index(in []byte, i int) (int, bool) {
 	}
 	open := e.open[:0]
 	defer func() { e.open = open[:0] }()
-	for i < len(in) {
+	for {
+		for i < len(in) && !bracketOrQuote[in[i]] {
+			i++
+		}
+		if i >= len(in) {
+			return i, false
+		}
 		switch in[i] {
 		case '"':
 			j := quoteOrBackslash(in, i+1)
@@ -439,7 +445,7 @@ func (e *encoder) index(in []byte, i int) (int, bool) {
 			}
 			open = append(open, len(e.containers))
 			e.containers = append(e.containers, span{start: i})
-		case '}', ']':
+		default: // '}', ']'
 			if len(open) == 0 {
 				return i, false
 			}
@@ -450,5 +456,7 @@ func (e *encoder) index(in []byte, i int) (int, bool) {
 		}
 		i++
 	}
-	return i, false
 }
+
+// bracketOrQuote marks the bytes index stops at.
+var bracketOrQuote = [256]bool{'"': true, '{': true, '[': true, '}': true, ']': true}
