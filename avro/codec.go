@@ -123,6 +123,19 @@ func (c *Codec) KeySchema() string { return c.keySchema }
 // array), which are written as null; "/Date(0+0000)/" is null. README.md has the table of every
 // mismatch. On error, dst is returned with its original length.
 func (c *Codec) AppendValue(dst, raw []byte, tenantID string, extractedAt time.Time) ([]byte, error) {
+	return c.appendValue(dst, raw, tenantID, extractedAt, false)
+}
+
+// AppendValidValue is AppendValue for a record whose JSON syntax has been checked already, as
+// the xero package checks every record of a page while it splits the page (jsontext, RFC 8259).
+// It gives the same bytes and the same errors as AppendValue, and reads the record once less:
+// the syntax is not checked again, only the UTF-8 of its strings and the depth of its nesting.
+// Given JSON that is not valid, it may return wrong bytes rather than an error.
+func (c *Codec) AppendValidValue(dst, raw []byte, tenantID string, extractedAt time.Time) ([]byte, error) {
+	return c.appendValue(dst, raw, tenantID, extractedAt, true)
+}
+
+func (c *Codec) appendValue(dst, raw []byte, tenantID string, extractedAt time.Time, valid bool) ([]byte, error) {
 	n := len(dst)
 	if err := checkTenant(tenantID); err != nil {
 		return dst, &FieldError{Stream: c.stream, Path: fieldTenantID, Err: err}
@@ -131,7 +144,17 @@ func (c *Codec) AppendValue(dst, raw []byte, tenantID string, extractedAt time.T
 	defer c.encoders.Put(e)
 	e.containers = e.containers[:0]
 	i := skipSpace(raw, 0)
-	end, err := skipValueDepth(raw, i, 0, &e.containers)
+	end, ok := 0, false
+	if valid && utf8.Valid(raw) {
+		end, ok = e.index(raw, i)
+	}
+	var err error
+	if !ok {
+		// Not checked before, or something the index leaves to the full check: that check
+		// says what is wrong.
+		e.containers = e.containers[:0]
+		end, err = skipValueDepth(raw, i, 0, &e.containers)
+	}
 	if err == nil {
 		if j := skipSpace(raw, end); j != len(raw) {
 			err = errSyntax(j, "data after the record")

@@ -42,6 +42,58 @@ func (e *decimalError) Error() string {
 // error. Trailing zeros do not count as decimal places (46.00000 at scale 4 is 46.0000, the same
 // number).
 func parseDecimal(num []byte, precision, scale int) (u uint128, neg bool, err error) {
+	if v, neg, ok := smallDecimal(num, precision, scale); ok {
+		return uint128{lo: v}, neg, nil
+	}
+	return parseDecimalSlow(num, precision, scale)
+}
+
+// pow10 holds the powers of ten that fit in 64 bits.
+var pow10 = func() (p [20]uint64) {
+	p[0] = 1
+	for k := 1; k < len(p); k++ {
+		p[k] = p[k-1] * 10
+	}
+	return p
+}()
+
+// smallDecimal is parseDecimal for the numbers Xero sends in almost every decimal field: no
+// exponent, no more decimal places than scale, and at most 19 digits once scaled, so that the
+// unscaled value is one uint64 built in one pass. It returns false for any other number, and
+// for one that does not fit, leaving the error to parseDecimalSlow.
+func smallDecimal(num []byte, precision, scale int) (v uint64, neg, ok bool) {
+	i := 0
+	if len(num) > 0 && num[0] == '-' {
+		neg, i = true, 1
+	}
+	nInt, intDigits := 0, 0 // digits before the point, and those after its leading zeros
+	for ; i < len(num) && num[i] >= '0' && num[i] <= '9'; i++ {
+		d := uint64(num[i] - '0')
+		if d != 0 || intDigits > 0 {
+			intDigits++
+		}
+		v = v*10 + d
+		nInt++
+	}
+	nFrac := 0
+	if i < len(num) && num[i] == '.' {
+		for i++; i < len(num) && num[i] >= '0' && num[i] <= '9'; i++ {
+			v = v*10 + uint64(num[i]-'0')
+			nFrac++
+		}
+	}
+	if i != len(num) || nInt == 0 || nFrac > scale || nInt+scale > 19 || intDigits > precision-scale {
+		return 0, false, false
+	}
+	v *= pow10[scale-nFrac]
+	if v == 0 {
+		neg = false // zero, whatever its sign
+	}
+	return v, neg, true
+}
+
+// parseDecimalSlow is parseDecimal for any number scanNumber accepts.
+func parseDecimalSlow(num []byte, precision, scale int) (u uint128, neg bool, err error) {
 	i := 0
 	if num[0] == '-' {
 		neg = true

@@ -24,6 +24,8 @@ type encoder struct {
 	// containers holds the extent of every object and array of the input, in the order of their
 	// openings (found while validating), so that a record's first pass can step over them.
 	containers []span
+	// open is index's stack of the containers it is inside.
+	open []int
 	// text holds a string's text when escapes had to be resolved.
 	text []byte
 }
@@ -129,7 +131,7 @@ func (e *encoder) record(dst []byte, r *recordPlan, i int) ([]byte, int, error) 
 				dst = appendLong(dst, f.typ.valueIndex)
 			}
 			var err error
-			if dst, _, err = e.value(dst, &f.typ, sp.start); err != nil {
+			if dst, _, err = e.value(dst, &f.typ, sp.start, sp.end); err != nil {
 				nv, ok := err.(*noValue)
 				if !ok {
 					return dst, end, fieldErr(f.name, err)
@@ -205,9 +207,10 @@ func (e *encoder) appendUnknown(dst []byte, t *typePlan, ubase int) []byte {
 }
 
 // value reads the non-null JSON value at e.in[i], appends it as type t (without a union branch,
-// which the caller writes) and returns the offset after the value. A value that stands for "no
-// value" in a form t cannot hold is a *noValue error, and nothing is appended.
-func (e *encoder) value(dst []byte, t *typePlan, i int) ([]byte, int, error) {
+// which the caller writes) and returns the offset after the value. end is that offset when the
+// caller knows it already, else 0. A value that stands for "no value" in a form t cannot hold is
+// a *noValue error, and nothing is appended.
+func (e *encoder) value(dst []byte, t *typePlan, i, end int) ([]byte, int, error) {
 	c := e.in[i]
 	if e.empty(t.kind, i) {
 		return dst, i, emptyValue
@@ -234,7 +237,7 @@ func (e *encoder) value(dst []byte, t *typePlan, i int) ([]byte, int, error) {
 		case c != '"':
 			return dst, i, wrongType("a string", c)
 		}
-		text, end, err := e.str(i)
+		text, end, err := e.str(i, end)
 		if err != nil {
 			return dst, i, err
 		}
@@ -247,7 +250,7 @@ func (e *encoder) value(dst []byte, t *typePlan, i int) ([]byte, int, error) {
 			return appendBool(dst, false), i + len("false"), nil
 		case '"':
 			// Xero quotes some booleans (BatchPayment.IsReconciled in its own examples).
-			text, end, err := e.str(i)
+			text, end, err := e.str(i, end)
 			if err != nil {
 				return dst, i, err
 			}
@@ -261,7 +264,7 @@ func (e *encoder) value(dst []byte, t *typePlan, i int) ([]byte, int, error) {
 		}
 		return dst, i, wrongType("a boolean", c)
 	case kindInt, kindLong:
-		num, end, err := e.number(i)
+		num, end, err := e.number(i, end)
 		if err != nil {
 			return dst, i, err
 		}
@@ -271,7 +274,7 @@ func (e *encoder) value(dst []byte, t *typePlan, i int) ([]byte, int, error) {
 		}
 		return appendLong(dst, v), end, nil
 	case kindDecimal:
-		num, end, err := e.number(i)
+		num, end, err := e.number(i, end)
 		if err != nil {
 			return dst, i, err
 		}
@@ -284,7 +287,7 @@ func (e *encoder) value(dst []byte, t *typePlan, i int) ([]byte, int, error) {
 		if c != '"' {
 			return dst, i, wrongType("a date string", c)
 		}
-		text, end, err := e.str(i)
+		text, end, err := e.str(i, end)
 		if err != nil {
 			return dst, i, err
 		}
@@ -343,7 +346,7 @@ func (e *encoder) array(dst []byte, items *typePlan, i int) ([]byte, int, error)
 			if items.nullable {
 				dst = appendLong(dst, items.valueIndex)
 			}
-			if dst, i, err = e.value(dst, items, i); err != nil {
+			if dst, i, err = e.value(dst, items, i, 0); err != nil {
 				if nv, ok := err.(*noValue); ok {
 					end := skipValid(e.in, i, e.containers)
 					err = fmt.Errorf("%s (%s), and the schema does not allow null in this array", e.in[i:end], nv)
@@ -365,13 +368,13 @@ func (e *encoder) array(dst []byte, items *typePlan, i int) ([]byte, int, error)
 // number returns the text of the number at e.in[i] and the offset after it. Xero quotes some
 // numbers (BatchPayment.TotalAmount in its own examples), so a string holding exactly a JSON
 // number is read the same way as the bare number.
-func (e *encoder) number(i int) ([]byte, int, error) {
+func (e *encoder) number(i, end int) ([]byte, int, error) {
 	switch c := e.in[i]; {
 	case c == '-' || (c >= '0' && c <= '9'):
 		end, _ := scanNumber(e.in, i) // validated before
 		return e.in[i:end], end, nil
 	case c == '"':
-		num, end, err := e.str(i)
+		num, end, err := e.str(i, end)
 		if err != nil {
 			return nil, i, err
 		}
@@ -384,10 +387,12 @@ func (e *encoder) number(i int) ([]byte, int, error) {
 	}
 }
 
-// str returns the text of the JSON string at e.in[i] and the offset after it. The text is a
-// slice of the input, or of e.text when escapes had to be resolved.
-func (e *encoder) str(i int) ([]byte, int, error) {
-	end := stringEnd(e.in, i)
+// str returns the text of the JSON string at e.in[i] and the offset after it, end when that is
+// not 0. The text is a slice of the input, or of e.text when escapes had to be resolved.
+func (e *encoder) str(i, end int) ([]byte, int, error) {
+	if end == 0 {
+		end = stringEnd(e.in, i)
+	}
 	text := e.in[i+1 : end-1]
 	if bytes.IndexByte(text, '\\') < 0 {
 		return text, end, nil

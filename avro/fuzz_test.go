@@ -56,3 +56,33 @@ func FuzzAppendValue(f *testing.F) {
 		}
 	})
 }
+
+// FuzzSmallDecimal checks that the one-pass reading of short numbers gives what the general one
+// gives, wherever it takes a number.
+func FuzzSmallDecimal(f *testing.F) {
+	for _, s := range []string{"0", "-0", "-0.00", "4558.74", "1.000000", "00012.5", "99999999999999.9999", "1e3", "12.34567", "-185.5630"} {
+		f.Add(s, 18, 4)
+	}
+	f.Fuzz(func(t *testing.T, num string, precision, scale int) {
+		precision = 1 + abs(precision)%maxPrecision
+		scale = abs(scale) % (precision + 1)
+		if end, err := scanNumber([]byte(num), 0); err != nil || end != len(num) {
+			return
+		}
+		v, neg, ok := smallDecimal([]byte(num), precision, scale)
+		if !ok {
+			return
+		}
+		u, wantNeg, err := parseDecimalSlow([]byte(num), precision, scale)
+		if err != nil || u != (uint128{lo: v}) || neg != wantNeg {
+			t.Fatalf("%s as decimal(%d,%d): %d %v, want %v %v %v", num, precision, scale, v, neg, u, wantNeg, err)
+		}
+	})
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
+}

@@ -1,7 +1,6 @@
 package avro
 
 import (
-	"bytes"
 	"cmp"
 	"errors"
 	"fmt"
@@ -222,6 +221,7 @@ func scanString(in []byte, i int) (end int, escaped bool, err error) {
 	start := i
 	i++
 	for i < len(in) {
+		i = plainPrefix(in, i)
 		for i < len(in) && plain[in[i]] {
 			i++
 		}
@@ -395,15 +395,68 @@ var numberByte = func() (t [256]bool) {
 func stringEnd(in []byte, i int) int {
 	j := i + 1
 	for {
-		j += bytes.IndexByte(in[j:], '"')
-		// The quote ends the string unless an odd number of backslashes precede it.
-		k := j - 1
-		for in[k] == '\\' {
-			k--
-		}
-		if (j-1-k)%2 == 0 {
+		j = quoteOrBackslash(in, j)
+		switch in[j] {
+		case '"':
 			return j + 1
+		case '\\':
+			j += 2 // the escaped byte; the hex digits of \u that follow are plain bytes
+		default:
+			j++
 		}
-		j++
 	}
 }
+
+// index notes in e.containers the extent of every object and array of the valid JSON value
+// that starts at in[i], and returns the offset after it. It is skipValueDepth for input whose
+// syntax is known to be valid: it only follows strings and brackets. It returns false, and
+// leaves the errors to skipValueDepth, when the value is not an object or an array, nests deeper
+// than maxDepth, or is cut short.
+func (e *encoder) index(in []byte, i int) (int, bool) {
+	if i >= len(in) || (in[i] != '{' && in[i] != '[') {
+		return i, false
+	}
+	open := e.open[:0]
+	defer func() { e.open = open[:0] }()
+	for {
+		for i < len(in) && !bracketOrQuote[in[i]] {
+			i++
+		}
+		if i >= len(in) {
+			return i, false
+		}
+		switch in[i] {
+		case '"':
+			j := quoteOrBackslash(in, i+1)
+			for j < len(in) && in[j] != '"' {
+				if in[j] == '\\' {
+					j++
+				}
+				j = quoteOrBackslash(in, j+1)
+			}
+			if j >= len(in) {
+				return i, false
+			}
+			i = j + 1
+			continue
+		case '{', '[':
+			if len(open) >= maxDepth {
+				return i, false
+			}
+			open = append(open, len(e.containers))
+			e.containers = append(e.containers, span{start: i})
+		default: // '}', ']'
+			if len(open) == 0 {
+				return i, false
+			}
+			e.containers[open[len(open)-1]].end = i + 1
+			if open = open[:len(open)-1]; len(open) == 0 {
+				return i + 1, true
+			}
+		}
+		i++
+	}
+}
+
+// bracketOrQuote marks the bytes index stops at.
+var bracketOrQuote = [256]bool{'"': true, '{': true, '[': true, '}': true, ']': true}

@@ -62,9 +62,35 @@ func metaOf(s *streams.Stream, raw []byte, vals []json.RawMessage) (recordMeta, 
 		id = parseValue(vals[0])
 	}
 	if len(vals) > 1 && vals[1] != nil {
+		if m, ok := dateMeta(vals[1]); ok && id.Type == gjson.String && id.Str != "" {
+			m.id, m.hash = id.Str, xxhash.Sum64(raw)
+			return m, nil
+		}
 		rk = parseValue(vals[1])
 	}
 	return meta(s, raw, id, rk)
+}
+
+// dateMeta reads v, a replication key the page's parse found, when it is a date Xero writes
+// ("\/Date(1573755038314+0000)\/") without making a string of it. It returns false for
+// anything else, which meta reads and judges.
+func dateMeta(v []byte) (recordMeta, bool) {
+	var buf [64]byte
+	if len(v) < 2 || len(v) > len(buf) || v[0] != '"' || !onlySlashEscapes(v) {
+		return recordMeta{}, false
+	}
+	text := buf[:0]
+	for i := 1; i < len(v)-1; i++ {
+		if v[i] == '\\' {
+			i++ // \/
+		}
+		text = append(text, v[i])
+	}
+	ms, err := xerotime.Parse(text)
+	if err != nil {
+		return recordMeta{}, false
+	}
+	return recordMeta{pos: ms, posText: time.UnixMilli(ms).UTC().Format(time.RFC3339Nano)}, true
 }
 
 // parseValue is gjson.ParseBytes of v, one JSON value the page's parse found, without going

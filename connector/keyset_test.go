@@ -137,7 +137,7 @@ func (rawEncoder) AppendKey(dst []byte, tenantID, pk string) ([]byte, error) {
 	return append(dst, pk...), nil
 }
 
-func (rawEncoder) AppendValue(dst, raw []byte, _ string, _ time.Time) ([]byte, error) {
+func (rawEncoder) AppendValidValue(dst, raw []byte, _ string, _ time.Time) ([]byte, error) {
 	return append(dst, raw...), nil
 }
 

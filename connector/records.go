@@ -23,10 +23,12 @@ const (
 	headerErrorDetail = "xero.error_field"
 )
 
-// encoder transcodes one stream's records to Avro; *avro.Codec implements it.
+// encoder transcodes one stream's records to Avro; *avro.Codec implements it. The records come
+// from xero.Page, whose split has checked their JSON syntax, so the transcoder need not check it
+// again (AppendValidValue).
 type encoder interface {
 	AppendKey(dst []byte, tenantID, primaryKey string) ([]byte, error)
-	AppendValue(dst, raw []byte, tenantID string, extractedAt time.Time) ([]byte, error)
+	AppendValidValue(dst, raw []byte, tenantID string, extractedAt time.Time) ([]byte, error)
 }
 
 // builder turns the raw records of one (tenant, stream) into Kafka records: Avro key and value in
@@ -66,12 +68,26 @@ func (b *builder) record(raw []byte, m recordMeta, extractedAt time.Time) (rec *
 	if err != nil {
 		return nil, false, fmt.Errorf("frame value: %w", err)
 	}
-	value, encErr := b.enc.AppendValue(value, raw, b.tenant, extractedAt)
+	value, encErr := b.enc.AppendValidValue(value, raw, b.tenant, extractedAt)
 	if encErr != nil {
 		return b.deadLetter(raw, m, encErr), true, encErr
 	}
-	rec = &kgo.Record{Topic: b.topic, Key: key, Value: value, Headers: b.headers(m, "u")}
-	return rec, false, nil
+	// The record and its headers are one allocation, and the replication key's header value
+	// goes in the room left after the value.
+	r := &recordAlloc{}
+	r.rec = kgo.Record{Topic: b.topic, Key: key, Headers: b.appendHeaders(r.headers[:0], "u")}
+	if m.posText != "" {
+		pos := append(value[len(value):], m.posText...)
+		r.rec.Headers = append(r.rec.Headers, kgo.RecordHeader{Key: headerPosition, Value: pos[:len(pos):len(pos)]})
+	}
+	r.rec.Value = value[:len(value):len(value)]
+	return &r.rec, false, nil
+}
+
+// recordAlloc is a record with room for the headers of a record of the stream's topic.
+type recordAlloc struct {
+	rec     kgo.Record
+	headers [4]kgo.RecordHeader
 }
 
 // tombstone builds the delete marker of a record that disappeared from Xero: its key with a null
@@ -107,6 +123,15 @@ func (b *builder) appendKey(dst []byte, id string) ([]byte, error) {
 }
 
 func (b *builder) headers(m recordMeta, op string) []kgo.RecordHeader {
+	h := b.appendHeaders(make([]kgo.RecordHeader, 0, 4), op)
+	if m.posText != "" {
+		h = append(h, kgo.RecordHeader{Key: headerPosition, Value: []byte(m.posText)})
+	}
+	return h
+}
+
+// appendHeaders appends the headers every record of the builder has: tenant, stream and op.
+func (b *builder) appendHeaders(h []kgo.RecordHeader, op string) []kgo.RecordHeader {
 	if b.values == nil {
 		b.values = &headerValues{tenant: []byte(b.tenant), stream: []byte(b.stream.Name), upsert: []byte("u"), del: []byte("d")}
 	}
@@ -114,16 +139,11 @@ func (b *builder) headers(m recordMeta, op string) []kgo.RecordHeader {
 	if op != "u" {
 		opValue = b.values.del
 	}
-	h := make([]kgo.RecordHeader, 0, 4)
-	h = append(h,
+	return append(h,
 		kgo.RecordHeader{Key: headerTenant, Value: b.values.tenant},
 		kgo.RecordHeader{Key: headerStream, Value: b.values.stream},
 		kgo.RecordHeader{Key: headerOp, Value: opValue},
 	)
-	if m.posText != "" {
-		h = append(h, kgo.RecordHeader{Key: headerPosition, Value: []byte(m.posText)})
-	}
-	return h
 }
 
 // deadLetter wraps a record that could not be transcoded: the raw JSON as the value, a plain-text

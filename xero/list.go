@@ -45,8 +45,10 @@ type Request struct {
 // Page is one list response.
 type Page struct {
 	// Records are the elements of the wrapper array, each a complete JSON object byte for
-	// byte as Xero sent it, in response order. They share one buffer the size of the response
-	// body; each is capped, so appending to one copies it.
+	// byte as Xero sent it, in response order. Their syntax is valid JSON (RFC 8259); their
+	// strings may hold invalid UTF-8 and their objects duplicate names, which are left for the
+	// consumer to judge. They share one buffer the size of the response body; each is capped,
+	// so appending to one copies it.
 	Records []json.RawMessage
 	// values holds the raw values of the request's Fields: record i's are
 	// values[i*nfields:(i+1)*nfields]. See Fields.
@@ -126,6 +128,13 @@ func (c *Client) List(ctx context.Context, req Request) (*Page, error) {
 		return nil, err
 	}
 	return page, nil
+}
+
+// DecodePage reads body, a whole list response held in memory, as List reads the body of a 200:
+// the records of the wrapper array, the values of fields in each (Page.Fields), the pagination
+// and the server time. Errors say what is wrong with the body.
+func DecodePage(body []byte, wrapper string, fields ...string) (*Page, error) {
+	return decodePage(bytes.NewReader(body), wrapper, int64(len(body)), fields...)
 }
 
 // decodePage reads a list response body into one buffer of its size, then walks it as JSON
@@ -328,17 +337,24 @@ func skipSpace(b []byte, i int) int {
 	return i
 }
 
-// stringEnd returns the index after the string that begins at b[i], a quote, in valid JSON.
+// stringEnd returns the index after the string that begins at b[i], a quote, in valid JSON. It
+// jumps from quote to quote: a quote ends the string unless an odd number of backslashes
+// precede it.
 func stringEnd(b []byte, i int) int {
-	for i++; ; i++ {
-		switch b[i] {
-		case '"':
-			return i + 1
-		case '\\':
-			i++ // the escaped byte; the hex digits of \u that follow are plain bytes
+	for j := i + 1; ; j++ {
+		j += bytes.IndexByte(b[j:], '"')
+		k := j - 1
+		for b[k] == '\\' {
+			k--
+		}
+		if (j-1-k)%2 == 0 {
+			return j + 1
 		}
 	}
 }
+
+// structural marks the bytes valueEnd stops at inside an object or array.
+var structural = [256]bool{'"': true, '{': true, '[': true, '}': true, ']': true}
 
 // valueEnd returns the index after the value that begins at b[i], in valid JSON.
 func valueEnd(b []byte, i int) int {
@@ -347,6 +363,9 @@ func valueEnd(b []byte, i int) int {
 		return stringEnd(b, i)
 	case '{', '[':
 		for depth := 0; ; {
+			for !structural[b[i]] {
+				i++
+			}
 			switch b[i] {
 			case '"':
 				i = stringEnd(b, i)
