@@ -166,7 +166,7 @@ func Settings() []Setting {
 		{Var: "KAFKA_SASL_USERNAME", Usage: "with KAFKA_SASL_MECHANISM"},
 		{Var: "KAFKA_SASL_PASSWORD", Usage: "with KAFKA_SASL_MECHANISM"},
 		{Var: "KAFKA_MAX_TRANSACTION_RECORDS", Default: "20000", Usage: "records per transaction at most"},
-		{Var: "KAFKA_COMPRESSION", Default: "snappy", Usage: "codec of the batches produced: none, gzip, snappy, lz4 or zstd"},
+		{Var: "KAFKA_COMPRESSION", Default: "lz4", Usage: "codec of the batches produced: none, gzip, snappy, lz4 or zstd"},
 		{Var: "SCHEMA_REGISTRY_URL", Required: true, Usage: "Confluent-compatible Schema Registry (not needed by auth)"},
 		{Var: "SCHEMA_REGISTRY_USERNAME", Usage: "basic auth, with SCHEMA_REGISTRY_PASSWORD"},
 		{Var: "SCHEMA_REGISTRY_PASSWORD", Usage: "basic auth, with SCHEMA_REGISTRY_USERNAME"},
