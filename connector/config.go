@@ -76,6 +76,9 @@ type Config struct {
 	MaxTransactionRecords int
 	// TransactionTimeout (KAFKA_TRANSACTION_TIMEOUT) bounds one transaction, from its first record to its commit.
 	TransactionTimeout time.Duration
+	// Compression (KAFKA_COMPRESSION) is the codec of the record batches the connector
+	// produces: none, gzip, snappy, lz4 or zstd (producer.go says why the default).
+	Compression string
 	// KafkaLogLevel (KAFKA_LOG_LEVEL) is the level from which the Kafka client's own logs are passed on: debug,
 	// info, warn or error. (Its debug output is very verbose.)
 	KafkaLogLevel string
@@ -163,6 +166,7 @@ func Settings() []Setting {
 		{Var: "KAFKA_SASL_USERNAME", Usage: "with KAFKA_SASL_MECHANISM"},
 		{Var: "KAFKA_SASL_PASSWORD", Usage: "with KAFKA_SASL_MECHANISM"},
 		{Var: "KAFKA_MAX_TRANSACTION_RECORDS", Default: "20000", Usage: "records per transaction at most"},
+		{Var: "KAFKA_COMPRESSION", Default: "lz4", Usage: "codec of the batches produced: none, gzip, snappy, lz4 or zstd"},
 		{Var: "SCHEMA_REGISTRY_URL", Required: true, Usage: "Confluent-compatible Schema Registry (not needed by auth)"},
 		{Var: "SCHEMA_REGISTRY_USERNAME", Usage: "basic auth, with SCHEMA_REGISTRY_PASSWORD"},
 		{Var: "SCHEMA_REGISTRY_PASSWORD", Usage: "basic auth, with SCHEMA_REGISTRY_USERNAME"},
@@ -226,6 +230,7 @@ func DefaultConfig() Config {
 		MaxTransactionRecords:  num("KAFKA_MAX_TRANSACTION_RECORDS"),
 		TransactionTimeout:     dur("KAFKA_TRANSACTION_TIMEOUT"),
 		KafkaLogLevel:          d["KAFKA_LOG_LEVEL"],
+		Compression:            d["KAFKA_COMPRESSION"],
 		PerTenantMetrics:       d["METRICS_PER_TENANT"] == "true",
 		PageMemoryLimit:        int64(num("PAGE_MEMORY_MIB")) << 20,
 		Workers:                num("SYNC_WORKERS"),
@@ -263,6 +268,7 @@ func (c Config) withDefaults() (Config, error) {
 	set(&c.TransactionalID, d.TransactionalID)
 	set(&c.TopicCleanupPolicy, d.TopicCleanupPolicy)
 	set(&c.KafkaLogLevel, d.KafkaLogLevel)
+	set(&c.Compression, d.Compression)
 	zero(&c.FullTableInterval, d.FullTableInterval)
 	zero(&c.TransactionTimeout, d.TransactionTimeout)
 	if c.TopicPartitions == 0 {
@@ -378,6 +384,9 @@ func (c Config) Validate() error {
 	}
 	if c.Workers < 1 {
 		bad("SYNC_WORKERS", c.Workers, "must be positive")
+	}
+	if _, err := compressionCodec(c.Compression); err != nil {
+		bad("KAFKA_COMPRESSION", strconv.Quote(c.Compression), "%v", err)
 	}
 	if _, ok := kafkaLevels[c.KafkaLogLevel]; !ok {
 		bad("KAFKA_LOG_LEVEL", strconv.Quote(c.KafkaLogLevel), "want debug, info, warn or error")

@@ -431,10 +431,7 @@ func (c *Connector) prepare(ctx context.Context, kafka []kgo.Opt) (map[string]bu
 // offsets.Load) fences any earlier producer with the same transactional id, this instance's
 // own earlier one included, so the state read after it is final.
 func (c *Connector) load(ctx context.Context, kafka []kgo.Opt) (session, error) {
-	producer, err := kgo.NewClient(append(kafka,
-		kgo.TransactionalID(c.cfg.TransactionalID),
-		kgo.TransactionTimeout(c.cfg.TransactionTimeout),
-	)...)
+	producer, err := kgo.NewClient(append(kafka, producerOpts(c.cfg)...)...)
 	if err != nil {
 		return session{}, fmt.Errorf("kafka producer: %w", err)
 	}

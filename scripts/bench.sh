@@ -8,6 +8,8 @@
 #   scripts/bench.sh                    every row, BENCHMARKS.md rewritten
 #   scripts/bench.sh -only '^bulk$'     one row (a regular expression over the row ids); the
 #                                       table then goes to .bench/BENCHMARKS.partial.md
+#   scripts/bench.sh -connector-env KAFKA_COMPRESSION=zstd ...
+#                                       every connector started with that variable too
 #
 # Logs of every process are kept in .bench/run/. The services use the ports of services.sh
 # (XK_KAFKA_PORT and the others, as for the tests).
@@ -21,7 +23,7 @@ WORK=".bench"
 
 out="BENCHMARKS.md"
 for a in "$@"; do
-	[[ "$a" == -only* ]] && out="$WORK/BENCHMARKS.partial.md"
+	[[ "$a" == -only* || "$a" == -connector-env* ]] && out="$WORK/BENCHMARKS.partial.md"
 done
 
 # The peer: tap-xero 2.6.0 from PyPI, with six, which it imports without declaring it.
@@ -44,5 +46,14 @@ scripts/services.sh up >&2
 eval "$(scripts/services.sh env)"
 export XK_KAFKA_BROKERS XK_SCHEMA_REGISTRY_URL
 
-"$WORK/bin/xkbench" -bin "$WORK/bin/xero-kafka" -tap-venv "$TAP_VENV" -dir "$WORK/run" -repo . -out "$out" "$@"
+# The services' processes, so the end-to-end rows can report the CPU each spends per record.
+pids=()
+for svc in kafka registry; do
+	pid="$(cat "$SERVICES_DIR/$svc/pid" 2>/dev/null || true)"
+	flag="-broker-pid"
+	[[ "$svc" == registry ]] && flag="-registry-pid"
+	[[ "$pid" =~ ^[0-9]+$ ]] && pids+=("$flag" "$pid")
+done
+
+"$WORK/bin/xkbench" -bin "$WORK/bin/xero-kafka" -tap-venv "$TAP_VENV" -dir "$WORK/run" -repo . -out "$out" "${pids[@]}" "$@"
 log "table written to $out; logs in $WORK/run/"

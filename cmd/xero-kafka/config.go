@@ -66,6 +66,7 @@ type env struct {
 		SASLUsername          string        `env:"SASL_USERNAME"`
 		SASLPassword          secret        `env:"SASL_PASSWORD"`
 		MaxTransactionRecords int           `env:"MAX_TRANSACTION_RECORDS"`
+		Compression           string        `env:"COMPRESSION"`
 	} `env:", prefix=KAFKA_"`
 	Registry struct {
 		URL      string `env:"URL"`
@@ -320,6 +321,7 @@ func (e *env) connectorConfig() connector.Config {
 		MaxTransactionRecords:  e.Kafka.MaxTransactionRecords,
 		TransactionTimeout:     e.Kafka.TransactionTimeout,
 		KafkaLogLevel:          e.KafkaLogLevel,
+		Compression:            e.Kafka.Compression,
 		PerTenantMetrics:       e.MetricsPerTenant,
 		PageMemoryLimit:        pageMemoryLimit(e.PageMemoryMiB),
 		Workers:                e.SyncWorkers,

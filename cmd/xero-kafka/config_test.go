@@ -50,6 +50,7 @@ var badValues = map[string]map[string]string{
 	"KAFKA_SASL_USERNAME":            {"KAFKA_SASL_USERNAME": "user", "KAFKA_SASL_MECHANISM": "PLAIN"},
 	"KAFKA_SASL_PASSWORD":            {"KAFKA_SASL_PASSWORD": "pass\n"},
 	"KAFKA_MAX_TRANSACTION_RECORDS":  {"KAFKA_MAX_TRANSACTION_RECORDS": "0"},
+	"KAFKA_COMPRESSION":              {"KAFKA_COMPRESSION": "brotli"},
 	"SCHEMA_REGISTRY_URL":            {"SCHEMA_REGISTRY_URL": "registry:8081"},
 	"SCHEMA_REGISTRY_USERNAME":       {"SCHEMA_REGISTRY_USERNAME": "user"},
 	"SCHEMA_REGISTRY_PASSWORD":       {"SCHEMA_REGISTRY_PASSWORD": "pass\r"},
@@ -103,7 +104,7 @@ func TestDefaultsComeFromTheTable(t *testing.T) {
 		"KAFKA_TRANSACTIONAL_ID": "acme-1", "KAFKA_TRANSACTION_TIMEOUT": "30s",
 		"KAFKA_TOPIC_PARTITIONS": "3", "KAFKA_TOPIC_REPLICATION_FACTOR": "3",
 		"KAFKA_TOPIC_CLEANUP_POLICY": "delete", "KAFKA_TLS": "true",
-		"KAFKA_MAX_TRANSACTION_RECORDS": "500", "HTTP_ADDR": ":9090", "METRICS_PER_TENANT": "true", "PAGE_MEMORY_MIB": "64", "SYNC_WORKERS": "50",
+		"KAFKA_MAX_TRANSACTION_RECORDS": "500", "KAFKA_COMPRESSION": "none", "HTTP_ADDR": ":9090", "METRICS_PER_TENANT": "true", "PAGE_MEMORY_MIB": "64", "SYNC_WORKERS": "50",
 		"LOG_LEVEL": "debug", "LOG_FORMAT": "json", "KAFKA_LOG_LEVEL": "error",
 	}
 	base, err := readEnv(t.Context(), envconfig.MapLookuper(validEnv()))

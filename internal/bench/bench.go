@@ -81,9 +81,15 @@ type Config struct {
 	// the real broker say so.
 	RealBrokers  []string
 	RealRegistry string
+	// RealBrokerPID and RealRegistryPID are their processes, for the CPU each spends per
+	// record (0: not reported).
+	RealBrokerPID, RealRegistryPID int
 	// FakeAsReal runs the rows of the real broker on kfake when there is no real broker: the
 	// short form of the test command on fakes.
 	FakeAsReal bool
+	// ConnectorEnv are variables given to every connector the benchmark starts, after its
+	// own (KAFKA_COMPRESSION=zstd, say): the figures of a setting other than the default.
+	ConnectorEnv []string
 	// TapVenv is the Python environment holding tap-xero; without it the peer's row says so.
 	TapVenv string
 	// Only keeps the rows whose id it matches (nil: every row).
@@ -144,6 +150,11 @@ func Run(ctx context.Context, cfg Config) (*Table, error) {
 	b := &bench{cfg: cfg, runID: fmt.Sprintf("bench%d", time.Now().Unix()%1_000_000)}
 	if len(cfg.RealBrokers) > 0 {
 		b.real = &target{name: "real broker", brokers: cfg.RealBrokers, registry: cfg.RealRegistry}
+		for _, p := range []process{{"broker", cfg.RealBrokerPID}, {"registry", cfg.RealRegistryPID}} {
+			if p.pid > 0 {
+				b.real.procs = append(b.real.procs, p)
+			}
+		}
 	}
 	if b.wantsFake() || (b.real == nil && cfg.FakeAsReal) {
 		var info KafkaInfo
@@ -152,7 +163,8 @@ func Run(ctx context.Context, cfg Config) (*Table, error) {
 			return nil, fmt.Errorf("start kfake: %w", err)
 		}
 		defer h.stop()
-		b.fake = &target{name: "kfake", brokers: info.Brokers, registry: info.Registry}
+		b.fake = &target{name: "kfake", brokers: info.Brokers, registry: info.Registry,
+			procs: []process{{"kfake and its registry", h.cmd.Process.Pid}}}
 		if b.real == nil && cfg.FakeAsReal {
 			b.real, b.realIsFake = b.fake, true
 		}
@@ -227,11 +239,23 @@ type syncResult struct {
 	firstCall time.Duration // process start to first Xero call
 	cpu       time.Duration // the connector's CPU from start to caught up
 	peak      int64         // VmHWM at caught up
+	disk      int64         // the run's topics on the broker's disk at caught up (0: unknown)
+	// others is the CPU the processes beside the connector (broker, registry, simulator)
+	// spent from the connector's start to caught up.
+	others []processCPU
 }
 
-func (r syncResult) perSecond() float64 { return float64(r.records) / r.wall.Seconds() }
-func (r syncResult) cpuPer100k() float64 {
-	return r.cpu.Seconds() * 100_000 / float64(max(r.records, 1))
+// processCPU is the CPU time one process spent during a sync.
+type processCPU struct {
+	name string
+	cpu  time.Duration
+}
+
+func (r syncResult) perSecond() float64  { return float64(r.records) / r.wall.Seconds() }
+func (r syncResult) cpuPer100k() float64 { return r.per100k(r.cpu) }
+
+func (r syncResult) per100k(cpu time.Duration) float64 {
+	return cpu.Seconds() * 100_000 / float64(max(r.records, 1))
 }
 
 // firstSync runs one organisation with n records of stream, without rate limits, to caught up.
@@ -250,7 +274,12 @@ func (b *bench) firstSync(ctx context.Context, tg *target, stream string, n int)
 	}
 	defer s.stop()
 	defer func() { _ = deleteTopics(context.WithoutCancel(ctx), *tg, prefix) }()
-	r, err := startRun(b.cfg.Bin, filepath.Join(dir, "xero-kafka.log"), runEnv(s, *tg, prefix, true, "XERO_STREAMS="+stream))
+	procs := append(slices.Clip(tg.procs), process{"simulator", s.cmd.Process.Pid})
+	before, err := cpusOf(procs)
+	if err != nil {
+		return res, err
+	}
+	r, err := startRun(b.cfg.Bin, filepath.Join(dir, "xero-kafka.log"), b.runEnv(s, *tg, prefix, true, "XERO_STREAMS="+stream))
 	if err != nil {
 		return res, err
 	}
@@ -260,6 +289,18 @@ func (b *bench) firstSync(ctx context.Context, tg *target, stream string, n int)
 		return res, err
 	}
 	done := time.Now()
+	after, err := cpusOf(procs)
+	if err != nil {
+		return res, err
+	}
+	for i, p := range procs {
+		res.others = append(res.others, processCPU{p.name, after[i] - before[i]})
+	}
+	if tg.name == "real broker" {
+		if res.disk, err = diskBytes(ctx, *tg, prefix); err != nil {
+			return res, err
+		}
+	}
 	if res.cpu, err = cpuOf(r.pid()); err != nil {
 		return res, err
 	}
@@ -279,8 +320,35 @@ func (b *bench) firstSync(ctx context.Context, tg *target, stream string, n int)
 }
 
 func syncFigure(r syncResult) string {
-	return fmt.Sprintf("%s records/s; %.2f CPU s per 100k; %s records in %s; first call %s after start",
-		thousands(int64(r.perSecond())), r.cpuPer100k(), thousands(r.records), r.wall.Round(10*time.Millisecond), r.firstCall.Round(10*time.Millisecond))
+	return fmt.Sprintf("%s records/s; %.2f CPU s per 100k%s; %s records in %s; first call %s after start",
+		thousands(int64(r.perSecond())), r.cpuPer100k(), r.othersFigure(), thousands(r.records), r.wall.Round(10*time.Millisecond), r.firstCall.Round(10*time.Millisecond))
+}
+
+// othersFigure is the CPU per 100k records of the processes beside the connector, from its
+// start to caught up: ", broker 3.10, simulator 0.40" (setup included: the registry's is
+// mostly the schemas' registration).
+func (r syncResult) othersFigure() string {
+	var sb strings.Builder
+	for i, p := range r.others {
+		if i == 0 {
+			sb.WriteString(" (others:")
+		} else {
+			sb.WriteString(",")
+		}
+		fmt.Fprintf(&sb, " %s %.2f", p.name, r.per100k(p.cpu))
+	}
+	if sb.Len() > 0 {
+		sb.WriteString(")")
+	}
+	if r.disk > 0 {
+		fmt.Fprintf(&sb, "; %s on the broker's disk", humanBytes(r.disk))
+	}
+	return sb.String()
+}
+
+// runEnv is the environment of a connector: runEnv's, then the configured ConnectorEnv.
+func (b *bench) runEnv(s *sim, tg target, prefix string, withToken bool, extra ...string) []string {
+	return append(runEnv(s, tg, prefix, withToken, extra...), b.cfg.ConnectorEnv...)
 }
 
 func (b *bench) endToEnd(ctx context.Context) {
@@ -314,19 +382,30 @@ func (b *bench) endToEnd(ctx context.Context) {
 	}
 }
 
-// warmUp runs one untimed sync of a fifth of the invoices on each broker the end-to-end rows
-// use, so that they measure a broker that has run before, as one in service has: the JVM of a
-// Kafka broker just started spends its first seconds compiling the broker's code.
+// warmUp runs untimed syncs of as many invoices and journals as the rows on each broker the
+// end-to-end rows use, so that they measure a broker that has run before, as one in service
+// has: the JVM of a Kafka broker just started compiles the broker's code for a while. The
+// journals, a transaction per small page, warm up its transaction path. With a fifth of the
+// invoices alone, the rows cost a fresh broker 3.3 and 8.1 CPU s per 100k (invoices,
+// journals); with a fifth of each, 1.7 and 6.0; only after about two full runs did it settle
+// near 0.6 and 1.8.
 func (b *bench) warmUp(ctx context.Context) {
-	n := b.cfg.Sizes.Invoices / 5
+	syncs := []struct {
+		stream string
+		n      int
+	}{{"invoices", b.cfg.Sizes.Invoices}, {"journals", b.cfg.Sizes.Journals}}
 	if b.wants("invoices-real", "journals-real", "invoices-kfake", "journals-kfake", "rss-invoices") {
-		if _, err := b.firstSync(ctx, b.real, "invoices", n); err != nil && !errors.Is(err, errNoReal) {
-			b.cfg.Log.Warn("warm-up sync on the real broker failed", "err", err)
+		for _, s := range syncs {
+			if _, err := b.firstSync(ctx, b.real, s.stream, s.n); err != nil && !errors.Is(err, errNoReal) {
+				b.cfg.Log.Warn("warm-up sync on the real broker failed", "stream", s.stream, "err", err)
+			}
 		}
 	}
 	if b.wantsFake() && b.fake != nil {
-		if _, err := b.firstSync(ctx, b.fake, "invoices", n); err != nil {
-			b.cfg.Log.Warn("warm-up sync on kfake failed", "err", err)
+		for _, s := range syncs {
+			if _, err := b.firstSync(ctx, b.fake, s.stream, s.n); err != nil {
+				b.cfg.Log.Warn("warm-up sync on kfake failed", "stream", s.stream, "err", err)
+			}
 		}
 	}
 }

@@ -153,3 +153,26 @@ func deleteTopics(ctx context.Context, tg target, prefix string) error {
 	}
 	return nil
 }
+
+// diskBytes sums the size on the broker's disks of the topics whose names start with prefix:
+// what the records cost there after compression, batch headers and markers included.
+func diskBytes(ctx context.Context, tg target, prefix string) (int64, error) {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(tg.brokers...))
+	if err != nil {
+		return 0, fmt.Errorf("connect to %s: %w", tg.name, err)
+	}
+	defer cl.Close()
+	dirs, err := kadm.NewClient(cl).DescribeAllLogDirs(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("describe the log directories of %s: %w", tg.name, err)
+	}
+	var n int64
+	dirs.Each(func(d kadm.DescribedLogDir) {
+		d.Topics.Each(func(p kadm.DescribedLogDirPartition) {
+			if strings.HasPrefix(p.Topic, prefix) {
+				n += p.Size
+			}
+		})
+	})
+	return n, nil
+}

@@ -50,7 +50,7 @@ func (b *bench) orgsOf(ctx context.Context, n int) (first, restart, bodies strin
 	defer s.stop()
 	defer func() { _ = deleteTopics(context.WithoutCancel(ctx), tg, prefix) }()
 
-	r, err := startRun(b.cfg.Bin, filepath.Join(dir, "xero-kafka-1.log"), runEnv(s, tg, prefix, true))
+	r, err := startRun(b.cfg.Bin, filepath.Join(dir, "xero-kafka-1.log"), b.runEnv(s, tg, prefix, true))
 	if err != nil {
 		return "", "", "", err
 	}
@@ -92,7 +92,7 @@ func (b *bench) orgsOf(ctx context.Context, n int) (first, restart, bodies strin
 	if err := s.resetCalls(ctx); err != nil {
 		return first, "", bodies, err
 	}
-	r2, err := startRun(b.cfg.Bin, filepath.Join(dir, "xero-kafka-2.log"), runEnv(s, tg, prefix, false))
+	r2, err := startRun(b.cfg.Bin, filepath.Join(dir, "xero-kafka-2.log"), b.runEnv(s, tg, prefix, false))
 	if err != nil {
 		return first, "", bodies, err
 	}

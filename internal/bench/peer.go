@@ -81,7 +81,7 @@ func (b *bench) xeroKafkaPeer(ctx context.Context, vols map[string]int) (toolRun
 	}
 	defer s.stop()
 	defer func() { _ = deleteTopics(context.WithoutCancel(ctx), *tg, prefix) }()
-	r, err := startRun(b.cfg.Bin, filepath.Join(dir, "xero-kafka.log"), runEnv(s, *tg, prefix, true, "XERO_STREAMS="+strings.Join(peerStreams, ",")))
+	r, err := startRun(b.cfg.Bin, filepath.Join(dir, "xero-kafka.log"), b.runEnv(s, *tg, prefix, true, "XERO_STREAMS="+strings.Join(peerStreams, ",")))
 	if err != nil {
 		return res, err
 	}

@@ -38,6 +38,18 @@ func cpuOf(pid int) (time.Duration, error) {
 	return time.Duration(ut+st) * time.Second / clockTicks, nil
 }
 
+// cpusOf returns the CPU time of each process, in order.
+func cpusOf(procs []process) ([]time.Duration, error) {
+	out := make([]time.Duration, len(procs))
+	for i, p := range procs {
+		var err error
+		if out[i], err = cpuOf(p.pid); err != nil {
+			return nil, fmt.Errorf("the %s's CPU: %w", p.name, err)
+		}
+	}
+	return out, nil
+}
+
 // memOf returns the peak (VmHWM) and current (VmRSS) resident set of a live process, in bytes.
 func memOf(pid int) (peak, now int64, err error) {
 	fh, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))

@@ -168,6 +168,15 @@ type target struct {
 	name     string // "real broker" or "kfake"
 	brokers  []string
 	registry string
+	// procs are the processes that serve it and whose CPU a sync's figure reports (none:
+	// only the connector's).
+	procs []process
+}
+
+// process is a process beside the connector whose CPU time a figure reports.
+type process struct {
+	name string // "broker", "registry", "simulator"
+	pid  int
 }
 
 // stateKey is XERO_STATE_KEY of every run: 32 bytes, base64 ("xero-kafka-benchmark-key-32bytes").

@@ -31,7 +31,7 @@ func (b *bench) caughtUp(ctx context.Context, tg *target, name string, spec SimS
 	if err != nil {
 		return nil, nil, "", nil, err
 	}
-	r, err := startRun(b.cfg.Bin, filepath.Join(dir, "xero-kafka.log"), runEnv(s, *tg, prefix, true, extra...))
+	r, err := startRun(b.cfg.Bin, filepath.Join(dir, "xero-kafka.log"), b.runEnv(s, *tg, prefix, true, extra...))
 	if err != nil {
 		s.stop()
 		return nil, nil, "", nil, err

@@ -54,16 +54,20 @@ func run(args []string) error {
 	}
 	fs := flag.NewFlagSet("xkbench", flag.ContinueOnError)
 	var (
-		bin     = fs.String("bin", "", "the xero-kafka binary (required)")
-		out     = fs.String("out", "BENCHMARKS.md", "where to write the table (empty: nowhere)")
-		dir     = fs.String("dir", "", "logs and scratch files (default: a new temporary directory)")
-		repo    = fs.String("repo", ".", "the repository root")
-		tap     = fs.String("tap-venv", "", "Python environment with tap-xero (empty: the peer's row says it did not run)")
-		only    = fs.String("only", "", "run only the rows whose id matches this regular expression")
-		short   = fs.Bool("short", false, "tiny volumes, and kfake in place of a missing real broker: the short form of the test command")
-		seed    = fs.Int64("seed", 1, "seed of the simulated data")
-		command = fs.String("command", "scripts/bench.sh", "the command the table names for each row")
+		bin         = fs.String("bin", "", "the xero-kafka binary (required)")
+		out         = fs.String("out", "BENCHMARKS.md", "where to write the table (empty: nowhere)")
+		dir         = fs.String("dir", "", "logs and scratch files (default: a new temporary directory)")
+		repo        = fs.String("repo", ".", "the repository root")
+		tap         = fs.String("tap-venv", "", "Python environment with tap-xero (empty: the peer's row says it did not run)")
+		only        = fs.String("only", "", "run only the rows whose id matches this regular expression")
+		short       = fs.Bool("short", false, "tiny volumes, and kfake in place of a missing real broker: the short form of the test command")
+		seed        = fs.Int64("seed", 1, "seed of the simulated data")
+		command     = fs.String("command", "scripts/bench.sh", "the command the table names for each row")
+		brokerPID   = fs.Int("broker-pid", 0, "the real broker's process, whose CPU per record the end-to-end rows report (0: not reported)")
+		registryPID = fs.Int("registry-pid", 0, "the real registry's process, likewise")
+		connEnv     envList
 	)
+	fs.Var(&connEnv, "connector-env", "NAME=VALUE given to every connector after its own variables (repeatable): the figures of another setting")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -77,6 +81,7 @@ func run(args []string) error {
 	cfg := bench.Config{
 		Bin: *bin, Self: self, Repo: *repo, TapVenv: *tap, Seed: *seed, Command: *command,
 		GoBin: envOr("GO", "go"), Sizes: bench.Full(),
+		RealBrokerPID: *brokerPID, RealRegistryPID: *registryPID, ConnectorEnv: connEnv,
 		Log: slog.New(slog.NewTextHandler(os.Stderr, nil)),
 	}
 	if *short {
@@ -133,4 +138,17 @@ func envOr(name, def string) string {
 		return v
 	}
 	return def
+}
+
+// envList is a repeatable NAME=VALUE flag.
+type envList []string
+
+func (l *envList) String() string { return strings.Join(*l, " ") }
+
+func (l *envList) Set(v string) error {
+	if name, _, ok := strings.Cut(v, "="); !ok || name == "" {
+		return fmt.Errorf("%q: want NAME=VALUE", v)
+	}
+	*l = append(*l, v)
+	return nil
 }
