@@ -249,6 +249,8 @@ func (c *Connector) session(ctx context.Context, kafka []kgo.Opt, st session, ap
 			sched.add(p)
 		}
 	}
+	// The pollers hold the bookmarks now: the state's index of them is no longer needed.
+	st.state.ReleaseBookmarks()
 	// A reset asked for while the session runs wakes its poller at once.
 	st.state.OnReset(sched.wake)
 	defer st.state.OnReset(nil)
@@ -333,7 +335,7 @@ func (c *Connector) newPoller(tenant, name string, api lister, w *writer, b buil
 		build:      b,
 		stateTopic: c.cfg.StateTopic,
 		bm:         bm,
-		bw:         state.BookmarkWriter(tenant, name),
+		stored:     state.Stored(tenant, name),
 		interval:   plan.interval(),
 		plan:       plan,
 		now:        c.deps.Now,

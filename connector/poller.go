@@ -49,8 +49,10 @@ type poller struct {
 	stateTopic string
 	// bm is the last committed bookmark. It changes only after a commit returned nil.
 	bm offsets.Bookmark
-	// bw writes the bookmark as what changed since the committed one.
-	bw *offsets.BookmarkWriter
+	// bw writes the bookmark as what changed since the committed one; between cycles it is nil
+	// and stored says how the committed bookmark is stored (bookmarks.go).
+	bw     *offsets.BookmarkWriter
+	stored offsets.StoredBookmark
 	// interval is the pause between cycles that caught up; plan, when set, replaces it with
 	// the organisation's day-budget plan, and counts the calls of each cycle (plan.go).
 	interval time.Duration

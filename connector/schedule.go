@@ -256,10 +256,12 @@ func (t *task) step(ctx context.Context) outcome {
 		return outcome{stopped: true}
 	}
 	p.status.begin(p.now())
+	p.openWriter()
 	err := p.applyResets(ctx)
 	if err == nil {
 		err = p.cycle(ctx)
 	}
+	p.parkWriter()
 	p.dropPages()
 	if ctx.Err() != nil {
 		return outcome{stopped: true}

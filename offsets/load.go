@@ -1,6 +1,7 @@
 package offsets
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"crypto/rand"
@@ -8,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"maps"
 	"slices"
 	"time"
 
@@ -198,12 +198,21 @@ type chunkID struct {
 // since compaction will drop it.
 type replay struct {
 	topic string
-	last  map[string]*kgo.Record
+	last  map[string]lastRecord
 	sum   Summary
 }
 
+// lastRecord is what the replay keeps of the last record of a key. Its value is copied out of
+// the fetched batch: a record kept as fetched would keep its whole batch in memory, most of it
+// records that later ones replace.
+type lastRecord struct {
+	offset int64
+	at     time.Time
+	value  []byte
+}
+
 func newReplay(topic string) *replay {
-	return &replay{topic: topic, last: make(map[string]*kgo.Record)}
+	return &replay{topic: topic, last: make(map[string]lastRecord)}
 }
 
 // add takes one committed record.
@@ -212,11 +221,14 @@ func (r *replay) add(rec *kgo.Record) {
 	r.sum.Bytes += int64(len(rec.Key) + len(rec.Value))
 	switch {
 	case rec.Value == nil:
+		// A tombstone removes its key, whatever the key: nothing of it is left to judge.
 		r.sum.Tombstones++
+		delete(r.last, string(rec.Key))
+		return
 	case string(rec.Key) == startupKey:
 		r.sum.Markers++
 	}
-	r.last[string(rec.Key)] = rec
+	r.last[string(rec.Key)] = lastRecord{offset: rec.Offset, at: rec.Timestamp, value: bytes.Clone(rec.Value)}
 }
 
 // poll returns the next records, or the first fetch error.
@@ -292,6 +304,16 @@ func (r *replay) recordError(rec *kgo.Record, err error) *RecordError {
 	return &RecordError{Topic: r.topic, Partition: rec.Partition, Offset: rec.Offset, Key: string(rec.Key), Err: err}
 }
 
+// keyedRecord is a last record with its key, as finish judges it.
+type keyedRecord struct {
+	key string
+	lastRecord
+}
+
+func (r *replay) lastError(rec keyedRecord, err error) *RecordError {
+	return &RecordError{Topic: r.topic, Partition: statePartition, Offset: rec.offset, Key: rec.key, Err: err}
+}
+
 // finish judges the last record of each key: it checks keys and value layouts, puts the bookmarks
 // back together and opens the token. Records it cannot read go to State.unreadable.
 func (r *replay) finish(s Sealer) *State {
@@ -303,31 +325,33 @@ func (r *replay) finish(s Sealer) *State {
 		summary:   r.sum,
 	}
 	st.summary.Topic = r.topic
-	recs := slices.SortedFunc(maps.Values(r.last), func(a, b *kgo.Record) int { return cmp.Compare(a.Offset, b.Offset) })
+	recs := make([]keyedRecord, 0, len(r.last))
+	for k, l := range r.last {
+		recs = append(recs, keyedRecord{key: k, lastRecord: l})
+	}
+	r.last = nil // the values live on in recs; the map is not needed any more
+	slices.SortFunc(recs, func(a, b keyedRecord) int { return cmp.Compare(a.offset, b.offset) })
 	heads := make(map[BookmarkID]entry)
 	chunks := make(map[chunkID]entry)
 	deltas := make(map[chunkID]entry)
 	deltaNums := make(map[BookmarkID][]uint32)
 	var token *entry
 	for _, rec := range recs {
-		if rec.Value == nil {
-			continue // a tombstone: the key is gone, whether this release knows it or not
-		}
-		k, err := parseKey(rec.Key)
+		k, err := parseKey([]byte(rec.key))
 		if err != nil {
-			st.unreadable = append(st.unreadable, r.recordError(rec, err))
+			st.unreadable = append(st.unreadable, r.lastError(rec, err))
 			continue
 		}
-		v, err := decodeValue(rec.Value)
+		v, err := decodeValue(rec.value)
 		if err != nil {
-			st.unreadable = append(st.unreadable, r.recordError(rec, err))
+			st.unreadable = append(st.unreadable, r.lastError(rec, err))
 			continue
 		}
 		if want := kindFor(k.kind); v.kind != want {
-			st.unreadable = append(st.unreadable, r.recordError(rec, fmt.Errorf("value of kind %q under a key that holds kind %q", byte(v.kind), byte(want))))
+			st.unreadable = append(st.unreadable, r.lastError(rec, fmt.Errorf("value of kind %q under a key that holds kind %q", byte(v.kind), byte(want))))
 			continue
 		}
-		e := entry{offset: rec.Offset, key: string(rec.Key), at: rec.Timestamp, v: v}
+		e := entry{offset: rec.offset, key: rec.key, at: rec.at, v: v}
 		id := k.id()
 		switch k.kind {
 		case keyToken:
@@ -336,19 +360,19 @@ func (r *replay) finish(s Sealer) *State {
 			heads[id] = e
 		case keyChunk:
 			if v.index != uint32(k.index) {
-				st.unreadable = append(st.unreadable, r.recordError(rec, fmt.Errorf("chunk value says index %d, its key says %d", v.index, k.index)))
+				st.unreadable = append(st.unreadable, r.lastError(rec, fmt.Errorf("chunk value says index %d, its key says %d", v.index, k.index)))
 				continue
 			}
 			chunks[chunkID{id, v.index}] = e
 		case keyDelta:
 			if v.index != uint32(k.index) {
-				st.unreadable = append(st.unreadable, r.recordError(rec, fmt.Errorf("delta value says number %d, its key says %d", v.index, k.index)))
+				st.unreadable = append(st.unreadable, r.lastError(rec, fmt.Errorf("delta value says number %d, its key says %d", v.index, k.index)))
 				continue
 			}
 			deltas[chunkID{id, v.index}] = e
 			deltaNums[id] = append(deltaNums[id], v.index)
 		case keyReset:
-			st.resets = append(st.resets, resetFromValue(k, v, rec.Offset))
+			st.resets = append(st.resets, resetFromValue(k, v, rec.offset))
 		}
 	}
 	used := make(map[chunkID]bool)
