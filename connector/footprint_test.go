@@ -20,13 +20,7 @@ import (
 // queued, per (organisation, stream), before any cycle: what grows with the organisations, as
 // opposed to the page traffic that PAGE_MEMORY_MIB bounds.
 func streamsFootprint(t testing.TB, n int) float64 {
-	cfg, err := Config{RefreshToken: "x"}.withDefaults()
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := newMetrics(prometheus.NewRegistry(), false)
-	c := &Connector{cfg: cfg, deps: Deps{Now: time.Now}, log: slog.New(slog.NewTextHandler(io.Discard, nil)), metrics: m,
-		board: newBoard(m, time.Now), pages: newPageBudget(cfg.PageMemoryLimit, m.pageBytes)}
+	c, cfg := footprintConnector(t)
 	builders := make(map[string]builder, len(cfg.Streams))
 	for _, name := range cfg.Streams {
 		s, _ := streams.ByName(name)
@@ -79,13 +73,7 @@ func BenchmarkStreamFootprint(b *testing.B) {
 // as they wait for their next: the restart's case, where every stream has a bookmark. It fails
 // t if a stream kept its bookmark writer.
 func syncedFootprint(t testing.TB, n int) float64 {
-	cfg, err := Config{RefreshToken: "x"}.withDefaults()
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := newMetrics(prometheus.NewRegistry(), false)
-	c := &Connector{cfg: cfg, deps: Deps{Now: time.Now}, log: slog.New(slog.NewTextHandler(io.Discard, nil)), metrics: m,
-		board: newBoard(m, time.Now), pages: newPageBudget(cfg.PageMemoryLimit, m.pageBytes)}
+	c, cfg := footprintConnector(t)
 	s, _ := streams.ByName("invoices")
 	b := builder{stream: &s, topic: "xero.invoices", deadTopic: "xero.dead_letters", enc: rawEncoder{}}
 	var page fixedPage
@@ -133,4 +121,17 @@ func TestSyncedStreamFootprint(t *testing.T) {
 	if per > maxStreamBytes {
 		t.Errorf("%.0f bytes per stream after a first cycle, want at most %d", per, maxStreamBytes)
 	}
+}
+
+// footprintConnector returns a connector with the default configuration and no I/O, to make
+// pollers from, and that configuration.
+func footprintConnector(t testing.TB) (*Connector, Config) {
+	t.Helper()
+	cfg, err := Config{RefreshToken: "x"}.withDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := newMetrics(prometheus.NewRegistry(), false)
+	return &Connector{cfg: cfg, deps: Deps{Now: time.Now}, log: slog.New(slog.NewTextHandler(io.Discard, nil)), metrics: m,
+		board: newBoard(m, time.Now), pages: newPageBudget(cfg.PageMemoryLimit, m.pageBytes)}, cfg
 }

@@ -215,10 +215,7 @@ func versionsOf(t *testing.T, log *memLog) []version {
 func TestPipelineOverlapsCommits(t *testing.T) {
 	zstdOutsideBubbles(t)
 	synctest.Test(t, func(t *testing.T) {
-		src := &memSource{pageSize: 10, now: 1_700_000_000_000, step: 400, rng: rand.New(rand.NewPCG(1, 1)), recs: map[string]*memRec{}}
-		for i := range 95 {
-			src.upsert(fmt.Sprintf("r%03d", i), src.tick())
-		}
+		src := filledSource(95)
 		f := &fakeTxn{gate: make(chan struct{})}
 		w, _ := startWriter(t, f)
 		p := newTestPoller(t, "invoices", src, w)
@@ -251,10 +248,7 @@ func TestPipelineOverlapsCommits(t *testing.T) {
 func TestPipelineStopsAtFirstFailure(t *testing.T) {
 	zstdOutsideBubbles(t)
 	synctest.Test(t, func(t *testing.T) {
-		src := &memSource{pageSize: 10, now: 1_700_000_000_000, step: 400, rng: rand.New(rand.NewPCG(1, 1)), recs: map[string]*memRec{}}
-		for i := range 95 {
-			src.upsert(fmt.Sprintf("r%03d", i), src.tick())
-		}
+		src := filledSource(95)
 		out := committerFunc(func(context.Context, []*kgo.Record) error { return errors.New("injected") })
 		p := newTestPoller(t, "invoices", src, out)
 		if err := p.cycle(t.Context()); err == nil {
@@ -276,4 +270,13 @@ func zstdOutsideBubbles(t *testing.T) {
 	if _, err := offsets.BookmarkRecords("state", "t", "linked_transactions", offsets.Bookmark{Hashes: bigHashes()}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// filledSource returns a list of n records in pages of 10.
+func filledSource(n int) *memSource {
+	src := &memSource{pageSize: 10, now: 1_700_000_000_000, step: 400, rng: rand.New(rand.NewPCG(1, 1)), recs: map[string]*memRec{}}
+	for i := range n {
+		src.upsert(fmt.Sprintf("r%03d", i), src.tick())
+	}
+	return src
 }
