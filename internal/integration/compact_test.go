@@ -18,8 +18,8 @@ import (
 // Apache Kafka cleans only closed segments: the topic rolls a segment every 100 ms (a segment
 // rolls when a record arrives after that time), cleans as soon as 1% of it is dirty, and drops
 // tombstones 100 ms after a cleaning; the broker's cleaner looks for work every second
-// (scripts/services.sh). kfake compacts everything but the last batch on the same one-second
-// timer (internal/testenv).
+// (scripts/services.sh). kfake compacts everything but the last batch when asked
+// (Cluster.Compact), here after each commit, with no transaction open (internal/testenv).
 func TestCompaction(t *testing.T) {
 	k := testenv.Kafka(t)
 	p := testenv.Prefix(t)
@@ -63,6 +63,7 @@ func TestCompaction(t *testing.T) {
 			t.Fatalf("%s did not compact %s within %v: %d records, %d of key a", backend(), topic, waitLimit, len(all), count["a"])
 		}
 		mustCommit(t, cl, rec("roll", strconv.Itoa(n)))
+		k.Compact()
 		time.Sleep(200 * time.Millisecond) // let segment.ms pass before the next roll
 	}
 	t.Logf("%s compacted %s: %d records read before, %d after", backend(), topic, before, after)

@@ -30,6 +30,8 @@ type Cluster struct {
 	Brokers []string
 
 	restart func(t testing.TB, crash bool)
+	// compact compacts every compacted topic now (kfake); nil on the real broker.
+	compact func()
 }
 
 // Kafka returns the cluster this test uses: the real broker when XK_KAFKA_BROKERS is set, else
@@ -55,6 +57,15 @@ func (k Cluster) Restart(t testing.TB) {
 func (k Cluster) Crash(t testing.TB) {
 	t.Helper()
 	k.restart(t, true)
+}
+
+// Compact asks kfake to compact its compacted topics now, everything but each partition's last
+// batch. Call it only while no transaction writes to them (see fakeKafka). On the real broker it
+// does nothing: its cleaner works by itself, on closed segments below the last stable offset.
+func (k Cluster) Compact() {
+	if k.compact != nil {
+		k.compact()
+	}
 }
 
 // Client returns a client of this cluster with the given options added, closed when the test
@@ -128,7 +139,7 @@ func fakeKafka(t testing.TB) Cluster {
 	}
 	fc.opts = append(opts, kfake.Ports(ports...))
 	t.Cleanup(fc.close)
-	return Cluster{Brokers: fc.brokers, restart: fc.restartCluster}
+	return Cluster{Brokers: fc.brokers, restart: fc.restartCluster, compact: fc.compactNow}
 }
 
 func (fc *fakeCluster) restartCluster(t testing.TB, _ bool) {
@@ -145,6 +156,14 @@ func (fc *fakeCluster) restartCluster(t testing.TB, _ bool) {
 		t.Fatalf("restart kfake on %s: %v", strings.Join(fc.brokers, ","), err)
 	}
 	fc.c = c
+}
+
+func (fc *fakeCluster) compactNow() {
+	fc.mu.Lock()
+	defer fc.mu.Unlock()
+	if !fc.closed {
+		fc.c.Compact()
+	}
 }
 
 func (fc *fakeCluster) close() {
