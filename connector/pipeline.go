@@ -5,8 +5,6 @@ import (
 	"fmt"
 
 	"github.com/twmb/franz-go/pkg/kgo"
-
-	"github.com/xero-kafka/xero-kafka/offsets"
 )
 
 // A poller's cycle is a pipeline: it hands a page's records and bookmark to the writer and
@@ -79,9 +77,7 @@ func (p *poller) send(ctx context.Context, pl *pipeline, w write) error {
 			written++
 		}
 	}
-	if p.bw == nil {
-		p.bw = offsets.NewBookmarkWriter(p.stateTopic, p.tenant, p.stream.Name, p.bm)
-	}
+	p.openWriter()
 	state, err := p.bw.Append(w.bm, w.touched())
 	if err != nil {
 		return fmt.Errorf("encode bookmark: %w", err)

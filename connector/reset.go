@@ -21,9 +21,7 @@ func (p *poller) applyResets(ctx context.Context) error {
 	}
 	r := pending[len(pending)-1]
 	next := resetBookmark(p.stream, p.bm, r.From, p.startMS)
-	if p.bw == nil {
-		p.bw = offsets.NewBookmarkWriter(p.stateTopic, p.tenant, p.stream.Name, p.bm)
-	}
+	p.openWriter()
 	recs, err := p.bw.Records(next, nil)
 	if err != nil {
 		return fmt.Errorf("apply reset %s: encode bookmark: %w", r.ID, err)
