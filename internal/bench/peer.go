@@ -146,7 +146,11 @@ func (b *bench) tapXero(ctx context.Context, vols map[string]int) (toolRun, erro
 	}
 	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "HTTPS_PROXY=" + s.ProxyURL, "https_proxy=" + s.ProxyURL}
 
-	disc := exec.CommandContext(ctx, tapBin, "--config", cfgPath, "--discover")
+	// The script runs under the environment's own interpreter, not the one its first line names:
+	// an environment copied or moved with its checkout keeps the old path there, and would use
+	// the old copy's packages and CA bundle.
+	python := filepath.Join(b.cfg.TapVenv, "bin", "python")
+	disc := exec.CommandContext(ctx, python, tapBin, "--config", cfgPath, "--discover")
 	disc.Env = env
 	var stderr bytes.Buffer
 	disc.Stderr = &stderr
@@ -170,7 +174,7 @@ func (b *bench) tapXero(ctx context.Context, vols map[string]int) (toolRun, erro
 		return res, err
 	}
 	defer logf.Close()
-	cmd := exec.CommandContext(ctx, tapBin, "--config", cfgPath, "--catalog", catPath)
+	cmd := exec.CommandContext(ctx, python, tapBin, "--config", cfgPath, "--catalog", catPath)
 	cmd.Env = env
 	cmd.Stderr = logf
 	out, err := cmd.StdoutPipe()
