@@ -11,10 +11,11 @@ import (
 )
 
 // Xero counts calls in fixed one-minute windows that start at a different moment for each
-// tenant (and for the app). windowSlack covers the latency between our clock and Xero's.
+// tenant (and for the app). A call is counted at some moment between its sending and its
+// answer, both on our clock; windowSlack covers the steps between our clock and Xero's.
 const (
 	minuteWindow = time.Minute
-	windowSlack  = time.Second
+	windowSlack  = 250 * time.Millisecond
 )
 
 // budget is the outermost layer: it keeps each tenant within Xero's limits instead of
@@ -27,8 +28,12 @@ const (
 //     lowest count reported in the current window, less every attempt still unanswered (Xero
 //     may or may not have counted it yet). When nothing is left, calls wait for the window to
 //     turn over instead of being rejected. Xero does not say when its window started; any
-//     call counted in it was sent after it started, so the window has surely turned over one
-//     minute after the earliest such call. That is what the budget waits for.
+//     call counted in it was counted before its answer came, so the window has surely turned
+//     over one minute after the earliest such answer. The windows follow each other: a window
+//     that follows the one before without a gap ends one minute after that one, however late
+//     its first call came. That is what the budget waits for (see window.observe): the calls
+//     that waited for a window start it as soon as it has surely begun, and the next window's
+//     wait does not grow by their latency, window after window.
 //   - The app's minute is shared fairly: when it runs short, each tenant that wants to call may
 //     start its fair share of it (the app's limit over the tenants that called in this window
 //     or the last) before any other tenant starts more than its own, so none starves while
@@ -79,13 +84,15 @@ type tenantBudget struct {
 
 // window follows one fixed minute window from the counts Xero reports.
 type window struct {
-	started uint64    // attempts started so far
-	open    int       // attempts started and not yet answered
-	last    int       // lowest remaining count reported in the current window; -1 unknown
-	lastAt  uint64    // started, when last was taken in
-	first   time.Time // start of the earliest attempt known to be in the current window
-	blocked time.Time // no calls before this: a 429 said so
-	gen     uint64    // counts the windows seen to start
+	started uint64 // attempts started so far
+	open    int    // attempts started and not yet answered
+	last    int    // lowest remaining count reported in the current window; -1 unknown
+	lastAt  uint64 // started, when last was taken in or the window was seen to turn over
+	// end is when the current window has surely ended (zero before any report), and after the
+	// sending of the latest attempt known to be in it: the window ends after that.
+	end, after time.Time
+	blocked    time.Time // no calls before this: a 429 said so
+	gen        uint64    // counts the windows seen to start
 }
 
 // budgetCall is the budget's record of one attempt.
@@ -296,15 +303,14 @@ func (b *budget) fairShareWait(tb *tenantBudget, now time.Time) time.Time {
 	if w.last-w.open > owed {
 		return time.Time{}
 	}
-	end := w.first.Add(minuteWindow + windowSlack)
-	if !now.Before(end) {
+	if !now.Before(w.end) {
 		w.newWindow() // it has turned over; the next report starts the new one
 		return time.Time{}
 	}
-	if !recheck.IsZero() && recheck.Before(end) {
+	if !recheck.IsZero() && recheck.Before(w.end) {
 		return recheck
 	}
-	return end
+	return w.end
 }
 
 // settle marks the call's current attempt as answered (or abandoned). b.mu must be held.
@@ -328,7 +334,7 @@ func (b *budget) observe(call *budgetCall, resp *http.Response) {
 	now := b.clock.Now()
 	l := limitsFromHeader(resp.Header, now)
 	if l.AppMinuteRemaining >= 0 {
-		b.app.observe(l.AppMinuteRemaining, call.appSeq, call.sent)
+		b.app.observe(l.AppMinuteRemaining, call.appSeq, call.sent, now)
 		b.appLeft = l.AppMinuteRemaining
 		// The first call of a window reports the limit less one; a later one, less.
 		b.appLimit = max(b.appLimit, l.AppMinuteRemaining+1)
@@ -336,7 +342,7 @@ func (b *budget) observe(call *budgetCall, resp *http.Response) {
 	tb := call.tenant
 	if tb != nil {
 		if l.MinuteRemaining >= 0 {
-			tb.minute.observe(l.MinuteRemaining, call.seq, call.sent)
+			tb.minute.observe(l.MinuteRemaining, call.seq, call.sent, now)
 			tb.limits.MinuteRemaining = l.MinuteRemaining
 		}
 		if l.DayRemaining >= 0 {
@@ -399,35 +405,51 @@ func (w *window) readyAt(now time.Time) time.Time {
 	if w.last < 0 || w.last-w.open > 0 {
 		return time.Time{}
 	}
-	end := w.first.Add(minuteWindow + windowSlack)
-	if !now.Before(end) {
+	if !now.Before(w.end) {
 		w.newWindow() // it has turned over; the next report starts the new one
 		return time.Time{}
 	}
-	return end
+	return w.end
 }
 
-// newWindow forgets the count of a window that has turned over.
+// newWindow forgets the count of a window that has turned over. The answers of the attempts
+// started before belong to it (or to the next, which a later attempt will report as well).
 func (w *window) newWindow() {
 	w.last = -1
+	w.lastAt = w.started
 	w.gen++
 }
 
-// observe takes in a remaining count reported to the attempt with number seq, sent at sent.
-// Counts only go down within a window. A higher count is a new window if its attempt started
-// after the current count was taken in; otherwise it is an older attempt's answer that
-// arrived late, and the lower count stands.
-func (w *window) observe(remaining int, seq uint64, sent time.Time) {
+// observe takes in a remaining count reported to the attempt with number seq, sent at sent and
+// answered at answered.
+//
+// Counts only go down within a window. A higher count, or the first count after the window
+// turned over, is a new window if its attempt started after the current count was taken in;
+// otherwise it is an older attempt's answer that arrived late, and the lower count stands.
+//
+// The window ends at most a minute after the earliest answer counted in it. A new window
+// follows the last one without a gap when its attempt was answered less than a minute after
+// the last one's latest attempt was sent: that one was counted before the last window ended,
+// this one before the new one ended. It then also ends at most a minute after the last one's
+// end. Without this, each window would be taken to end a minute after its first answer, and
+// the calls that waited for it would push the next one later by their latency, window after
+// window, until one window got only part of its calls.
+func (w *window) observe(remaining int, seq uint64, sent, answered time.Time) {
+	bound := answered.Add(minuteWindow + windowSlack)
 	switch {
-	case w.last < 0, remaining > w.last && seq > w.lastAt:
+	case (w.last < 0 || remaining > w.last) && seq > w.lastAt:
 		if w.last >= 0 {
 			w.gen++ // the count went up: a window seen to start without a wait
 		}
-		w.first = sent // a new window, and this attempt is in it
-	case remaining > w.last:
+		if !w.end.IsZero() && answered.Add(windowSlack).Before(w.after.Add(minuteWindow)) {
+			bound = earliest(bound, w.end.Add(minuteWindow))
+		}
+		w.end, w.after = bound, sent // a new window, and this attempt is in it
+	case w.last < 0, remaining > w.last:
 		return
-	case sent.Before(w.first):
-		w.first = sent
+	default:
+		w.end = earliest(w.end, bound)
+		w.after = later(w.after, sent)
 	}
 	w.last = remaining
 	w.lastAt = w.started

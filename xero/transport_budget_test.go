@@ -169,34 +169,107 @@ func TestWindow(t *testing.T) {
 	}
 	a, b, c := w.start(), w.start(), w.start() // three attempts at t0
 	w.open--                                   // a answered: 2 left
-	w.observe(2, a, t0)
+	w.observe(2, a, t0, t0.Add(time.Second))
 	if w.readyAt(t0).IsZero() {
 		t.Error("ready with 2 left and 2 attempts unanswered")
 	}
 	w.open--
-	w.observe(3, b, t0) // b's answer arrives late with the higher count of before a
+	w.observe(3, b, t0, t0.Add(time.Second)) // b's answer arrives late with the higher count of before a
 	if w.last != 2 {
 		t.Errorf("a late, higher count replaced the lower one: last = %d", w.last)
 	}
 	w.open--
-	w.observe(1, c, t0)
+	w.observe(1, c, t0, t0.Add(500*time.Millisecond)) // answered earlier than a
 	if w.last != 1 || !w.readyAt(t0).IsZero() {
 		t.Errorf("last = %d, open = %d: want 1 left and ready", w.last, w.open)
 	}
 	d := w.start()
 	w.open--
-	w.observe(0, d, t0.Add(time.Second))
-	if got, want := w.readyAt(t0.Add(2*time.Second)), t0.Add(minuteWindow+windowSlack); !got.Equal(want) {
-		t.Errorf("spent: ready at %v, want a minute after the window's first attempt (%v)", got, want)
+	w.observe(0, d, t0.Add(10*time.Second), t0.Add(11*time.Second))
+	// The window began before c's answer, the earliest: it ends a minute after that at most.
+	end := t0.Add(500*time.Millisecond + minuteWindow + windowSlack)
+	if got := w.readyAt(t0.Add(11 * time.Second)); !got.Equal(end) {
+		t.Errorf("spent: ready at %v, want a minute after the window's earliest answer (%v)", got, end)
 	}
-	if !w.readyAt(t0.Add(minuteWindow+windowSlack)).IsZero() || w.last != -1 {
+	e := w.start() // an attempt that waited for the window, and another that did not
+	stale := w.start()
+	_ = e
+	if !w.readyAt(end).IsZero() || w.last != -1 {
 		t.Error("not ready once the window turned over")
 	}
-	e := w.start()
+	// An attempt started before the window was seen to turn over answers late: its count may
+	// be the old window's, and says nothing of the new one.
 	w.open--
-	w.observe(59, e, t0.Add(62*time.Second))
-	if w.last != 59 || !w.first.Equal(t0.Add(62*time.Second)) {
-		t.Errorf("new window: last = %d, first = %v", w.last, w.first)
+	w.observe(0, stale, t0.Add(11*time.Second), end.Add(time.Second))
+	if w.last != -1 {
+		t.Errorf("an attempt started before the turn over set the new window's count: last = %d", w.last)
+	}
+	f := w.start()
+	w.open--
+	w.observe(50, f, end.Add(time.Second), end.Add(2*time.Second))
+	// The new window follows the last without a gap (f was answered within a minute of d's
+	// sending): it ends a minute after the last one's end, not a minute after f's answer.
+	if w.last != 50 || !w.end.Equal(end.Add(minuteWindow)) {
+		t.Errorf("new window: last = %d, end = %v, want 50 and %v", w.last, w.end, end.Add(minuteWindow))
+	}
+	// After a gap of more than a minute, the windows in between are unknown: the new window
+	// ends a minute after its first answer, at most.
+	g := w.start()
+	w.open--
+	at := end.Add(5 * minuteWindow)
+	w.observe(59, g, at, at.Add(time.Second))
+	if want := at.Add(time.Second + minuteWindow + windowSlack); w.last != 59 || !w.end.Equal(want) {
+		t.Errorf("window after a gap: last = %d, end = %v, want 59 and %v", w.last, w.end, want)
+	}
+}
+
+// TestWindowDoesNotDrift runs one caller, one call at a time, against a model of Xero's fixed
+// minute windows for two hours: every window between the first and the last must count the
+// whole limit, with no call refused, and its first call must come as early in it as in the
+// second window. A budget that took each window to end a minute after its first answer would
+// start each window later than the one before by the slack and a latency, until the calls of
+// one no longer fitted in it.
+func TestWindowDoesNotDrift(t *testing.T) {
+	const limit = 60
+	for _, latency := range []time.Duration{20 * time.Millisecond, 300 * time.Millisecond, 700 * time.Millisecond} {
+		t.Run(latency.String(), func(t *testing.T) {
+			t0 := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+			phase := 17300 * time.Millisecond // the windows start at t0 + phase + k minutes
+			windowOf := func(at time.Time) int { return int(at.Sub(t0.Add(phase)) / minuteWindow) }
+			counts := map[int]int{}
+			firstCall := map[int]time.Duration{} // the first call's offset into each window
+			w := window{last: -1}
+			now := t0.Add(phase + 5*time.Second)
+			for now.Before(t0.Add(2 * time.Hour)) {
+				if r := w.readyAt(now); !r.IsZero() {
+					now = r
+					continue
+				}
+				seq := w.start()
+				counted := now.Add(latency / 2)
+				win := windowOf(counted)
+				if counts[win] == limit {
+					t.Fatalf("call sent at %v refused: window %d is spent", now.Sub(t0), win)
+				}
+				if counts[win] == 0 {
+					firstCall[win] = counted.Sub(t0.Add(phase)) - time.Duration(win)*minuteWindow
+				}
+				counts[win]++
+				answered := now.Add(latency)
+				w.open--
+				w.observe(limit-counts[win], seq, now, answered)
+				now = answered.Add(10 * time.Millisecond) // the page's work before the next call
+			}
+			first, last := windowOf(t0.Add(phase+5*time.Second)), windowOf(now)
+			for k := first + 1; k < last; k++ {
+				if counts[k] != limit {
+					t.Errorf("window %d counted %d calls, want %d", k, counts[k], limit)
+				}
+				if d := firstCall[k] - firstCall[first+1]; d > 0 {
+					t.Errorf("window %d: first call %s into it, %s later than in window %d", k, firstCall[k], d, first+1)
+				}
+			}
+		})
 	}
 }
 
