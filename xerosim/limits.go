@@ -20,8 +20,9 @@ type tenantLimit struct {
 	minWin, dayWin        int64 // window numbers
 	minCount, dayCount    int
 	// perMinute counts the calls admitted in each of the tenant's minute windows, by window
-	// number.
-	perMinute map[int64]int
+	// number; firstCall and lastCall are when the first and the last were admitted.
+	perMinute           map[int64]int
+	firstCall, lastCall int64
 }
 
 // limiter enforces Xero's limits.
@@ -96,6 +97,10 @@ func (l *limiter) acquire(t *tenant, now int64) admission {
 		tl.maxInflight = max(tl.maxInflight, tl.inflight)
 		tl.minCount++
 		tl.dayCount++
+		if len(tl.perMinute) == 0 {
+			tl.firstCall = now
+		}
+		tl.lastCall = now
 		tl.perMinute[tl.minWin]++
 		l.appCount++
 	}
@@ -117,24 +122,25 @@ func (l *limiter) release(t *tenant) {
 	l.mu.Unlock()
 }
 
-// callsPerMinute returns the calls admitted to tenant t in each of its minute windows, from the
-// first window with a call to the last, empty windows included.
-func (l *limiter) callsPerMinute(t *tenant) []int {
+// minuteWindows returns the calls admitted to tenant t in each of its minute windows, from the
+// first window with a call to the last, empty windows included, with the first window's start
+// and the moments the first and the last calls were admitted (simulated unix ms).
+func (l *limiter) minuteWindows(t *tenant) (calls []int, start, first, last int64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	tl := l.tenants[t]
 	if tl == nil || len(tl.perMinute) == 0 {
-		return nil
+		return nil, 0, 0, 0
 	}
-	first, last := int64(math.MaxInt64), int64(math.MinInt64)
+	lo, hi := int64(math.MaxInt64), int64(math.MinInt64)
 	for w := range tl.perMinute {
-		first, last = min(first, w), max(last, w)
+		lo, hi = min(lo, w), max(hi, w)
 	}
-	out := make([]int, last-first+1)
+	calls = make([]int, hi-lo+1)
 	for w, n := range tl.perMinute {
-		out[w-first] = n
+		calls[w-lo] = n
 	}
-	return out
+	return calls, lo*minuteMS + t.minutePhase, tl.firstCall, tl.lastCall
 }
 
 // maxConcurrency returns the highest number of calls seen in progress at once per tenant.

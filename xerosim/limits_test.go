@@ -174,6 +174,8 @@ func TestCallsPerMinuteAndScaledClient(t *testing.T) {
 	tt := s.tenants[0]
 	now := s.clock.now()
 	s.Advance(time.Duration((window(now, tt.minutePhase, minuteMS)+1)*minuteMS+tt.minutePhase-now) * time.Millisecond)
+	windowStart := time.UnixMilli(s.clock.now()).UTC() // a window begins now
+	s.Advance(5 * time.Second)
 	for range 3 {
 		if resp := c.call(ten); resp.StatusCode != 200 {
 			t.Fatalf("call: %d", resp.StatusCode)
@@ -183,10 +185,10 @@ func TestCallsPerMinuteAndScaledClient(t *testing.T) {
 	if resp.StatusCode != 429 {
 		t.Fatalf("4th call: %d", resp.StatusCode)
 	}
-	// A whole simulated minute is left, 1 real second at this scale: the scaled client is told
-	// 60 (seconds of its own clock).
-	if ra := resp.Header.Get("Retry-After"); ra != "60" {
-		t.Errorf("Retry-After %q, want 60 simulated seconds", ra)
+	// 55 simulated seconds of the window are left, under 1 real second at this scale: the
+	// scaled client is told 55 (seconds of its own clock).
+	if ra := resp.Header.Get("Retry-After"); ra != "55" {
+		t.Errorf("Retry-After %q, want 55 simulated seconds", ra)
 	}
 	s.Advance(2 * time.Minute) // a window with no call, then one with a call
 	if resp := c.call(ten); resp.StatusCode != 200 {
@@ -194,5 +196,12 @@ func TestCallsPerMinuteAndScaledClient(t *testing.T) {
 	}
 	if got := s.CallsPerMinute(ten); len(got) != 3 || got[0] != 3 || got[1] != 0 || got[2] != 1 {
 		t.Errorf("calls per minute %v, want [3 0 1]", got)
+	}
+	// The windows' start, and the first and last calls admitted (the 429 is not one).
+	mw := s.MinuteWindows(ten)
+	firstCall, lastCall := windowStart.Add(5*time.Second), windowStart.Add(2*time.Minute+5*time.Second)
+	if !mw.Start.Equal(windowStart) || !mw.First.Equal(firstCall) || !mw.Last.Equal(lastCall) {
+		t.Errorf("windows start %v, first call %v, last %v; want %v, %v, %v",
+			mw.Start, mw.First, mw.Last, windowStart, firstCall, lastCall)
 	}
 }

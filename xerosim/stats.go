@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Stats counts what clients did. Maps are keyed by endpoint ("GET /api.xro/2.0/Invoices"),
@@ -131,11 +132,34 @@ func (s *Sim) Stats() Stats {
 // empty ones included; nil for an unknown tenant or one never called. Set against the minute
 // limit, it says how much of each window a client used.
 func (s *Sim) CallsPerMinute(tenantID string) []int {
+	return s.MinuteWindows(tenantID).Calls
+}
+
+// MinuteWindows is what a tenant's calls made of its minute limit, on the simulated clock.
+type MinuteWindows struct {
+	// Calls are the calls admitted in each of the tenant's fixed minute windows, from the
+	// first window with a call to the last, empty ones included (CallsPerMinute).
+	Calls []int
+	// Start is when the first of those windows began; First and Last are when the first and
+	// the last calls were admitted.
+	Start, First, Last time.Time
+}
+
+// MinuteWindows returns the tenant's minute windows; the zero value for an unknown tenant or
+// one never called.
+func (s *Sim) MinuteWindows(tenantID string) MinuteWindows {
 	t := s.byID[strings.ToLower(tenantID)]
 	if t == nil {
-		return nil
+		return MinuteWindows{}
 	}
-	return s.lim.callsPerMinute(t)
+	calls, start, first, last := s.lim.minuteWindows(t)
+	if calls == nil {
+		return MinuteWindows{}
+	}
+	return MinuteWindows{
+		Calls: calls,
+		Start: time.UnixMilli(start).UTC(), First: time.UnixMilli(first).UTC(), Last: time.UnixMilli(last).UTC(),
+	}
 }
 
 // handleStats serves GET /__sim/stats.
