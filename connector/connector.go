@@ -45,6 +45,9 @@ type Deps struct {
 	Metrics prometheus.Registerer
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
+	// SetMemoryLimit gives the runtime its soft memory limit (debug.SetMemoryLimit); nil leaves
+	// the runtime's limit alone (Config.MemoryLimit is then not applied).
+	SetMemoryLimit func(int64) int64
 }
 
 // Connector reads Xero and writes Kafka. Make one with New and start it with Run.
@@ -251,11 +254,20 @@ func (c *Connector) session(ctx context.Context, kafka []kgo.Opt, st session, ap
 	}
 	// The pollers hold the bookmarks now: the state's index of them is no longer needed.
 	st.state.ReleaseBookmarks()
+	limit := memoryLimit(cfg, len(ids)*len(cfg.Streams))
+	if c.deps.SetMemoryLimit == nil {
+		limit = 0
+	}
+	g.Go(func() error {
+		holdMemoryLimit(gctx, c.deps.SetMemoryLimit, limit, runtimeMemory(), time.Second)
+		return nil
+	})
 	// A reset asked for while the session runs wakes its poller at once.
 	st.state.OnReset(sched.wake)
 	defer st.state.OnReset(nil)
 	g.Go(func() error { return sched.run(gctx) })
-	c.log.Info("starting", "tenants", len(ids), "streams", len(cfg.Streams), "workers", min(cfg.Workers, len(ids)*len(cfg.Streams)), "day_limit", cfg.DayLimit)
+	c.log.Info("starting", "tenants", len(ids), "streams", len(cfg.Streams), "workers", min(cfg.Workers, len(ids)*len(cfg.Streams)), "day_limit", cfg.DayLimit,
+		"memory_limit_mib", limit>>20)
 	return 0, g.Wait()
 }
 
