@@ -2,6 +2,7 @@ package connector
 
 import (
 	"context"
+	"math"
 	rtmetrics "runtime/metrics"
 	"time"
 )
@@ -9,12 +10,13 @@ import (
 // The parts of the derived memory limit (MEMORY_LIMIT_MIB unset): what the process holds
 // whatever it syncs (the runtime, the Kafka client, the schemas' plans, the workers' stacks),
 // what each (organisation, stream) holds between its cycles (poller, status, plan share and a
-// small bookmark: about 2 KiB measured, TestSyncedStreamFootprint), and the page traffic, which
-// PAGE_MEMORY_MIB bounds: the pages, the records built from them and the batches being produced.
+// small bookmark: 1.7 KiB measured, TestSyncedStreamFootprint), and the pages PAGE_MEMORY_MIB
+// bounds. The records built from the pages, the batches being produced and the garbage they
+// leave are what heapFloor makes room for while records flow.
 const (
 	limitBase      = 32 << 20
 	limitPerStream = 2048
-	limitPerPage   = 2
+	limitPerPage   = 1
 )
 
 // memoryLimit returns the soft memory limit of a connector syncing streams (organisation,
@@ -42,7 +44,9 @@ func heapFloor(limit int64, u memoryUse) int64 {
 // memoryUse is what the runtime reports of the process's memory.
 type memoryUse struct {
 	// live is the heap that the last collection found reachable; other is what the runtime
-	// holds besides the heap (goroutine stacks, its own structures).
+	// holds besides the heap's objects and the pages it could return to the system (the
+	// unused space of its spans, goroutine stacks, its own structures), which the memory
+	// limit counts too.
 	live, other int64
 }
 
@@ -52,7 +56,6 @@ func runtimeMemory() func() memoryUse {
 		"/gc/heap/live:bytes",
 		"/memory/classes/total:bytes",
 		"/memory/classes/heap/objects:bytes",
-		"/memory/classes/heap/unused:bytes",
 		"/memory/classes/heap/free:bytes",
 		"/memory/classes/heap/released:bytes",
 	}
@@ -68,19 +71,34 @@ func runtimeMemory() func() memoryUse {
 			}
 			return int64(samples[i].Value.Uint64())
 		}
-		return memoryUse{live: v(0), other: max(0, v(1)-v(2)-v(3)-v(4)-v(5))}
+		return memoryUse{live: v(0), other: max(0, v(1)-v(2)-v(3)-v(4))}
 	}
 }
 
-// holdMemoryLimit gives the runtime the soft limit (through set, debug.SetMemoryLimit in the
-// program) and, every period until ctx ends, raises it to heapFloor when what is live has grown
-// near it, lowering it back when that has passed. It returns at once when set is nil or limit 0.
-func holdMemoryLimit(ctx context.Context, set func(int64) int64, limit int64, read func() memoryUse, every time.Duration) {
-	if set == nil || limit <= 0 {
+// holdMemoryLimit gives the runtime the soft limit that limit returns (through set,
+// debug.SetMemoryLimit in the program) and, every period until ctx ends, gives it again when
+// limit changes, raised to heapFloor when what is live has grown near it, lowered back when
+// that has passed. It returns at once when set is nil.
+func holdMemoryLimit(ctx context.Context, set func(int64) int64, limit func() int64, read func() memoryUse, every time.Duration) {
+	if set == nil {
 		return
 	}
-	given := heapFloor(limit, read())
-	set(given)
+	var given int64
+	give := func() {
+		l := limit()
+		if l > 0 {
+			l = heapFloor(l, read())
+		}
+		switch {
+		case l == given:
+		case l > 0:
+			set(l)
+		default:
+			set(math.MaxInt64) // none: the runtime's own default
+		}
+		given = l
+	}
+	give()
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -88,10 +106,7 @@ func holdMemoryLimit(ctx context.Context, set func(int64) int64, limit int64, re
 		case <-ctx.Done():
 			return
 		case <-t.C:
-		}
-		if l := heapFloor(limit, read()); l != given {
-			given = l
-			set(l)
+			give()
 		}
 	}
 }

@@ -2,8 +2,10 @@ package connector
 
 import (
 	"context"
+	"math"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -17,11 +19,11 @@ func TestMemoryLimit(t *testing.T) {
 		t.Fatalf("the default MemoryLimit is %d, want 0 (derived)", cfg.MemoryLimit)
 	}
 	const mib = 1 << 20
-	// 1,000 organisations of 26 streams, 16 MiB of pages: 32 + 26,000 × 2 KiB + 2 × 16 MiB.
-	if got, want := memoryLimit(cfg, 26000), int64(32*mib+26000*2048+32*mib); got != want {
+	// 1,000 organisations of 26 streams, 16 MiB of pages: 32 MiB + 26,000 × 2 KiB + 16 MiB.
+	if got, want := memoryLimit(cfg, 26000), int64(32*mib+26000*2048+16*mib); got != want {
 		t.Errorf("derived limit for 26,000 streams: %d MiB, want %d MiB", got/mib, want/mib)
 	}
-	if small, large := memoryLimit(cfg, 26), memoryLimit(cfg, 26000); small >= large || small < 64*mib {
+	if small, large := memoryLimit(cfg, 26), memoryLimit(cfg, 26000); small >= large || small < 48*mib {
 		t.Errorf("26 streams: %d MiB, 26,000: %d MiB", small/mib, large/mib)
 	}
 	more := cfg
@@ -103,10 +105,12 @@ func TestHoldMemoryLimit(t *testing.T) {
 			defer mu.Unlock()
 			return slices.Clone(got)
 		}
+		var limit atomic.Int64
+		limit.Store(100 * mib)
 		ctx, cancel := context.WithCancel(t.Context())
 		done := make(chan struct{})
 		go func() {
-			holdMemoryLimit(ctx, set, 100*mib, read, time.Second)
+			holdMemoryLimit(ctx, set, limit.Load, read, time.Second)
 			close(done)
 		}()
 		synctest.Wait()
@@ -126,15 +130,30 @@ func TestHoldMemoryLimit(t *testing.T) {
 		if g := given(); !slices.Equal(g, []int64{100 * mib, 135 * mib, 100 * mib}) {
 			t.Fatalf("live back to 20 MiB: %v", g)
 		}
+		limit.Store(120 * mib) // the organisations are known: more streams than the state held
+		time.Sleep(time.Second)
+		synctest.Wait()
+		if g := given(); !slices.Equal(g, []int64{100 * mib, 135 * mib, 100 * mib, 120 * mib}) {
+			t.Fatalf("limit changed to 120 MiB: %v", g)
+		}
+		limit.Store(0) // none: the runtime's default again
+		time.Sleep(time.Second)
+		synctest.Wait()
+		if g := given(); !slices.Equal(g, []int64{100 * mib, 135 * mib, 100 * mib, 120 * mib, math.MaxInt64}) {
+			t.Fatalf("limit turned off: %v", g)
+		}
 		cancel()
 		<-done
-		setLive(200 * mib)
+		limit.Store(200 * mib)
 		time.Sleep(2 * time.Second)
-		if g := given(); len(g) != 3 {
+		if g := given(); len(g) != 5 {
 			t.Errorf("given after ctx ended: %v", g)
 		}
 	})
-	// Without a way to set it, or with no limit, nothing runs.
-	holdMemoryLimit(t.Context(), nil, 100<<20, func() memoryUse { return memoryUse{} }, time.Second)
-	holdMemoryLimit(t.Context(), func(int64) int64 { t.Error("set with no limit"); return 0 }, 0, func() memoryUse { return memoryUse{} }, time.Second)
+	// Without a way to set it nothing runs; with no limit, the runtime's is left alone.
+	none := func() int64 { return 0 }
+	holdMemoryLimit(t.Context(), nil, none, func() memoryUse { return memoryUse{} }, time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Millisecond)
+	defer cancel()
+	holdMemoryLimit(ctx, func(int64) int64 { t.Error("set with no limit"); return 0 }, none, func() memoryUse { return memoryUse{} }, time.Millisecond)
 }
