@@ -92,6 +92,11 @@ type Config struct {
 	// Xero and not yet committed, over every organisation and stream. Negative: no limit.
 	PageMemoryLimit int64
 
+	// MemoryLimit (MEMORY_LIMIT_MIB, in MiB there) is the soft memory limit the connector gives
+	// the Go runtime, through Deps.SetMemoryLimit (memlimit.go). Zero derives it from the number
+	// of (organisation, stream) pairs and PageMemoryLimit; negative: none.
+	MemoryLimit int64
+
 	// Workers (SYNC_WORKERS) bounds the sync cycles that run at once, over every organisation
 	// and stream: the pollers share that many goroutines (schedule.go).
 	Workers int
@@ -172,6 +177,7 @@ func Settings() []Setting {
 		{Var: "SCHEMA_REGISTRY_PASSWORD", Usage: "basic auth, with SCHEMA_REGISTRY_USERNAME"},
 		{Var: "HTTP_ADDR", Default: ":8080", Usage: "serves /status, /metrics, /healthz, /readyz"},
 		{Var: "PAGE_MEMORY_MIB", Default: "16", Usage: "pages read from Xero and not yet committed, over every organisation, in MiB (0: no limit)"},
+		{Var: "MEMORY_LIMIT_MIB", Default: "auto", Usage: "soft memory limit of the Go runtime, in MiB; auto: derived from the streams and PAGE_MEMORY_MIB; 0: none (GOMEMLIMIT, when set, replaces it)"},
 		{Var: "SYNC_WORKERS", Default: "200", Usage: "sync cycles run at once, over every organisation and stream"},
 		{Var: "METRICS_PER_TENANT", Default: "false", Usage: "true: per-organisation metric series besides the totals (they grow with the organisations)"},
 		{Var: "LOG_LEVEL", Default: "info", Usage: "debug, info, warn or error"},
@@ -235,7 +241,28 @@ func DefaultConfig() Config {
 		PageMemoryLimit:        int64(num("PAGE_MEMORY_MIB")) << 20,
 		Workers:                num("SYNC_WORKERS"),
 	}
+	limit, err := ParseMemoryLimit(d["MEMORY_LIMIT_MIB"])
+	if err != nil {
+		panic(fmt.Sprintf("the default of MEMORY_LIMIT_MIB: %v", err))
+	}
+	c.MemoryLimit = limit
 	return c
+}
+
+// ParseMemoryLimit reads a value of MEMORY_LIMIT_MIB as Config.MemoryLimit: auto is 0 (derived),
+// 0 is -1 (none), and a positive number is MiB.
+func ParseMemoryLimit(v string) (int64, error) {
+	if v == "auto" {
+		return 0, nil
+	}
+	mib, err := strconv.ParseInt(v, 10, 32)
+	switch {
+	case err != nil || mib < 0:
+		return 0, fmt.Errorf("%q: want auto, 0 (none) or a number of MiB", v)
+	case mib == 0:
+		return -1, nil
+	}
+	return mib << 20, nil
 }
 
 var (

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -45,6 +46,9 @@ type Deps struct {
 	Metrics prometheus.Registerer
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
+	// SetMemoryLimit gives the runtime its soft memory limit (debug.SetMemoryLimit); nil leaves
+	// the runtime's limit alone (Config.MemoryLimit is then not applied).
+	SetMemoryLimit func(int64) int64
 }
 
 // Connector reads Xero and writes Kafka. Make one with New and start it with Run.
@@ -226,6 +230,17 @@ func (c *Connector) session(ctx context.Context, kafka []kgo.Opt, st session, ap
 		}
 		return err
 	})
+	// The soft memory limit, from the streams the state holds bookmarks of (or the configured
+	// ones) until the organisations are known: making the pollers is when a start peaks.
+	if c.deps.SetMemoryLimit == nil {
+		cfg.MemoryLimit = -1 // not applied: say none
+	}
+	var limit atomic.Int64
+	limit.Store(memoryLimit(cfg, max(st.state.Summary().Bookmarks, len(cfg.Tenants)*len(cfg.Streams))))
+	g.Go(func() error {
+		holdMemoryLimit(gctx, c.deps.SetMemoryLimit, limit.Load, runtimeMemory(), time.Second)
+		return nil
+	})
 	ids, err := tenants(gctx)
 	if err != nil {
 		cancel()
@@ -251,11 +266,13 @@ func (c *Connector) session(ctx context.Context, kafka []kgo.Opt, st session, ap
 	}
 	// The pollers hold the bookmarks now: the state's index of them is no longer needed.
 	st.state.ReleaseBookmarks()
+	limit.Store(memoryLimit(cfg, len(ids)*len(cfg.Streams)))
 	// A reset asked for while the session runs wakes its poller at once.
 	st.state.OnReset(sched.wake)
 	defer st.state.OnReset(nil)
 	g.Go(func() error { return sched.run(gctx) })
-	c.log.Info("starting", "tenants", len(ids), "streams", len(cfg.Streams), "workers", min(cfg.Workers, len(ids)*len(cfg.Streams)), "day_limit", cfg.DayLimit)
+	c.log.Info("starting", "tenants", len(ids), "streams", len(cfg.Streams), "workers", min(cfg.Workers, len(ids)*len(cfg.Streams)), "day_limit", cfg.DayLimit,
+		"memory_limit_mib", limit.Load()>>20)
 	return 0, g.Wait()
 }
 

@@ -73,13 +73,14 @@ type env struct {
 		Username string `env:"USERNAME"`
 		Password secret `env:"PASSWORD"`
 	} `env:", prefix=SCHEMA_REGISTRY_"`
-	HTTPAddr         string `env:"HTTP_ADDR"`
-	LogLevel         string `env:"LOG_LEVEL"`
-	KafkaLogLevel    string `env:"KAFKA_LOG_LEVEL"`
-	LogFormat        string `env:"LOG_FORMAT"`
-	MetricsPerTenant bool   `env:"METRICS_PER_TENANT"`
-	PageMemoryMiB    int    `env:"PAGE_MEMORY_MIB"`
-	SyncWorkers      int    `env:"SYNC_WORKERS"`
+	HTTPAddr         string      `env:"HTTP_ADDR"`
+	LogLevel         string      `env:"LOG_LEVEL"`
+	KafkaLogLevel    string      `env:"KAFKA_LOG_LEVEL"`
+	LogFormat        string      `env:"LOG_FORMAT"`
+	MetricsPerTenant bool        `env:"METRICS_PER_TENANT"`
+	PageMemoryMiB    int         `env:"PAGE_MEMORY_MIB"`
+	MemoryLimit      memoryLimit `env:"MEMORY_LIMIT_MIB"`
+	SyncWorkers      int         `env:"SYNC_WORKERS"`
 }
 
 // secret is a string that never prints.
@@ -107,6 +108,18 @@ func (d *date) EnvDecode(v string) error {
 		}
 	}
 	return fmt.Errorf("XERO_START_DATE: %q is not a date (2006-01-02 or RFC 3339)", v)
+}
+
+// memoryLimit is MEMORY_LIMIT_MIB, as connector.Config.MemoryLimit.
+type memoryLimit struct{ bytes int64 }
+
+func (m *memoryLimit) EnvDecode(v string) error {
+	b, err := connector.ParseMemoryLimit(v)
+	if err != nil {
+		return fmt.Errorf("MEMORY_LIMIT_MIB: %w", err)
+	}
+	m.bytes = b
+	return nil
 }
 
 // configError is a configuration problem: the program prints it on one line and exits with
@@ -324,6 +337,7 @@ func (e *env) connectorConfig() connector.Config {
 		Compression:            e.Kafka.Compression,
 		PerTenantMetrics:       e.MetricsPerTenant,
 		PageMemoryLimit:        pageMemoryLimit(e.PageMemoryMiB),
+		MemoryLimit:            e.MemoryLimit.bytes,
 		Workers:                e.SyncWorkers,
 	}
 }

@@ -57,6 +57,7 @@ var badValues = map[string]map[string]string{
 	"HTTP_ADDR":                      {"HTTP_ADDR": "localhost"},
 	"METRICS_PER_TENANT":             {"METRICS_PER_TENANT": "perhaps"},
 	"PAGE_MEMORY_MIB":                {"PAGE_MEMORY_MIB": "-1"},
+	"MEMORY_LIMIT_MIB":               {"MEMORY_LIMIT_MIB": "200MiB"},
 	"SYNC_WORKERS":                   {"SYNC_WORKERS": "0"},
 	"LOG_LEVEL":                      {"LOG_LEVEL": "loud"},
 	"LOG_FORMAT":                     {"LOG_FORMAT": "xml"},
@@ -104,7 +105,7 @@ func TestDefaultsComeFromTheTable(t *testing.T) {
 		"KAFKA_TRANSACTIONAL_ID": "acme-1", "KAFKA_TRANSACTION_TIMEOUT": "30s",
 		"KAFKA_TOPIC_PARTITIONS": "3", "KAFKA_TOPIC_REPLICATION_FACTOR": "3",
 		"KAFKA_TOPIC_CLEANUP_POLICY": "delete", "KAFKA_TLS": "true",
-		"KAFKA_MAX_TRANSACTION_RECORDS": "500", "KAFKA_COMPRESSION": "none", "HTTP_ADDR": ":9090", "METRICS_PER_TENANT": "true", "PAGE_MEMORY_MIB": "64", "SYNC_WORKERS": "50",
+		"KAFKA_MAX_TRANSACTION_RECORDS": "500", "KAFKA_COMPRESSION": "none", "HTTP_ADDR": ":9090", "METRICS_PER_TENANT": "true", "PAGE_MEMORY_MIB": "64", "MEMORY_LIMIT_MIB": "0", "SYNC_WORKERS": "50",
 		"LOG_LEVEL": "debug", "LOG_FORMAT": "json", "KAFKA_LOG_LEVEL": "error",
 	}
 	base, err := readEnv(t.Context(), envconfig.MapLookuper(validEnv()))
@@ -194,5 +195,16 @@ func TestHelpAndREADMEFollowTheTable(t *testing.T) {
 		if (strings.HasPrefix(v, "XERO_") || strings.HasPrefix(v, "KAFKA_") || strings.HasPrefix(v, "SCHEMA_REGISTRY_")) && !known[v] {
 			t.Errorf("README's table lists %s, which the program does not read", v)
 		}
+	}
+}
+
+// TestGOMEMLIMITReplacesMemoryLimit: with GOMEMLIMIT set, the connector is given no way to set
+// the runtime's memory limit, so MEMORY_LIMIT_MIB does not override the user's limit.
+func TestGOMEMLIMITReplacesMemoryLimit(t *testing.T) {
+	if memoryLimitSetter(envconfig.MapLookuper(map[string]string{"GOMEMLIMIT": "300MiB"})) != nil {
+		t.Error("GOMEMLIMIT set, and the connector may still set the limit")
+	}
+	if memoryLimitSetter(envconfig.MapLookuper(map[string]string{})) == nil {
+		t.Error("GOMEMLIMIT unset, and the connector cannot set the limit")
 	}
 }

@@ -23,6 +23,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -159,6 +160,7 @@ func run(ctx context.Context, lookup envconfig.Lookuper, stderr io.Writer) error
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	c, err := connector.New(cfg, connector.Deps{
 		Kafka: kafka, Registry: registry, Sealer: sealer, Logger: log, Metrics: reg,
+		SetMemoryLimit: memoryLimitSetter(lookup),
 	})
 	if err != nil {
 		return &configError{msg: err.Error()}
@@ -177,6 +179,16 @@ func run(ctx context.Context, lookup envconfig.Lookuper, stderr io.Writer) error
 		go logProgress(progressCtx, c.Status, log)
 	}
 	return c.Run(ctx)
+}
+
+// memoryLimitSetter returns how the connector sets the runtime's soft memory limit
+// (MEMORY_LIMIT_MIB), or nil when GOMEMLIMIT is set: the runtime has read that one itself, and
+// it replaces MEMORY_LIMIT_MIB.
+func memoryLimitSetter(lookup envconfig.Lookuper) func(int64) int64 {
+	if v, ok := lookup.Lookup("GOMEMLIMIT"); ok && v != "" {
+		return nil
+	}
+	return debug.SetMemoryLimit
 }
 
 // serveHTTP serves /status (a summary; ?tenant=ID one organisation, ?all every stream), /metrics,
