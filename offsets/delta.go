@@ -2,6 +2,7 @@ package offsets
 
 import (
 	"fmt"
+	"slices"
 )
 
 // bookmarkDelta is what changed from one bookmark to the next. The watermark and the list of
@@ -72,7 +73,8 @@ func diffBookmark(old, cur Bookmark, touched []string) bookmarkDelta {
 	return d
 }
 
-// diffMap returns the change from old to cur. With ids nil every entry is compared. Otherwise
+// diffMap returns the change from old to cur, its removals sorted so that a change is always
+// stated, and compressed, the same way. With ids nil every entry is compared. Otherwise
 // only the entries of ids are, and the others are taken as unchanged or removed: the counts tell
 // whether any was removed, and only then is old searched for them. Should the counts show an
 // entry that is neither (the caller left an id out), every entry is compared.
@@ -95,6 +97,7 @@ func diffMap[V comparable](old, cur map[string]V, ids map[string]struct{}) mapDe
 				d.Del = append(d.Del, id)
 			}
 		}
+		slices.Sort(d.Del)
 		return d
 	}
 	inOld, inCur := 0, 0
@@ -127,6 +130,7 @@ func diffMap[V comparable](old, cur map[string]V, ids map[string]struct{}) mapDe
 			}
 		}
 	}
+	slices.Sort(d.Del)
 	return d
 }
 
