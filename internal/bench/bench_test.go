@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/xero-kafka/xero-kafka/internal/testenv"
 )
@@ -147,5 +148,38 @@ func TestSelectStreams(t *testing.T) {
 	}
 	if _, err := selectStreams(cat, []string{"journals"}); err == nil {
 		t.Error("a stream the catalog lacks: want an error")
+	}
+}
+
+func TestMedianRun(t *testing.T) {
+	run := func(perSecond, cpu int) syncResult {
+		return syncResult{records: 100_000, wall: time.Duration(100_000 * float64(time.Second) / float64(perSecond)), cpu: time.Duration(cpu) * time.Second}
+	}
+	for _, c := range []struct {
+		runs []syncResult
+		want float64 // records/s of the median run
+	}{
+		{nil, 0},
+		{[]syncResult{run(40_000, 2)}, 40_000},
+		{[]syncResult{run(50_000, 2), run(20_000, 3), run(40_000, 1)}, 40_000},
+		{[]syncResult{run(50_000, 2), run(20_000, 3)}, 20_000},
+	} {
+		got := median(c.runs)
+		if len(c.runs) == 0 {
+			if got.records != 0 {
+				t.Errorf("median of no runs: %+v, want the zero result", got)
+			}
+			continue
+		}
+		if diff := got.perSecond() - c.want; diff > 1 || diff < -1 {
+			t.Errorf("median of %d runs: %.0f records/s, want %.0f", len(c.runs), got.perSecond(), c.want)
+		}
+	}
+	s := spread([]syncResult{run(50_000, 2), run(20_000, 3), run(40_000, 1)})
+	if want := "; median of 3 runs: 20,000–50,000 records/s, 1.00–3.00 CPU s per 100k"; s != want {
+		t.Errorf("spread = %q, want %q", s, want)
+	}
+	if s := spread([]syncResult{run(40_000, 2)}); s != "" {
+		t.Errorf("spread of one run = %q, want none", s)
 	}
 }
