@@ -42,9 +42,16 @@ type builder struct {
 	enc       encoder
 	keyID     int
 	valueID   int
-	// values holds the header values every record of the builder shares, made on first use:
-	// the producer only reads them.
+	// values holds the header values every record of the builder shares, made on first use
+	// in a turn and dropped when the turn ends (dropHeaderValues): the producer only reads
+	// them, and a waiting stream does not keep them.
 	values *headerValues
+}
+
+// dropHeaderValues lets go of the shared header values at the end of a turn; the records that
+// use them keep them alive until they are answered.
+func (b *builder) dropHeaderValues() {
+	b.values = nil
 }
 
 // headerValues are the header values of a builder's records that do not depend on the record.
