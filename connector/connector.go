@@ -344,7 +344,7 @@ func (c *Connector) newPoller(tenant, name string, api lister, w *writer, b buil
 	st.mu.Unlock()
 	scope := xero.ScopeFor(s.Path, c.cfg.BroadScopes)
 	st.committed(bm, 0)
-	return &poller{
+	p := &poller{
 		stream:     s,
 		tenant:     tenant,
 		api:        plan.count(api),
@@ -365,6 +365,8 @@ func (c *Connector) newPoller(tenant, name string, api lister, w *writer, b buil
 		refusedFor: max(c.cfg.FullTableInterval, time.Hour),
 		mem:        c.pages,
 	}
+	p.packBookmark()
+	return p
 }
 
 // plan returns the day-budget plan of tenant, made on first use.

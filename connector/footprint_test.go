@@ -100,8 +100,8 @@ func syncedFootprint(t testing.TB, n int) float64 {
 		if p.bw != nil {
 			t.Fatalf("stream %s keeps its bookmark writer between cycles", tenant)
 		}
-		if len(p.bm.Window) != len(page) {
-			t.Fatalf("stream %s: bookmark window of %d ids, want %d", tenant, len(p.bm.Window), len(page))
+		if n := len(p.bm.Window) + p.window.len(); n != len(page) {
+			t.Fatalf("stream %s: bookmark window of %d ids, want %d", tenant, n, len(page))
 		}
 		sched.add(p)
 	}

@@ -49,6 +49,8 @@ type poller struct {
 	stateTopic string
 	// bm is the last committed bookmark. It changes only after a commit returned nil.
 	bm offsets.Bookmark
+	// window is bm's window packed while the stream waits, bm.Window then nil (bookmarks.go).
+	window packedWindow
 	// bw writes the bookmark as what changed since the committed one; between cycles it is nil
 	// and stored says how the committed bookmark is stored (bookmarks.go).
 	bw     *offsets.BookmarkWriter

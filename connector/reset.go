@@ -20,8 +20,8 @@ func (p *poller) applyResets(ctx context.Context) error {
 		return nil
 	}
 	r := pending[len(pending)-1]
-	next := resetBookmark(p.stream, p.bm, r.From, p.startMS)
 	p.openWriter()
+	next := resetBookmark(p.stream, p.bm, r.From, p.startMS)
 	recs, err := p.bw.Records(next, nil)
 	if err != nil {
 		return fmt.Errorf("apply reset %s: encode bookmark: %w", r.ID, err)

@@ -262,6 +262,7 @@ func (t *task) step(ctx context.Context) outcome {
 		err = p.cycle(ctx)
 	}
 	p.parkWriter()
+	p.packBookmark()
 	p.build.dropHeaderValues()
 	p.dropPages()
 	if ctx.Err() != nil {
