@@ -122,7 +122,7 @@ func (c *Connector) run(ctx context.Context) error {
 	cfg := c.cfg
 	kafka := append([]kgo.Opt{kgo.WithLogger(kafkaLogger{kslog.New(c.log.With("component", "kafka")), kafkaLevels[cfg.KafkaLogLevel]})}, c.deps.Kafka...)
 
-	builders, err := retrySetup(ctx, c.log, func() (map[string]builder, error) { return c.prepare(ctx, kafka) })
+	builders, err := retrySetup(ctx, c.log, func() (map[string]*streamBuilder, error) { return c.prepare(ctx, kafka) })
 	if err != nil {
 		return err
 	}
@@ -207,7 +207,7 @@ type session struct {
 // stream) until ctx ends or one of them fails for the connector as a whole. It returns how many transactions it
 // committed, with the reason it ended.
 func (c *Connector) session(ctx context.Context, kafka []kgo.Opt, st session, api *xero.Client, store *tokenStore,
-	tenants func(context.Context) ([]string, error), builders map[string]builder) (committed int64, err error) {
+	tenants func(context.Context) ([]string, error), builders map[string]*streamBuilder) (committed int64, err error) {
 	cfg := c.cfg
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -326,15 +326,20 @@ func (c *Connector) tenants(ctx context.Context, api *xero.Client) ([]string, er
 	return c.cfg.Tenants, nil
 }
 
-func (c *Connector) newPoller(tenant, name string, api lister, w *writer, b builder, state *offsets.State, plan *streamPlan) *poller {
-	s := b.stream // shared by the pollers of every organisation (prepare)
-	if s == nil {
+func (c *Connector) newPoller(tenant, name string, api lister, w *writer, sb *streamBuilder, state *offsets.State, plan *streamPlan) *poller {
+	// sb and its stream are shared by the pollers of every organisation (prepare).
+	if sb == nil || sb.stream == nil {
 		v, _ := streams.ByName(name)
-		s = &v
+		own := streamBuilder{}
+		if sb != nil {
+			own = *sb
+		}
+		own.stream = &v
+		sb = &own
 	}
+	s := sb.stream
 	bm, _ := state.Bookmark(tenant, name)
-	b.stream = s
-	b.tenant = tenant
+	b := builder{streamBuilder: sb, tenant: tenant}
 	if bm.Watermark == 0 && s.Sync == streams.Keyset && !c.cfg.StartDate.IsZero() {
 		bm.Watermark = c.cfg.StartDate.UnixMilli()
 	}
@@ -405,7 +410,7 @@ const (
 
 // prepare creates the missing topics and registers the schemas, both at once: nothing is read
 // from Xero that could not be written.
-func (c *Connector) prepare(ctx context.Context, kafka []kgo.Opt) (map[string]builder, error) {
+func (c *Connector) prepare(ctx context.Context, kafka []kgo.Opt) (map[string]*streamBuilder, error) {
 	cfg := c.cfg
 	names := make([]string, len(cfg.Streams))
 	for i, name := range cfg.Streams {
@@ -440,10 +445,10 @@ func (c *Connector) prepare(ctx context.Context, kafka []kgo.Opt) (map[string]bu
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	builders := make(map[string]builder, len(cfg.Streams))
+	builders := make(map[string]*streamBuilder, len(cfg.Streams))
 	for i, name := range cfg.Streams {
 		s, _ := streams.ByName(name)
-		builders[name] = builder{stream: &s, topic: names[i], deadTopic: cfg.DeadLetterTopic, enc: topics[i].Codec, keyID: ids[i].KeyID, valueID: ids[i].ValueID}
+		builders[name] = &streamBuilder{stream: &s, topic: names[i], deadTopic: cfg.DeadLetterTopic, enc: topics[i].Codec, keyID: ids[i].KeyID, valueID: ids[i].ValueID}
 	}
 	return builders, nil
 }

@@ -21,10 +21,10 @@ import (
 // opposed to the page traffic that PAGE_MEMORY_MIB bounds.
 func streamsFootprint(t testing.TB, n int) float64 {
 	c, cfg := footprintConnector(t)
-	builders := make(map[string]builder, len(cfg.Streams))
+	builders := make(map[string]*streamBuilder, len(cfg.Streams))
 	for _, name := range cfg.Streams {
 		s, _ := streams.ByName(name)
-		builders[name] = builder{stream: &s, topic: "xero." + name, deadTopic: "xero.dead_letters"}
+		builders[name] = &streamBuilder{stream: &s, topic: "xero." + name, deadTopic: "xero.dead_letters"}
 	}
 	tenants := make([]string, n)
 	for i := range tenants {
@@ -75,7 +75,7 @@ func BenchmarkStreamFootprint(b *testing.B) {
 func syncedFootprint(t testing.TB, n int) float64 {
 	c, cfg := footprintConnector(t)
 	s, _ := streams.ByName("invoices")
-	b := builder{stream: &s, topic: "xero.invoices", deadTopic: "xero.dead_letters", enc: rawEncoder{}}
+	b := &streamBuilder{stream: &s, topic: "xero.invoices", deadTopic: "xero.dead_letters", enc: rawEncoder{}}
 	var page fixedPage
 	for i := range 3 {
 		page = append(page, fmt.Sprintf(`{"InvoiceID":"%08d-0000-4000-8000-000000000000","UpdatedDateUTC":"/Date(1700000000000+0000)/"}`, i))

@@ -172,7 +172,7 @@ func newTestPoller(t testing.TB, stream string, src lister, out committer) *poll
 	}
 	return &poller{
 		stream: &s, tenant: "t1", api: src, out: out,
-		build:      builder{stream: &s, tenant: "t1", topic: "data", deadTopic: "dead", enc: rawEncoder{}},
+		build:      builder{streamBuilder: &streamBuilder{stream: &s, topic: "data", deadTopic: "dead", enc: rawEncoder{}}, tenant: "t1"},
 		stateTopic: "state",
 		now:        time.Now,
 		log:        slog.New(slog.DiscardHandler),

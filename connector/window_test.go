@@ -59,7 +59,7 @@ func TestPackWindow(t *testing.T) {
 func TestPackedWindowDropsRereads(t *testing.T) {
 	c, _ := footprintConnector(t)
 	s, _ := streams.ByName("invoices")
-	b := builder{stream: &s, topic: "xero.invoices", deadTopic: "xero.dead_letters", enc: rawEncoder{}}
+	b := &streamBuilder{stream: &s, topic: "xero.invoices", deadTopic: "xero.dead_letters", enc: rawEncoder{}}
 	var page fixedPage
 	for i := range 3 {
 		page = append(page, fmt.Sprintf(`{"InvoiceID":"%08d-0000-4000-8000-000000000000","UpdatedDateUTC":"/Date(1700000000000+0000)/"}`, i))
