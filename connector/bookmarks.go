@@ -14,7 +14,7 @@ func (p *poller) openWriter() {
 		p.bm.Window, p.window = p.window.unpack(), ""
 	}
 	if p.bw == nil {
-		p.bw = p.stored.Writer(p.stateTopic, p.tenant, p.stream.Name, p.bm)
+		p.bw = p.stored.Writer(p.fixed.stateTopic, p.tenant, p.stream.Name, p.bm)
 	}
 }
 

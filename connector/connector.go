@@ -67,6 +67,8 @@ type Connector struct {
 	// plans are the day-budget plans by organisation; they outlive sessions, and so do the
 	// costs they measured.
 	plans map[string]*tenantPlan
+	// fixed is what every poller shares, made with the first (pollerSettings).
+	fixed *pollerSettings
 }
 
 // New checks cfg and returns a connector that has not touched the network yet.
@@ -350,28 +352,39 @@ func (c *Connector) newPoller(tenant, name string, api lister, w *writer, sb *st
 	scope := xero.ScopeFor(s.Path, c.cfg.BroadScopes)
 	st.committed(bm, 0)
 	p := &poller{
-		stream:     s,
-		tenant:     tenant,
-		api:        plan.count(api),
-		out:        w,
-		build:      b,
-		stateTopic: c.cfg.StateTopic,
-		bm:         bm,
-		stored:     state.Stored(tenant, name),
-		interval:   plan.interval(),
-		plan:       plan,
-		now:        c.deps.Now,
-		log:        streamLogger(c.log, tenant, name),
-		status:     st,
-		metrics:    c.metrics,
-		resets:     state.ResetInbox(tenant, name),
-		startMS:    startMSOf(c.cfg.StartDate),
-		scope:      scope,
-		refusedFor: max(c.cfg.FullTableInterval, time.Hour),
-		mem:        c.pages,
+		stream:   s,
+		tenant:   tenant,
+		api:      plan.count(api),
+		out:      w,
+		build:    b,
+		fixed:    c.pollerSettings(),
+		bm:       bm,
+		stored:   state.Stored(tenant, name),
+		interval: plan.interval(),
+		plan:     plan,
+		now:      c.deps.Now,
+		log:      streamLogger(c.log, tenant, name),
+		status:   st,
+		metrics:  c.metrics,
+		resets:   state.ResetInbox(tenant, name),
+		scope:    scope,
+		mem:      c.pages,
 	}
 	p.packBookmark()
 	return p
+}
+
+// pollerSettings returns the settings the pollers share, made on first use from the
+// configuration.
+func (c *Connector) pollerSettings() *pollerSettings {
+	if c.fixed == nil {
+		c.fixed = &pollerSettings{
+			stateTopic: c.cfg.StateTopic,
+			startMS:    startMSOf(c.cfg.StartDate),
+			refusedFor: max(c.cfg.FullTableInterval, time.Hour),
+		}
+	}
+	return c.fixed
 }
 
 // plan returns the day-budget plan of tenant, made on first use.
