@@ -56,8 +56,8 @@ func TestStreamFootprint(t *testing.T) {
 	const maxStreamBytes = 1025
 	per := streamsFootprint(t, 200)
 	t.Logf("%.0f bytes per (organisation, stream)", per)
-	if per > maxStreamBytes {
-		t.Errorf("%.0f bytes per (organisation, stream), want at most %d", per, maxStreamBytes)
+	if per > maxStreamBytes+raceSlack {
+		t.Errorf("%.0f bytes per (organisation, stream), want at most %d", per, maxStreamBytes+raceSlack)
 	}
 }
 
@@ -123,8 +123,8 @@ func TestSyncedStreamFootprint(t *testing.T) {
 	const maxStreamBytes = 1125
 	per := syncedFootprint(t, 1000)
 	t.Logf("%.0f bytes per stream after a first cycle", per)
-	if per > maxStreamBytes {
-		t.Errorf("%.0f bytes per stream after a first cycle, want at most %d", per, maxStreamBytes)
+	if per > maxStreamBytes+raceSlack {
+		t.Errorf("%.0f bytes per stream after a first cycle, want at most %d", per, maxStreamBytes+raceSlack)
 	}
 }
 
