@@ -89,7 +89,7 @@ func (p *poller) refuse(err error, first bool) {
 	if p.stream.Path == "/Journals" {
 		msg += ", or is below Xero's Advanced tier, which journals need since March 2026"
 	}
-	msg += fmt.Sprintf("; other streams go on, and this one is tried again every %s", p.refusedFor.Round(time.Minute))
+	msg += fmt.Sprintf("; other streams go on, and this one is tried again every %s", p.fixed.refusedFor.Round(time.Minute))
 	// The status outlives a reload of the state, the poller does not: it says whether the
 	// refusal is counted already.
 	if p.status.refused(p.scope, msg) == "" {

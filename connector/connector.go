@@ -67,6 +67,8 @@ type Connector struct {
 	// plans are the day-budget plans by organisation; they outlive sessions, and so do the
 	// costs they measured.
 	plans map[string]*tenantPlan
+	// fixed is what every poller shares, made with the first (pollerSettings).
+	fixed *pollerSettings
 }
 
 // New checks cfg and returns a connector that has not touched the network yet.
@@ -122,7 +124,7 @@ func (c *Connector) run(ctx context.Context) error {
 	cfg := c.cfg
 	kafka := append([]kgo.Opt{kgo.WithLogger(kafkaLogger{kslog.New(c.log.With("component", "kafka")), kafkaLevels[cfg.KafkaLogLevel]})}, c.deps.Kafka...)
 
-	builders, err := retrySetup(ctx, c.log, func() (map[string]builder, error) { return c.prepare(ctx, kafka) })
+	builders, err := retrySetup(ctx, c.log, func() (map[string]*streamBuilder, error) { return c.prepare(ctx, kafka) })
 	if err != nil {
 		return err
 	}
@@ -207,7 +209,7 @@ type session struct {
 // stream) until ctx ends or one of them fails for the connector as a whole. It returns how many transactions it
 // committed, with the reason it ended.
 func (c *Connector) session(ctx context.Context, kafka []kgo.Opt, st session, api *xero.Client, store *tokenStore,
-	tenants func(context.Context) ([]string, error), builders map[string]builder) (committed int64, err error) {
+	tenants func(context.Context) ([]string, error), builders map[string]*streamBuilder) (committed int64, err error) {
 	cfg := c.cfg
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -326,15 +328,20 @@ func (c *Connector) tenants(ctx context.Context, api *xero.Client) ([]string, er
 	return c.cfg.Tenants, nil
 }
 
-func (c *Connector) newPoller(tenant, name string, api lister, w *writer, b builder, state *offsets.State, plan *streamPlan) *poller {
-	s := b.stream // shared by the pollers of every organisation (prepare)
-	if s == nil {
+func (c *Connector) newPoller(tenant, name string, api lister, w *writer, sb *streamBuilder, state *offsets.State, plan *streamPlan) *poller {
+	// sb and its stream are shared by the pollers of every organisation (prepare).
+	if sb == nil || sb.stream == nil {
 		v, _ := streams.ByName(name)
-		s = &v
+		own := streamBuilder{}
+		if sb != nil {
+			own = *sb
+		}
+		own.stream = &v
+		sb = &own
 	}
+	s := sb.stream
 	bm, _ := state.Bookmark(tenant, name)
-	b.stream = s
-	b.tenant = tenant
+	b := builder{streamBuilder: sb, tenant: tenant}
 	if bm.Watermark == 0 && s.Sync == streams.Keyset && !c.cfg.StartDate.IsZero() {
 		bm.Watermark = c.cfg.StartDate.UnixMilli()
 	}
@@ -344,27 +351,40 @@ func (c *Connector) newPoller(tenant, name string, api lister, w *writer, b buil
 	st.mu.Unlock()
 	scope := xero.ScopeFor(s.Path, c.cfg.BroadScopes)
 	st.committed(bm, 0)
-	return &poller{
-		stream:     s,
-		tenant:     tenant,
-		api:        plan.count(api),
-		out:        w,
-		build:      b,
-		stateTopic: c.cfg.StateTopic,
-		bm:         bm,
-		stored:     state.Stored(tenant, name),
-		interval:   plan.interval(),
-		plan:       plan,
-		now:        c.deps.Now,
-		log:        streamLogger(c.log, tenant, name),
-		status:     st,
-		metrics:    c.metrics,
-		resets:     state.ResetInbox(tenant, name),
-		startMS:    startMSOf(c.cfg.StartDate),
-		scope:      scope,
-		refusedFor: max(c.cfg.FullTableInterval, time.Hour),
-		mem:        c.pages,
+	p := &poller{
+		stream:   s,
+		tenant:   tenant,
+		api:      plan.count(api),
+		out:      w,
+		build:    b,
+		fixed:    c.pollerSettings(),
+		bm:       bm,
+		stored:   state.Stored(tenant, name),
+		interval: plan.interval(),
+		plan:     plan,
+		now:      c.deps.Now,
+		log:      streamLogger(c.log, tenant, name),
+		status:   st,
+		metrics:  c.metrics,
+		resets:   state.ResetInbox(tenant, name),
+		scope:    scope,
+		mem:      c.pages,
 	}
+	p.packBookmark()
+	return p
+}
+
+// pollerSettings returns the settings the pollers share, made on first use from the
+// configuration.
+func (c *Connector) pollerSettings() *pollerSettings {
+	if c.fixed == nil {
+		c.fixed = &pollerSettings{
+			stateTopic: c.cfg.StateTopic,
+			startMS:    startMSOf(c.cfg.StartDate),
+			refusedFor: max(c.cfg.FullTableInterval, time.Hour),
+		}
+	}
+	return c.fixed
 }
 
 // plan returns the day-budget plan of tenant, made on first use.
@@ -403,7 +423,7 @@ const (
 
 // prepare creates the missing topics and registers the schemas, both at once: nothing is read
 // from Xero that could not be written.
-func (c *Connector) prepare(ctx context.Context, kafka []kgo.Opt) (map[string]builder, error) {
+func (c *Connector) prepare(ctx context.Context, kafka []kgo.Opt) (map[string]*streamBuilder, error) {
 	cfg := c.cfg
 	names := make([]string, len(cfg.Streams))
 	for i, name := range cfg.Streams {
@@ -438,10 +458,10 @@ func (c *Connector) prepare(ctx context.Context, kafka []kgo.Opt) (map[string]bu
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	builders := make(map[string]builder, len(cfg.Streams))
+	builders := make(map[string]*streamBuilder, len(cfg.Streams))
 	for i, name := range cfg.Streams {
 		s, _ := streams.ByName(name)
-		builders[name] = builder{stream: &s, topic: names[i], deadTopic: cfg.DeadLetterTopic, enc: topics[i].Codec, keyID: ids[i].KeyID, valueID: ids[i].ValueID}
+		builders[name] = &streamBuilder{stream: &s, topic: names[i], deadTopic: cfg.DeadLetterTopic, enc: topics[i].Codec, keyID: ids[i].KeyID, valueID: ids[i].ValueID}
 	}
 	return builders, nil
 }

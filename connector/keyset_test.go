@@ -172,13 +172,13 @@ func newTestPoller(t testing.TB, stream string, src lister, out committer) *poll
 	}
 	return &poller{
 		stream: &s, tenant: "t1", api: src, out: out,
-		build:      builder{stream: &s, tenant: "t1", topic: "data", deadTopic: "dead", enc: rawEncoder{}},
-		stateTopic: "state",
-		now:        time.Now,
-		log:        slog.New(slog.DiscardHandler),
-		status:     &streamStatus{},
-		resets:     (*offsets.ResetInbox)(nil),
-		metrics:    newMetrics(nil, false),
+		build:   builder{streamBuilder: &streamBuilder{stream: &s, topic: "data", deadTopic: "dead", enc: rawEncoder{}}, tenant: "t1"},
+		fixed:   &pollerSettings{stateTopic: "state"},
+		now:     time.Now,
+		log:     slog.New(slog.DiscardHandler),
+		status:  &streamStatus{},
+		resets:  (*offsets.ResetInbox)(nil),
+		metrics: newMetrics(nil, false),
 	}
 }
 

@@ -41,14 +41,17 @@ type resetInbox interface {
 // commits each page's records together with the bookmark that follows them, so the bookmark in
 // memory always equals the one in the state topic.
 type poller struct {
-	stream     *streams.Stream
-	tenant     string
-	api        lister
-	out        committer
-	build      builder
-	stateTopic string
+	stream *streams.Stream
+	tenant string
+	api    lister
+	out    committer
+	build  builder
+	// fixed holds the settings every poller of the connector shares.
+	fixed *pollerSettings
 	// bm is the last committed bookmark. It changes only after a commit returned nil.
 	bm offsets.Bookmark
+	// window is bm's window packed while the stream waits, bm.Window then nil (bookmarks.go).
+	window packedWindow
 	// bw writes the bookmark as what changed since the committed one; between cycles it is nil
 	// and stored says how the committed bookmark is stored (bookmarks.go).
 	bw     *offsets.BookmarkWriter
@@ -57,8 +60,6 @@ type poller struct {
 	// the organisation's day-budget plan, and counts the calls of each cycle (plan.go).
 	interval time.Duration
 	plan     *streamPlan
-	// startMS is the earliest replication-key value wanted (XERO_START_DATE), unix ms.
-	startMS int64
 	// resets holds the operator's pending requests to read the stream again (reset.go).
 	resets resetInbox
 	// deadSeen remembers the records without readable keys already dead-lettered, which no
@@ -68,10 +69,8 @@ type poller struct {
 	log      *slog.Logger
 	status   *streamStatus
 	metrics  *metrics
-	// scope is the read scope the stream's endpoint needs; refusedFor is the pause after Xero
-	// refused the endpoint (a missing scope, or journals below the Advanced tier).
-	scope      string
-	refusedFor time.Duration
+	// scope is the read scope the stream's endpoint needs.
+	scope string
 	// mem bounds the pages held over all pollers (memory.go); lease is this poller's share,
 	// leaseBase its bytes, lastPage the size of its last page. startDelay staggers the first
 	// call (stagger.go).
@@ -82,6 +81,16 @@ type poller struct {
 	// answer releases (pipeline.go).
 	unsent     int64
 	startDelay time.Duration
+}
+
+// pollerSettings are the settings every poller of a connector shares, held once.
+type pollerSettings struct {
+	stateTopic string
+	// startMS is the earliest replication-key value wanted (XERO_START_DATE), unix ms.
+	startMS int64
+	// refusedFor is the pause after Xero refused an endpoint (a missing scope, or journals
+	// below the Advanced tier).
+	refusedFor time.Duration
 }
 
 // Waits after failures: doubling from the first to the last.

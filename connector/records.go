@@ -33,18 +33,31 @@ type encoder interface {
 
 // builder turns the raw records of one (tenant, stream) into Kafka records: Avro key and value in
 // the Confluent wire format on the stream's topic, or the raw JSON on the dead-letter topic when
-// the record cannot be transcoded.
+// the record cannot be transcoded. What does not depend on the tenant is the stream's
+// streamBuilder, which the pollers of every organisation share.
 type builder struct {
+	*streamBuilder
+	tenant string
+	// values holds the header values every record of the builder shares, made on first use
+	// in a turn and dropped when the turn ends (dropHeaderValues): the producer only reads
+	// them, and a waiting stream does not keep them.
+	values *headerValues
+}
+
+// streamBuilder is what the builders of one stream share: its topics, codec and schema ids.
+type streamBuilder struct {
 	stream    *streams.Stream
-	tenant    string
 	topic     string
 	deadTopic string
 	enc       encoder
 	keyID     int
 	valueID   int
-	// values holds the header values every record of the builder shares, made on first use:
-	// the producer only reads them.
-	values *headerValues
+}
+
+// dropHeaderValues lets go of the shared header values at the end of a turn; the records that
+// use them keep them alive until they are answered.
+func (b *builder) dropHeaderValues() {
+	b.values = nil
 }
 
 // headerValues are the header values of a builder's records that do not depend on the record.

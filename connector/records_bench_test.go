@@ -56,7 +56,7 @@ func BenchmarkRecordPath(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			build := builder{stream: &s, tenant: tenant, topic: "xero." + name, deadTopic: "xero.dead", enc: codec, keyID: 1, valueID: 2}
+			build := builder{streamBuilder: &streamBuilder{stream: &s, topic: "xero." + name, deadTopic: "xero.dead", enc: codec, keyID: 1, valueID: 2}, tenant: tenant}
 			req := xero.Request{Tenant: tenant, Path: s.Path, Wrapper: s.Wrapper, Fields: metaFields(&s)}
 			at := time.Now()
 			n := 0

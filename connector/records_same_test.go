@@ -62,7 +62,7 @@ func sameRecords(tb testing.TB, s *streams.Stream, codec *avro.Codec, records []
 	}
 	at := time.UnixMilli(1767225600123)
 	f := pageOf(s, pg, 1, at)
-	fast := builder{stream: s, tenant: tenant, topic: "xero." + s.Name, deadTopic: "dead", enc: codec, keyID: 3, valueID: 4}
+	fast := builder{streamBuilder: &streamBuilder{stream: s, topic: "xero." + s.Name, deadTopic: "dead", enc: codec, keyID: 3, valueID: 4}, tenant: tenant}
 	plain := fast
 	plain.enc = checkingEncoder{codec}
 	dead := 0

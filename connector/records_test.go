@@ -29,7 +29,7 @@ func TestBuilderRecord(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		b := builder{stream: &s, tenant: tenant, topic: "t", deadTopic: "dead", enc: codec, keyID: 7, valueID: 9}
+		b := builder{streamBuilder: &streamBuilder{stream: &s, topic: "t", deadTopic: "dead", enc: codec, keyID: 7, valueID: 9}, tenant: tenant}
 		at := time.UnixMilli(1767225600123)
 		for _, raw := range records {
 			m, err := readMeta(&s, raw)

@@ -20,14 +20,14 @@ func (p *poller) applyResets(ctx context.Context) error {
 		return nil
 	}
 	r := pending[len(pending)-1]
-	next := resetBookmark(p.stream, p.bm, r.From, p.startMS)
 	p.openWriter()
+	next := resetBookmark(p.stream, p.bm, r.From, p.fixed.startMS)
 	recs, err := p.bw.Records(next, nil)
 	if err != nil {
 		return fmt.Errorf("apply reset %s: encode bookmark: %w", r.ID, err)
 	}
 	for _, done := range pending {
-		recs = append(recs, done.DoneRecord(p.stateTopic))
+		recs = append(recs, done.DoneRecord(p.fixed.stateTopic))
 	}
 	if err := p.out.commit(ctx, recs); err != nil {
 		return fmt.Errorf("apply reset %s: %w", r.ID, err)

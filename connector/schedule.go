@@ -262,6 +262,8 @@ func (t *task) step(ctx context.Context) outcome {
 		err = p.cycle(ctx)
 	}
 	p.parkWriter()
+	p.packBookmark()
+	p.build.dropHeaderValues()
 	p.dropPages()
 	if ctx.Err() != nil {
 		return outcome{stopped: true}
@@ -292,7 +294,7 @@ func (t *task) step(ctx context.Context) outcome {
 		p.metrics.cycles.WithLabelValues(p.tenant, p.stream.Name, "day_limit").Inc()
 		p.log.Warn("Xero's daily call limit for this organisation is used up; pausing the stream until it resets", "resume_in", wait.Round(time.Second))
 	case xero.IsRefused(err):
-		wait = p.refusedFor
+		wait = p.fixed.refusedFor
 		p.metrics.cycles.WithLabelValues(p.tenant, p.stream.Name, "refused").Inc()
 		p.refuse(err, !l.refused)
 		l.refused = true

@@ -84,37 +84,73 @@ type BookmarkStatus struct {
 }
 
 // streamStatus is the live status of one poller; the poller writes it, the status page reads it.
+// 26,000 of them live as long as the connector, so it holds times as stamps and the bookmark's
+// summary as numbers, and makes the time values only when asked (snapshot).
 type streamStatus struct {
 	tenant, stream string
 	offsetKind     bool // the bookmark's watermark is a number, not a time
 	deadLetters    atomic.Int64
 
-	mu          sync.Mutex
-	bookmark    BookmarkStatus
-	written     int64
-	lastPoll    time.Time
-	lastErr     string
-	warning     string
-	missing     string
-	pausedUntil time.Time
-	caughtUp    bool
-	caughtUpAt  time.Time // start of the last cycle that ended without error
-	everCaught  bool
-	syncing     bool
+	mu sync.Mutex
+	// mark is the committed bookmark's watermark: unix ms, or the last number written when
+	// offsetKind; records and pending count its hashes and its traversals awaiting a check.
+	mark             int64
+	records, pending int32
+	written          int64
+	lastPoll         stamp
+	lastErr          string
+	warning          string
+	missing          string
+	pausedUntil      stamp
+	caughtUp         bool
+	everCaught       bool
+	syncing          bool
+	caughtUpAt       stamp // start of the last cycle that ended without error
 	// added is when the poller was created; lastSuccess when its last good cycle ended.
-	added, lastSuccess time.Time
+	added, lastSuccess stamp
 	// pages read in the current cycle, and the pages Xero said were left after the last one
 	// (-1: unknown).
-	pages, pagesLeft int
+	pages, pagesLeft int32
 	// plan, when set, returns the stream's day-budget plan.
 	plan func() *StreamPlan
+}
+
+// stamp is a time as unix nanoseconds, 0 for none (the zero time.Time): a third of a
+// time.Time. The instant of the epoch itself reads as none, which no clock of the connector
+// gives.
+type stamp int64
+
+func stampOf(t time.Time) stamp {
+	if t.IsZero() {
+		return 0
+	}
+	return stamp(t.UnixNano())
+}
+
+func (s stamp) isZero() bool { return s == 0 }
+
+// time returns the stamp as a UTC time, the zero time for none.
+func (s stamp) time() time.Time {
+	if s == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, int64(s)).UTC()
+}
+
+// ptr returns the stamp as a UTC time to point at, nil for none.
+func (s stamp) ptr() *time.Time {
+	if s == 0 {
+		return nil
+	}
+	t := s.time()
+	return &t
 }
 
 func (s *streamStatus) begin(now time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.syncing = true
-	s.lastPoll = now
+	s.lastPoll = stampOf(now)
 	s.pages = 0
 	s.pagesLeft = -1
 }
@@ -127,7 +163,7 @@ func (s *streamStatus) fetched(page int, pg *xero.Pagination) {
 	s.pages++
 	switch {
 	case pg != nil && pg.PageCount > 0:
-		s.pagesLeft = max(0, pg.PageCount-max(page, 1))
+		s.pagesLeft = int32(max(0, pg.PageCount-max(page, 1)))
 	default:
 		s.pagesLeft = -1
 	}
@@ -137,10 +173,10 @@ func (s *streamStatus) fetched(page int, pg *xero.Pagination) {
 func (s *streamStatus) lastSuccessOrStart() time.Time {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.lastSuccess.IsZero() {
-		return s.added
+	if s.lastSuccess.isZero() {
+		return s.added.time()
 	}
-	return s.lastSuccess
+	return s.lastSuccess.time()
 }
 
 func (s *streamStatus) end(now time.Time, err error) {
@@ -156,8 +192,8 @@ func (s *streamStatus) end(now time.Time, err error) {
 		s.lastErr = err.Error()
 	} else {
 		s.lastErr = ""
-		s.pausedUntil = time.Time{}
-		s.lastSuccess = now
+		s.pausedUntil = 0
+		s.lastSuccess = stampOf(now)
 		s.pagesLeft = 0
 	}
 }
@@ -189,22 +225,28 @@ func (s *streamStatus) refused(scope, msg string) (was string) {
 func (s *streamStatus) pause(until time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.pausedUntil = until
+	s.pausedUntil = stampOf(until)
 }
 
 func (s *streamStatus) committed(b offsets.Bookmark, records int) {
-	bs := BookmarkStatus{Records: len(b.Hashes), PendingVerifications: len(b.Verify)}
-	switch {
-	case s.offsetKind:
-		bs.Offset = b.Watermark
-	case b.Watermark > 0:
-		t := time.UnixMilli(b.Watermark).UTC()
-		bs.Watermark = &t
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.bookmark = bs
+	s.mark = b.Watermark
+	s.records, s.pending = int32(len(b.Hashes)), int32(len(b.Verify))
 	s.written += int64(records)
+}
+
+// bookmarkStatus returns the summary of the committed bookmark. s.mu is held.
+func (s *streamStatus) bookmarkStatus() BookmarkStatus {
+	bs := BookmarkStatus{Records: int(s.records), PendingVerifications: int(s.pending)}
+	switch {
+	case s.offsetKind:
+		bs.Offset = s.mark
+	case s.mark > 0:
+		t := time.UnixMilli(s.mark).UTC()
+		bs.Watermark = &t
+	}
+	return bs
 }
 
 func (s *streamStatus) snapshot() StreamStatus {
@@ -212,7 +254,7 @@ func (s *streamStatus) snapshot() StreamStatus {
 	defer s.mu.Unlock()
 	st := StreamStatus{
 		Stream:         s.stream,
-		Bookmark:       s.bookmark,
+		Bookmark:       s.bookmarkStatus(),
 		RecordsWritten: s.written,
 		DeadLetters:    s.deadLetters.Load(),
 		LastError:      s.lastErr,
@@ -220,26 +262,14 @@ func (s *streamStatus) snapshot() StreamStatus {
 		MissingScope:   s.missing,
 		CaughtUp:       s.caughtUp,
 		Syncing:        s.syncing,
-		Pages:          s.pages,
-		PagesLeft:      s.pagesLeft,
+		Pages:          int(s.pages),
+		PagesLeft:      int(s.pagesLeft),
+		LastSuccess:    s.lastSuccess.ptr(),
+		LastPoll:       s.lastPoll.ptr(),
+		PausedUntil:    s.pausedUntil.ptr(),
+		CaughtUpAt:     s.caughtUpAt.ptr(),
 	}
-	if !s.lastSuccess.IsZero() {
-		t := s.lastSuccess.UTC()
-		st.LastSuccess = &t
-	}
-	if !s.lastPoll.IsZero() {
-		t := s.lastPoll.UTC()
-		st.LastPoll = &t
-		st.CycleStarted = &t
-	}
-	if !s.pausedUntil.IsZero() {
-		t := s.pausedUntil.UTC()
-		st.PausedUntil = &t
-	}
-	if !s.caughtUpAt.IsZero() {
-		t := s.caughtUpAt.UTC()
-		st.CaughtUpAt = &t
-	}
+	st.CycleStarted = st.LastPoll
 	if s.plan != nil {
 		st.Plan = s.plan()
 	}
@@ -273,7 +303,7 @@ func (b *board) stream(tenant, stream string, offsetKind bool) *streamStatus {
 	if b.index == nil {
 		b.index = make(map[[2]string]*streamStatus)
 	}
-	s := &streamStatus{tenant: tenant, stream: stream, offsetKind: offsetKind, added: b.now(), pagesLeft: -1}
+	s := &streamStatus{tenant: tenant, stream: stream, offsetKind: offsetKind, added: stampOf(b.now()), pagesLeft: -1}
 	b.metrics.initStream(tenant, stream)
 	b.streams = append(b.streams, s)
 	b.index[[2]string{tenant, stream}] = s

@@ -63,12 +63,12 @@ const (
 // state returns the stream's summary state and its lag. s.mu is held.
 func (s *streamStatus) state(now time.Time) (string, float64) {
 	since := s.lastSuccess
-	if since.IsZero() {
+	if since.isZero() {
 		since = s.added
 	}
-	lag := max(0, now.Sub(since).Seconds())
+	lag := max(0, now.Sub(since.time()).Seconds())
 	switch {
-	case !s.pausedUntil.IsZero() && s.pausedUntil.After(now):
+	case !s.pausedUntil.isZero() && s.pausedUntil.time().After(now):
 		return StatePaused, lag
 	case s.missing != "":
 		return StateRefused, lag
