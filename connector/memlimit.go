@@ -10,8 +10,8 @@ import (
 // The parts of the derived memory limit (MEMORY_LIMIT_MIB unset): what the process holds
 // whatever it syncs (the runtime, the Kafka client, the schemas' plans, the workers' stacks),
 // what each (organisation, stream) holds between its cycles (poller, status, plan share and a
-// small bookmark: 1.1 KiB measured, TestSyncedStreamFootprint), and the pages PAGE_MEMORY_MIB
-// bounds. The records built from the pages, the batches being produced and the garbage they
+// small bookmark: 1.1 KiB measured, TestSyncedStreamFootprint; limitPerStream counts 2 KiB,
+// leaving room for bookmarks of more ids), and the pages PAGE_MEMORY_MIB bounds. The records built from the pages, the batches being produced and the garbage they
 // leave are what heapFloor makes room for while records flow.
 const (
 	limitBase      = 32 << 20
