@@ -32,6 +32,8 @@ type heldSender struct {
 	broken bool
 	// maxHeld is the most requests held at once.
 	maxHeld int
+	// mores are the more flags of the requests, in the order sent.
+	mores []bool
 }
 
 type heldReq struct {
@@ -40,9 +42,10 @@ type heldReq struct {
 	done chan error
 }
 
-func (s *heldSender) send(_ context.Context, _ *chain, recs []*kgo.Record) (<-chan error, error) {
+func (s *heldSender) send(_ context.Context, _ *chain, recs []*kgo.Record, more bool) (<-chan error, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.mores = append(s.mores, more)
 	done := make(chan error, 1)
 	s.asked = append(s.asked, cloneBookmark(s.p.bw.Bookmark()))
 	s.held = append(s.held, heldReq{recs: recs, idx: s.sent, done: done})
@@ -137,6 +140,13 @@ func pipelineFailureAt(t *testing.T, failAt int) int {
 	out.p = p
 	if err := p.cycle(t.Context()); err != nil {
 		t.Fatalf("first cycle: %v", err)
+	}
+	// Each write says that another follows, but the cycle's last: only that one's transaction
+	// need not wait for more.
+	for i, more := range out.mores {
+		if last := i == len(out.mores)-1; more == last {
+			t.Errorf("write %d of %d sent with more=%v", i, len(out.mores), more)
+		}
 	}
 	// New records and edits, and edits while the next cycle pages through them.
 	for range 30 {
