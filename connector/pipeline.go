@@ -84,6 +84,10 @@ func (p *poller) send(ctx context.Context, pl *pipeline, w write, more bool) err
 	}
 	f := flight{w: w, written: written, dead: len(recs) - written, bytes: p.unsent}
 	recs = append(recs, state...)
+	// The writer may hold this write's transaction for the next one only while the poller will
+	// read on without waiting for an answer (room): a full pipeline or page-memory budget waits
+	// for this transaction.
+	more = more && pl.records+len(recs) < pipelineRecords && !p.mem.crowded()
 	if s, ok := p.out.(sender); ok {
 		f.done, err = s.send(ctx, &pl.chain, recs, more)
 	} else {
