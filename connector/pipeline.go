@@ -28,7 +28,7 @@ const pipelineRecords = 5000
 // sender is a committer that takes a request without waiting for its outcome; *writer
 // implements it. A committer without it commits each write before the next page is read.
 type sender interface {
-	send(ctx context.Context, c *chain, recs []*kgo.Record) (<-chan error, error)
+	send(ctx context.Context, c *chain, recs []*kgo.Record, more bool) (<-chan error, error)
 }
 
 // flight is a write handed to the writer and not yet answered.
@@ -50,10 +50,10 @@ type pipeline struct {
 	failed error
 }
 
-// send builds the records of w and hands them, with the bookmark records of w.bm, to the writer.
-// When it fails nothing is in flight for w, and the caller unwinds the cycle with w among the
-// writes to take back.
-func (p *poller) send(ctx context.Context, pl *pipeline, w write) error {
+// send builds the records of w and hands them, with the bookmark records of w.bm, to the writer;
+// more says that the cycle will send another write after w. When it fails nothing is in flight
+// for w, and the caller unwinds the cycle with w among the writes to take back.
+func (p *poller) send(ctx context.Context, pl *pipeline, w write, more bool) error {
 	recs := make([]*kgo.Record, 0, len(w.items)+len(w.tombstones)+1)
 	for _, it := range w.items {
 		rec, err := p.emit(it)
@@ -84,8 +84,12 @@ func (p *poller) send(ctx context.Context, pl *pipeline, w write) error {
 	}
 	f := flight{w: w, written: written, dead: len(recs) - written, bytes: p.unsent}
 	recs = append(recs, state...)
+	// The writer may hold this write's transaction for the next one only while the poller will
+	// read on without waiting for an answer (room): a full pipeline or page-memory budget waits
+	// for this transaction.
+	more = more && pl.records+len(recs) < pipelineRecords && !p.mem.crowded()
 	if s, ok := p.out.(sender); ok {
-		f.done, err = s.send(ctx, &pl.chain, recs)
+		f.done, err = s.send(ctx, &pl.chain, recs, more)
 	} else {
 		done := make(chan error, 1)
 		done <- p.out.commit(ctx, recs)

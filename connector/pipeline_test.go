@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -32,6 +33,9 @@ type heldSender struct {
 	broken bool
 	// maxHeld is the most requests held at once.
 	maxHeld int
+	// mores are the more flags of the requests, and sizes their records, in the order sent.
+	mores []bool
+	sizes []int
 }
 
 type heldReq struct {
@@ -40,9 +44,11 @@ type heldReq struct {
 	done chan error
 }
 
-func (s *heldSender) send(_ context.Context, _ *chain, recs []*kgo.Record) (<-chan error, error) {
+func (s *heldSender) send(_ context.Context, _ *chain, recs []*kgo.Record, more bool) (<-chan error, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.mores = append(s.mores, more)
+	s.sizes = append(s.sizes, len(recs))
 	done := make(chan error, 1)
 	s.asked = append(s.asked, cloneBookmark(s.p.bw.Bookmark()))
 	s.held = append(s.held, heldReq{recs: recs, idx: s.sent, done: done})
@@ -137,6 +143,13 @@ func pipelineFailureAt(t *testing.T, failAt int) int {
 	out.p = p
 	if err := p.cycle(t.Context()); err != nil {
 		t.Fatalf("first cycle: %v", err)
+	}
+	// Each write says that another follows, but the cycle's last: only that one's transaction
+	// need not wait for more.
+	for i, more := range out.mores {
+		if last := i == len(out.mores)-1; more == last {
+			t.Errorf("write %d of %d sent with more=%v", i, len(out.mores), more)
+		}
 	}
 	// New records and edits, and edits while the next cycle pages through them.
 	for range 30 {
@@ -279,4 +292,32 @@ func filledSource(n int) *memSource {
 		src.upsert(fmt.Sprintf("r%03d", i), src.tick())
 	}
 	return src
+}
+
+// TestPipelineFullSaysNoMore: a write that fills the pipeline tells the writer that no other
+// follows it for now: the poller waits for its answer before it reads on, so its transaction
+// must not wait for the next write.
+func TestPipelineFullSaysNoMore(t *testing.T) {
+	zstdOutsideBubbles(t)
+	synctest.Test(t, func(t *testing.T) {
+		src := filledSource(pipelineRecords + 1000)
+		out := &heldSender{log: &memLog{}, failAt: -1}
+		p := newTestPoller(t, "invoices", src, out)
+		out.p = p
+		if err := p.cycle(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		first := slices.Index(out.mores, false)
+		if first < 0 || first == len(out.mores)-1 {
+			t.Fatalf("no write but the last of %d said that none follows: the pipeline of %d records filled up", len(out.mores), pipelineRecords)
+		}
+		before := 0
+		for _, n := range out.sizes[:first] {
+			before += n
+		}
+		if before >= pipelineRecords || before+out.sizes[first] < pipelineRecords {
+			t.Errorf("the first write that said none follows was write %d, after %d records: want the one that filled the pipeline of %d",
+				first, before, pipelineRecords)
+		}
+	})
 }

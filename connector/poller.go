@@ -147,7 +147,9 @@ func (p *poller) cycle(ctx context.Context) error {
 			return p.finish(st, pl, nil, err)
 		}
 		for i, w := range s.writes {
-			if err := p.send(ctx, pl, w); err != nil {
+			// more: the cycle has another write after this one, which its transaction may wait for.
+			more := i < len(s.writes)-1 || s.next != nil
+			if err := p.send(ctx, pl, w, more); err != nil {
 				return p.finish(st, pl, s.writes[i:], err)
 			}
 		}

@@ -29,6 +29,12 @@ var errWriterStopped = errors.New("transactional writer stopped")
 // and answers every request of the group with the transaction's outcome. A request is committed
 // entirely or not at all, so a poller moves its bookmark only after a nil answer.
 //
+// A group that is not full and whose chain has said that its next request is coming waits for
+// it, up to groupHold after the group's first request was sent: a broker spends on each
+// transaction (its produce and commit requests, its markers on every partition touched) about
+// what it spends on hundreds of records, so fewer, larger transactions cost it less per record.
+// The last request of a cycle does not wait.
+//
 // A poller may hand over its next page before the answer for the last one (a pipeline); such
 // requests carry the poller's chain. Each page's bookmark is a change from the page before it,
 // so once a transaction fails the writer refuses, without producing them, the chain's requests
@@ -51,6 +57,9 @@ type writer struct {
 	// groupWait is how long an idle writer waits for more requests to join the first one
 	// before it begins a transaction.
 	groupWait time.Duration
+	// groupHold is how long, from its first request's send, a group that is not full waits while
+	// a chain of it has said that its next request is coming.
+	groupHold time.Duration
 	// txnTimeout bounds one transaction's produce and commit, whatever happens to the run context.
 	txnTimeout time.Duration
 	log        *slog.Logger
@@ -60,16 +69,20 @@ type writer struct {
 type commitReq struct {
 	recs  []*kgo.Record
 	bytes int
-	// chain links the requests of one poller's pipeline (nil: a request on its own).
+	// chain links the requests of one poller's pipeline (nil: a request on its own); more says
+	// that the chain's next request is coming.
 	chain *chain
+	more  bool
 	start time.Time
 	done  chan error
 }
 
 // chain is the sequence of requests of one poller in which each request's bookmark is a change
-// from the one before. Only the writer's goroutine reads or sets broken.
+// from the one before. Only the writer's goroutine reads or sets its fields.
 type chain struct {
 	broken bool
+	// more is the more of the chain's last request taken.
+	more bool
 }
 
 // errChainBroken answers a request queued behind a failed transaction of its chain: it was not
@@ -83,6 +96,10 @@ const (
 	// defaultGroupWait lets the pages of a stream that arrive together share a transaction
 	// when the writer was idle; while a transaction runs, the next group gathers anyway.
 	defaultGroupWait = time.Millisecond
+	// defaultGroupHold bounds how long a group waits for the next page of a stream that has
+	// more: about a page of a thousand invoices, read and transcoded. The pipeline has room for
+	// several such pages (pipelineRecords), so the stream reads on while its group waits.
+	defaultGroupHold = 20 * time.Millisecond
 )
 
 // txnProducer is the transactional side of *kgo.Client that the writer uses.
@@ -100,6 +117,7 @@ func newWriter(cl txnProducer, maxRecords int, txnTimeout time.Duration, log *sl
 		maxRecords:    maxRecords,
 		maxGroupBytes: maxGroupBytes,
 		groupWait:     defaultGroupWait,
+		groupHold:     defaultGroupHold,
 		txnTimeout:    txnTimeout,
 		log:           log,
 		metrics:       m,
@@ -110,7 +128,7 @@ func newWriter(cl txnProducer, maxRecords int, txnTimeout time.Duration, log *sl
 // writing when ctx ends before the writer takes the request or the writer has stopped; once
 // taken, the request's transaction runs to its end and commit waits for it.
 func (w *writer) commit(ctx context.Context, recs []*kgo.Record) error {
-	done, err := w.send(ctx, nil, recs)
+	done, err := w.send(ctx, nil, recs, false)
 	if err != nil {
 		return err
 	}
@@ -118,10 +136,11 @@ func (w *writer) commit(ctx context.Context, recs []*kgo.Record) error {
 }
 
 // send hands recs to the writer as the next request of chain c (nil: none) and returns the
-// channel that will carry its answer; it waits only until the writer takes the request. It
+// channel that will carry its answer; it waits only until the writer takes the request. more
+// says that c's next request is coming: the transaction of this one may wait for it. It
 // returns an error, and nothing is written, when ctx ends first or the writer has stopped.
-func (w *writer) send(ctx context.Context, c *chain, recs []*kgo.Record) (<-chan error, error) {
-	req := &commitReq{recs: recs, bytes: recordBytes(recs), chain: c, start: time.Now(), done: make(chan error, 1)}
+func (w *writer) send(ctx context.Context, c *chain, recs []*kgo.Record, more bool) (<-chan error, error) {
+	req := &commitReq{recs: recs, bytes: recordBytes(recs), chain: c, more: more && c != nil, start: time.Now(), done: make(chan error, 1)}
 	w.metrics.inFlight.Add(float64(len(recs)))
 	var err error
 	select {
@@ -174,9 +193,13 @@ func (w *writer) run(ctx context.Context) (err error) {
 	results := make(chan txnDone, 1)
 	running := false
 	var wait *time.Timer // the idle writer's wait for a group to gather
+	var hold *time.Timer // the wait of a group for the next request of a chain
 	defer func() {
 		if wait != nil {
 			wait.Stop()
+		}
+		if hold != nil {
+			hold.Stop()
 		}
 		w.err = err
 		close(w.stopped)
@@ -192,19 +215,26 @@ func (w *writer) run(ctx context.Context) (err error) {
 			}
 			return nil
 		}
-		if !running && len(queue) > 0 && (wait == nil || w.full(queue)) {
+		if !running && len(queue) > 0 && (w.full(queue) || wait == nil && !w.holding(queue, &hold)) {
 			if wait != nil {
 				wait.Stop()
 				wait = nil
+			}
+			if hold != nil {
+				hold.Stop()
+				hold = nil
 			}
 			var group []*commitReq
 			group, queue = w.group(queue)
 			running = true
 			go func() { results <- txnDone{group: group, err: w.transact(group)} }()
 		}
-		var waited <-chan time.Time
+		var waited, held <-chan time.Time
 		if wait != nil {
 			waited = wait.C
+		}
+		if hold != nil {
+			held = hold.C
 		}
 		select {
 		case <-ctx.Done():
@@ -217,12 +247,17 @@ func (w *writer) run(ctx context.Context) (err error) {
 				w.answer(r, errChainBroken)
 				continue
 			}
+			if r.chain != nil {
+				r.chain.more = r.more
+			}
 			queue = append(queue, r)
 			if !running && len(queue) == 1 && w.groupWait > 0 {
 				wait = time.NewTimer(w.groupWait)
 			}
 		case <-waited:
 			wait = nil
+		case <-held:
+			hold = nil
 		case res := <-results:
 			running = false
 			if err := w.finish(res, &queue); err != nil {
@@ -230,6 +265,28 @@ func (w *writer) run(ctx context.Context) (err error) {
 			}
 		}
 	}
+}
+
+// holding reports whether the next group waits for a request still to come: a chain of the
+// queue has said that its next request is coming, and the oldest request was sent less than
+// groupHold ago. It keeps *t, the timer of the hold, running to the hold's end (nil when it
+// does not hold; a timer that fired is set to nil by the run loop).
+func (w *writer) holding(queue []*commitReq, t **time.Timer) bool {
+	left := w.groupHold - time.Since(queue[0].start)
+	more := false
+	for _, r := range queue {
+		if r.chain != nil && r.chain.more {
+			more = true
+			break
+		}
+	}
+	if !more || left <= 0 {
+		return false
+	}
+	if *t == nil {
+		*t = time.NewTimer(left)
+	}
+	return true
 }
 
 // full reports whether the queue fills a transaction.

@@ -232,7 +232,7 @@ func TestWriterRefusesABrokenChain(t *testing.T) {
 		w, _ := startWriter(t, f)
 		var a, other chain
 		send := func(c *chain, key string) <-chan error {
-			done, err := w.send(t.Context(), c, recs(key))
+			done, err := w.send(t.Context(), c, recs(key), false)
 			if err != nil {
 				t.Fatalf("send %s: %v", key, err)
 			}
@@ -286,7 +286,7 @@ func TestWriterGroupBounds(t *testing.T) {
 		var c chain
 		var dones []<-chan error
 		send := func(rs []*kgo.Record) {
-			done, err := w.send(t.Context(), &c, rs)
+			done, err := w.send(t.Context(), &c, rs, false)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -312,6 +312,84 @@ func TestWriterGroupBounds(t *testing.T) {
 		got := fmt.Sprint(keysOf(f.txns))
 		if want := "[[a b] [c d] [e f] [g] [h]]"; got != want {
 			t.Errorf("transactions %s, want %s", got, want)
+		}
+	})
+}
+
+// TestWriterHoldsForTheNextPage: a group whose chain says that its next request is coming waits
+// for it, up to groupHold from its first request; the request that says no more is coming ends
+// the wait at once, and so does a full group.
+func TestWriterHoldsForTheNextPage(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := &fakeTxn{}
+		w := newWriter(f, 5, time.Minute, slog.New(slog.DiscardHandler), newMetrics(nil, false))
+		w.groupWait = time.Millisecond
+		w.groupHold = 20 * time.Millisecond
+		go func() { _ = w.run(t.Context()) }()
+		committed := func() string {
+			synctest.Wait()
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			return fmt.Sprint(keysOf(f.txns))
+		}
+		send := func(c *chain, more bool, keys ...string) <-chan error {
+			done, err := w.send(t.Context(), c, recs(keys...), more)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return done
+		}
+
+		var a chain
+		start := time.Now()
+		send(&a, true, "a1")
+		time.Sleep(8 * time.Millisecond)
+		send(&a, true, "a2")
+		time.Sleep(8 * time.Millisecond)
+		if got := committed(); got != "[]" {
+			t.Fatalf("committed %s within the hold, want nothing yet", got)
+		}
+		if err := <-send(&a, false, "a3"); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := committed(), "[[a1 a2 a3]]"; got != want {
+			t.Fatalf("committed %s, want %s", got, want)
+		}
+		if took := time.Since(start); took != 16*time.Millisecond {
+			t.Errorf("the last page committed %s after the first was sent, want 16ms: it waited", took)
+		}
+
+		// A next page that does not come: the group goes at the end of the hold.
+		var b chain
+		start = time.Now()
+		if err := <-send(&b, true, "b1"); err != nil {
+			t.Fatal(err)
+		}
+		if took := time.Since(start); took != 20*time.Millisecond {
+			t.Errorf("b1 committed after %s, want the hold, 20ms", took)
+		}
+
+		// A full group does not wait.
+		var c chain
+		start = time.Now()
+		send(&c, true, "c1", "c2", "c3")
+		if err := <-send(&c, true, "c4", "c5"); err != nil {
+			t.Fatal(err)
+		}
+		if took := time.Since(start); took != 0 {
+			t.Errorf("a full group committed after %s, want at once", took)
+		}
+
+		// A request on its own, or the last of its chain, waits only groupWait.
+		start = time.Now()
+		if err := w.commit(t.Context(), recs("d1")); err != nil {
+			t.Fatal(err)
+		}
+		if took := time.Since(start); took != time.Millisecond {
+			t.Errorf("a request on its own committed after %s, want groupWait, 1ms", took)
+		}
+		if got, want := committed(), "[[a1 a2 a3] [b1] [c1 c2 c3 c4 c5] [d1]]"; got != want {
+			t.Errorf("committed %s, want %s", got, want)
 		}
 	})
 }

@@ -135,6 +135,33 @@ func TestProcOfSelf(t *testing.T) {
 	if _, err := cpuOf(-1); err == nil {
 		t.Error("a process that does not exist: want an error")
 	}
+	// A Go program has no JIT compiler threads.
+	if c, err := compilingOf(os.Getpid()); err != nil || c != 0 {
+		t.Errorf("compiling CPU of this process: %v, %v; want 0, nil", c, err)
+	}
+	if _, err := compilingOf(-1); err == nil {
+		t.Error("compiling CPU of a process that does not exist: want an error")
+	}
+}
+
+func TestOthersFigure(t *testing.T) {
+	metrics := []byte(`# HELP xero_kafka_transactions_total Kafka transactions.
+# TYPE xero_kafka_transactions_total counter
+xero_kafka_transactions_total{outcome="aborted"} 2
+xero_kafka_transactions_total{outcome="committed"} 57
+xero_kafka_transaction_seconds_count 59
+`)
+	r := syncResult{records: 200_000, disk: 38_600_000, txns: committedTransactions(metrics), others: []processCPU{
+		{name: "broker", cpu: 2 * time.Second, compiling: 600 * time.Millisecond},
+		{name: "simulator", cpu: 800 * time.Millisecond},
+	}}
+	want := " (others: broker 1.00 of which JIT compiling 0.30, simulator 0.40); 38.6 MB on the broker's disk; 57 transactions"
+	if got := r.othersFigure(); got != want {
+		t.Errorf("othersFigure:\n got %q\nwant %q", got, want)
+	}
+	if n := committedTransactions([]byte("go_goroutines 12\n")); n != 0 {
+		t.Errorf("transactions in a body without them: %d, want 0", n)
+	}
 }
 
 func TestSelectStreams(t *testing.T) {
