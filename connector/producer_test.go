@@ -19,40 +19,11 @@ func TestProducerCompression(t *testing.T) {
 	want := map[string]int16{"none": 0, "gzip": 1, "snappy": 2, "lz4": 3, "zstd": 4}
 	for name, attr := range want {
 		t.Run(name, func(t *testing.T) {
-			cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "t"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer cluster.Close()
-			var (
-				mu   sync.Mutex
-				seen []int16
-			)
-			cluster.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
-				cluster.KeepControl()
-				for _, tp := range req.(*kmsg.ProduceRequest).Topics {
-					for _, p := range tp.Partitions {
-						var b kmsg.RecordBatch
-						if err := b.ReadFrom(p.Records); err != nil {
-							t.Errorf("a produced batch does not parse: %v", err)
-							continue
-						}
-						mu.Lock()
-						seen = append(seen, b.Attributes)
-						mu.Unlock()
-					}
-				}
-				return nil, nil, false
-			})
 			cfg, err := Config{RefreshToken: "x", Compression: name, TransactionalID: "p-" + name}.withDefaults()
 			if err != nil {
 				t.Fatal(err)
 			}
-			cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(cluster.ListenAddrs()...)}, producerOpts(cfg)...)...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer cl.Close()
+			cl, produced := producerOnKfake(t, cfg)
 			ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 			defer cancel()
 			if err := cl.BeginTransaction(); err != nil {
@@ -68,16 +39,15 @@ func TestProducerCompression(t *testing.T) {
 			if err := cl.EndTransaction(ctx, kgo.TryCommit); err != nil {
 				t.Fatal(err)
 			}
-			mu.Lock()
-			defer mu.Unlock()
+			seen := produced()
 			if len(seen) == 0 {
 				t.Fatal("no batch was produced")
 			}
-			for _, a := range seen {
-				if a&0x07 != attr {
+			for _, b := range seen {
+				if a := b.Attributes; a&0x07 != attr {
 					t.Errorf("batch attributes %#x: codec %d, want %d (%s)", a, a&0x07, attr, name)
 				}
-				if a&0x10 == 0 {
+				if a := b.Attributes; a&0x10 == 0 {
 					t.Errorf("batch attributes %#x: not transactional", a)
 				}
 			}
@@ -93,40 +63,11 @@ func TestProducerCompression(t *testing.T) {
 // in one batch per megabyte of records (about 970 of these). kgo merges the batches waiting while
 // a produce request is in flight, so the first may go alone.
 func TestProducerMergesBatches(t *testing.T) {
-	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "t"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cluster.Close()
-	var (
-		mu      sync.Mutex
-		batches []int32 // the records of each batch produced
-	)
-	cluster.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
-		cluster.KeepControl()
-		for _, tp := range req.(*kmsg.ProduceRequest).Topics {
-			for _, p := range tp.Partitions {
-				var b kmsg.RecordBatch
-				if err := b.ReadFrom(p.Records); err != nil {
-					t.Errorf("a produced batch does not parse: %v", err)
-					continue
-				}
-				mu.Lock()
-				batches = append(batches, b.NumRecords)
-				mu.Unlock()
-			}
-		}
-		return nil, nil, false
-	})
 	cfg, err := Config{RefreshToken: "x", TransactionalID: "p"}.withDefaults()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(cluster.ListenAddrs()...)}, producerOpts(cfg)...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	cl, produced := producerOnKfake(t, cfg)
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	produce := func(n int) {
@@ -148,13 +89,55 @@ func TestProducerMergesBatches(t *testing.T) {
 		}
 	}
 	produce(1) // kgo merges batches once it knows the broker's produce version
-	mu.Lock()
-	batches = nil
-	mu.Unlock()
-	produce(10_000) // about 10 MB before compression
-	mu.Lock()
-	defer mu.Unlock()
+	before := len(produced())
+	produce(10_000)     // about 10 MB before compression
+	var batches []int32 // the records of each batch of the large transaction
+	for _, b := range produced()[before:] {
+		batches = append(batches, b.NumRecords)
+	}
 	if len(batches) >= 10 || slices.Max(batches) <= 1000 {
 		t.Errorf("10,000 records of 1 KiB went as batches of %v records, want fewer than 10, and more records in one than fit in 1 MB", batches)
+	}
+}
+
+// producerOnKfake starts a kfake cluster with topic "t" and returns a client with the producer
+// options of cfg, and a function that returns every record batch produced to it so far.
+func producerOnKfake(t *testing.T, cfg Config) (*kgo.Client, func() []kmsg.RecordBatch) {
+	t.Helper()
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "t"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cluster.Close)
+	var (
+		mu      sync.Mutex
+		batches []kmsg.RecordBatch
+	)
+	cluster.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		cluster.KeepControl()
+		for _, tp := range req.(*kmsg.ProduceRequest).Topics {
+			for _, p := range tp.Partitions {
+				var b kmsg.RecordBatch
+				if err := b.ReadFrom(p.Records); err != nil {
+					t.Errorf("a produced batch does not parse: %v", err)
+					continue
+				}
+				b.Records = nil // only the header is kept
+				mu.Lock()
+				batches = append(batches, b)
+				mu.Unlock()
+			}
+		}
+		return nil, nil, false
+	})
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(cluster.ListenAddrs()...)}, producerOpts(cfg)...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.Close)
+	return cl, func() []kmsg.RecordBatch {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(batches)
 	}
 }
