@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -273,13 +274,7 @@ func (w *writer) run(ctx context.Context) (err error) {
 // does not hold; a timer that fired is set to nil by the run loop).
 func (w *writer) holding(queue []*commitReq, t **time.Timer) bool {
 	left := w.groupHold - time.Since(queue[0].start)
-	more := false
-	for _, r := range queue {
-		if r.chain != nil && r.chain.more {
-			more = true
-			break
-		}
-	}
+	more := slices.ContainsFunc(queue, func(r *commitReq) bool { return r.chain != nil && r.chain.more })
 	if !more || left <= 0 {
 		return false
 	}
