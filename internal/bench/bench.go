@@ -478,8 +478,8 @@ func spread(runs []syncResult) string {
 // invoices alone, the rows cost a fresh broker 3.3 and 8.1 CPU s per 100k (invoices,
 // journals); with a fifth of each, 1.7 and 6.0; only after about two full runs did it settle
 // near 0.6 and 1.8. The real broker takes warmUpRounds rounds: after one, its compiler threads
-// still spent about half of its CPU in the rows; after five, a third. kfake, a Go program,
-// takes one.
+// still spent a third to a half of its CPU in the rows; after five (tried once), a fifth to a
+// half, row by row. kfake, a Go program, takes one.
 func (b *bench) warmUp(ctx context.Context) {
 	syncs := []struct {
 		stream string
