@@ -53,7 +53,7 @@ func Full() Sizes {
 		Orgs: 1000, OrgVolumes: smallOrg(),
 		FastSamples: 10, PlannedSamples: 3,
 		PeerInvoices: 20_000, PeerJournals: 40_000,
-		RateLimited: true, OracleOrgs: 50, OracleSeconds: 60, Runs: 3, Limit: 15 * time.Minute,
+		RateLimited: true, OracleOrgs: 50, OracleSeconds: 60, Runs: 5, Limit: 15 * time.Minute,
 	}
 }
 
@@ -132,6 +132,8 @@ type bench struct {
 	realIsFake bool
 	runID      string
 	n          int
+	// warmUpRounds is how many rounds the real broker's warm-up took (0: none ran).
+	warmUpRounds int
 }
 
 // Run measures every row, in order; a row that cannot be measured says why instead of a figure.
@@ -415,6 +417,11 @@ func (b *bench) endToEnd(ctx context.Context) {
 		fig, err := syncFigureOr(real, errReal)
 		if err == nil {
 			fig += spread(reals)
+			if b.warmUpRounds == 1 {
+				fig += "; after 1 warm-up round"
+			} else if b.warmUpRounds > 1 {
+				fig += fmt.Sprintf("; after %d warm-up rounds", b.warmUpRounds)
+			}
 		}
 		b.add(stream+"-real", fmt.Sprintf("%s end to end, real broker (%s, one organisation)", stream, thousands(int64(n))), fig, err)
 		fig, err = syncFigureOr(fake, errFake)
@@ -437,8 +444,14 @@ func (b *bench) endToEnd(ctx context.Context) {
 	}
 }
 
-// warmUpRounds is how many syncs of each stream the real broker takes before the rows.
-const warmUpRounds = 3
+// The real broker's warm-up: rounds of a sync of each stream, at least minWarmUpRounds and at
+// most maxWarmUpRounds, ending after the first round in which the broker's JIT compiler threads
+// spent at most settledCompiling of its CPU in each sync.
+const (
+	minWarmUpRounds  = 3
+	maxWarmUpRounds  = 8
+	settledCompiling = 0.25
+)
 
 // median returns the run with the median records/s (of two, the slower); the zero result when
 // there is none.
@@ -473,31 +486,41 @@ func spread(runs []syncResult) string {
 
 // warmUp runs untimed syncs of as many invoices and journals as the rows on each broker the
 // end-to-end rows use, so that they measure a broker that has run before, as one in service
-// has: the JVM of a Kafka broker just started compiles the broker's code for a while. The
+// has: the JVM of a Kafka broker just started compiles the broker's code for minutes. The
 // journals, a transaction per small page, warm up its transaction path. With a fifth of the
 // invoices alone, the rows cost a fresh broker 3.3 and 8.1 CPU s per 100k (invoices,
 // journals); with a fifth of each, 1.7 and 6.0; only after about two full runs did it settle
-// near 0.6 and 1.8. The real broker takes warmUpRounds rounds: after one, its compiler threads
-// still spent a third to a half of its CPU in the rows; after five (tried once), a fifth to a
-// half, row by row. kfake, a Go program, takes one.
+// near 0.6 and 1.8. Its compiler threads then go on with a long tail (each row creates and
+// deletes its topics): on a 2-core machine they took 30–60% of the broker's CPU in the first
+// rounds, still 10–40% in the fifth to the eighth, and rose and fell from round to round. So the
+// real broker takes rounds until one in which they are quiet (settledCompiling), at least
+// minWarmUpRounds and at most maxWarmUpRounds; the rows say how many it took. kfake, a Go
+// program, takes one.
 func (b *bench) warmUp(ctx context.Context) {
 	syncs := []struct {
 		stream string
 		n      int
 	}{{"invoices", b.cfg.Sizes.Invoices}, {"journals", b.cfg.Sizes.Journals}}
 	if b.wants("invoices-real", "journals-real", "invoices-kfake", "journals-kfake", "rss-invoices") && b.real != nil {
-		rounds := warmUpRounds
+		rounds := maxWarmUpRounds
 		if b.realIsFake {
 			rounds = 1
 		}
 		for round := range rounds {
+			settled := true
 			for _, s := range syncs {
 				r, err := b.firstSync(ctx, b.real, s.stream, s.n)
 				if err != nil {
 					b.cfg.Log.Warn("warm-up sync on the real broker failed", "stream", s.stream, "err", err)
+					settled = false
 					continue
 				}
+				settled = settled && r.compilingShare("broker") <= settledCompiling
 				b.cfg.Log.Info("warm-up sync on the real broker", "round", round+1, "stream", s.stream, "figure", syncFigure(r))
+			}
+			b.warmUpRounds = round + 1
+			if settled && b.warmUpRounds >= minWarmUpRounds {
+				break
 			}
 		}
 	}
@@ -508,6 +531,17 @@ func (b *bench) warmUp(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// compilingShare is the part of the CPU of the process called name during the sync that its JIT
+// compiler threads spent (0 when it spent none).
+func (r syncResult) compilingShare(name string) float64 {
+	for _, p := range r.others {
+		if p.name == name && p.cpu > 0 {
+			return float64(p.compiling) / float64(p.cpu)
+		}
+	}
+	return 0
 }
 
 func syncFigureOr(r syncResult, err error) (string, error) {

@@ -162,6 +162,14 @@ xero_kafka_transaction_seconds_count 59
 	if n := committedTransactions([]byte("go_goroutines 12\n")); n != 0 {
 		t.Errorf("transactions in a body without them: %d, want 0", n)
 	}
+	if got := r.compilingShare("broker"); got != 0.3 {
+		t.Errorf("the broker's compiling share: %v, want 0.3", got)
+	}
+	for _, name := range []string{"simulator", "registry"} {
+		if got := r.compilingShare(name); got != 0 {
+			t.Errorf("%s's compiling share: %v, want 0", name, got)
+		}
+	}
 }
 
 func TestSelectStreams(t *testing.T) {
