@@ -98,9 +98,12 @@ const (
 	// when the writer was idle; while a transaction runs, the next group gathers anyway.
 	defaultGroupWait = time.Millisecond
 	// defaultGroupHold bounds how long a group waits for the next page of a stream that has
-	// more: about a page of a thousand invoices, read and transcoded. The pipeline has room for
-	// several such pages (pipelineRecords), so the stream reads on while its group waits.
-	defaultGroupHold = 20 * time.Millisecond
+	// more: two or three pages of a thousand invoices, read and transcoded, on a slow core. The
+	// pipeline has room for several such pages (pipelineRecords), so the stream reads on while
+	// its group waits. On a 2-core machine beside a real broker, 50 ms rather than 20 cut a
+	// first sync of 100,000 invoices from 94 transactions to 40 and of 200,000 journals from
+	// 158 to 67, and the broker's CPU per record by about half.
+	defaultGroupHold = 50 * time.Millisecond
 )
 
 // txnProducer is the transactional side of *kgo.Client that the writer uses.
