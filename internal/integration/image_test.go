@@ -116,10 +116,18 @@ func TestConnectorImage(t *testing.T) {
 		t.Fatalf("go build: %v\n%s", err, b)
 	}
 
+	// A store of its own, removed with the test's directory: two test runs on one machine
+	// (two checkouts tested at once) building in podman's shared store failed now and then
+	// with "layer not known" as one deleted its build container.
+	store := t.TempDir()
+	storeArgs := []string{"--root", filepath.Join(store, "storage"), "--runroot", filepath.Join(store, "run")}
+	podmanCmd := func(args ...string) *exec.Cmd {
+		return exec.Command(podman, append(slices.Clip(storeArgs), args...)...)
+	}
 	podmanRun := func(args ...string) string {
 		t.Helper()
 		var stdout, stderr bytes.Buffer
-		cmd := exec.Command(podman, args...)
+		cmd := podmanCmd(args...)
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
 		if err := cmd.Run(); err != nil {
 			t.Fatalf("podman %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
@@ -128,7 +136,6 @@ func TestConnectorImage(t *testing.T) {
 	}
 	tag := "localhost/xero-kafka-image-test:" + hex.EncodeToString(suffix)
 	podmanRun("build", "--quiet", "--tag", tag, "--file", filepath.Join(ctxDir, "Containerfile"), ctxDir)
-	t.Cleanup(func() { _ = exec.Command(podman, "rmi", "--force", tag).Run() })
 
 	var inspected []struct{ Config imageConfig }
 	if err := json.Unmarshal([]byte(podmanRun("image", "inspect", tag)), &inspected); err != nil || len(inspected) != 1 {
@@ -145,8 +152,8 @@ func TestConnectorImage(t *testing.T) {
 		t.Fatal(err)
 	}
 	container := strings.TrimSpace(podmanRun("create", tag))
-	t.Cleanup(func() { _ = exec.Command(podman, "rm", "--force", container).Run() })
-	export := exec.Command("sh", "-c", `"$0" export "$1" | tar -x -C "$2"`, podman, container, rootfs)
+	t.Cleanup(func() { _ = podmanCmd("rm", "--force", container).Run() })
+	export := exec.Command("sh", "-c", `"$0" --root "$3" --runroot "$4" export "$1" | tar -x -C "$2"`, podman, container, rootfs, storeArgs[1], storeArgs[3])
 	if b, err := export.CombinedOutput(); err != nil {
 		t.Fatalf("podman export: %v\n%s", err, b)
 	}
