@@ -7,9 +7,11 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// A poller's cycle is a pipeline: it hands a page's records and bookmark to the writer and
-// fetches the next page while that transaction runs, so that a stream's pages share
-// transactions and a commit's round trips overlap the next calls to Xero. Each write's bookmark
+// A poller's cycle is a pipeline: it asks Xero for the next page as soon as the strategy has
+// named it, builds the records of the page it holds while that call runs (poller.readAhead), and
+// hands them with their bookmark to the writer, reading on while that transaction runs. So a
+// stream's pages share transactions, and Xero's answers, the building of records and the
+// commits' round trips overlap. Each write's bookmark
 // is a change from the one before (offsets.BookmarkWriter.Append), so the writes must commit in
 // order and none may commit after one has failed: they travel as one chain, which the writer
 // breaks at the first failure (writer.go).

@@ -257,7 +257,8 @@ func TestPipelineOverlapsCommits(t *testing.T) {
 	})
 }
 
-// TestPipelineStopsAtFirstFailure: once a write fails, the poller reads no further page.
+// TestPipelineStopsAtFirstFailure: once a write fails, the poller reads no further page than
+// the one it was reading while it built the records of the write.
 func TestPipelineStopsAtFirstFailure(t *testing.T) {
 	zstdOutsideBubbles(t)
 	synctest.Test(t, func(t *testing.T) {
@@ -267,11 +268,45 @@ func TestPipelineStopsAtFirstFailure(t *testing.T) {
 		if err := p.cycle(t.Context()); err == nil {
 			t.Fatal("the cycle ended without the failure")
 		}
-		if src.calls != 1 {
-			t.Errorf("%d calls, want 1: the pages after a failed write were read", src.calls)
+		if src.calls != 2 {
+			t.Errorf("%d calls, want 2 (the first page and the one read while its write was built): the pages after a failed write were read", src.calls)
 		}
 		if !sameBookmark(t, p.bm, offsets.Bookmark{}) {
 			t.Errorf("bookmark %+v after a failed first write, want none", p.bm)
+		}
+	})
+}
+
+// TestPipelineReadsAhead: the call for the next page is made before the records of the page
+// before are committed, so that Xero's answer and the building of those records overlap.
+func TestPipelineReadsAhead(t *testing.T) {
+	zstdOutsideBubbles(t)
+	synctest.Test(t, func(t *testing.T) {
+		src := filledSource(25) // pages of 10, 10 and 5
+		asked := map[int]chan struct{}{2: make(chan struct{}), 3: make(chan struct{})}
+		src.mutate = func(_ *memSource, call int) {
+			if c, ok := asked[call]; ok {
+				close(c)
+			}
+		}
+		commits := 0
+		out := committerFunc(func(context.Context, []*kgo.Record) error {
+			commits++
+			if c, ok := asked[commits+1]; ok {
+				select {
+				case <-c:
+				case <-time.After(time.Minute):
+					t.Errorf("commit %d came before the call for page %d", commits, commits+1)
+				}
+			}
+			return nil
+		})
+		p := newTestPoller(t, "invoices", src, out)
+		if err := p.cycle(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if commits < 3 {
+			t.Errorf("%d commits of %d pages, want at least one for each of the 3 pages", commits, src.calls)
 		}
 	})
 }

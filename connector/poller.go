@@ -124,7 +124,7 @@ func retryAfter(err error, def time.Duration) time.Duration {
 // cycle runs one sync cycle: the one loop that reads pages, builds records and commits them.
 // The stream's strategy (strategy.go) decides, from each page, what to write with which
 // bookmark and what to read next. The writes are pipelined (pipeline.go): the next page is read
-// while the last ones commit.
+// while the records of the last one are built and the last writes commit.
 func (p *poller) cycle(ctx context.Context) error {
 	st := newStrategy(p.stream, p.bm, &p.deadSeen)
 	if st == nil {
@@ -132,12 +132,12 @@ func (p *poller) cycle(ctx context.Context) error {
 	}
 	pl := &pipeline{}
 	p.unsent = 0
-	r := st.first()
+	next, err := p.readAhead(ctx, st.first())
+	if err != nil {
+		return p.finish(st, pl, nil, err)
+	}
 	for {
-		if err := p.room(pl); err != nil {
-			return p.finish(st, pl, nil, nil)
-		}
-		f, err := p.fetch(ctx, r)
+		f, err := p.land(next)
 		if err != nil {
 			return p.finish(st, pl, nil, err)
 		}
@@ -146,17 +146,28 @@ func (p *poller) cycle(ctx context.Context) error {
 		if err != nil {
 			return p.finish(st, pl, nil, err)
 		}
+		next = nil
+		if s.next != nil {
+			// The next page is read while this step's records are built and sent, once the
+			// pipeline has room for another page.
+			if err := p.room(pl); err != nil {
+				return p.finish(st, pl, s.writes, nil)
+			}
+			if next, err = p.readAhead(ctx, *s.next); err != nil {
+				return p.finish(st, pl, s.writes, err)
+			}
+		}
 		for i, w := range s.writes {
 			// more: the cycle has another write after this one, which its transaction may wait for.
 			more := i < len(s.writes)-1 || s.next != nil
 			if err := p.send(ctx, pl, w, more); err != nil {
+				next.drop()
 				return p.finish(st, pl, s.writes[i:], err)
 			}
 		}
 		if s.next == nil {
 			return p.finish(st, pl, nil, nil)
 		}
-		r = *s.next
 	}
 }
 
@@ -193,23 +204,62 @@ func pageOf(s *streams.Stream, pg *xero.Page, page int, at time.Time) fetched {
 	return f
 }
 
-// fetch makes the call r, within the page-memory budget (memory.go).
-func (p *poller) fetch(ctx context.Context, r read) (fetched, error) {
+// reading is a page being read on a goroutine of its own, while the poller builds and sends the
+// records of the page before.
+type reading struct {
+	r      read
+	cancel context.CancelFunc
+	done   chan struct{}
+	// Set before done is closed.
+	pg  *xero.Page
+	f   fetched
+	err error
+}
+
+// readAhead starts the call r, within the page-memory budget (memory.go): it waits for a
+// reservation when the poller holds none, then reads the page and splits it into items on a
+// goroutine. land takes the result; drop abandons it.
+func (p *poller) readAhead(ctx context.Context, r read) (*reading, error) {
 	if err := p.holdPage(ctx); err != nil {
-		return fetched{}, err
+		return nil, err
 	}
-	pg, err := p.api.List(ctx, request(p.stream, p.tenant, r))
-	if err != nil {
-		if r.lookup != "" {
-			return fetched{}, fmt.Errorf("look up %s %s: %w", p.stream.PrimaryKey, r.lookup, err)
+	ctx, cancel := context.WithCancel(ctx)
+	rd := &reading{r: r, cancel: cancel, done: make(chan struct{})}
+	req := request(p.stream, p.tenant, r)
+	go func() {
+		defer close(rd.done)
+		rd.pg, rd.err = p.api.List(ctx, req)
+		if rd.err == nil {
+			rd.f = pageOf(p.stream, rd.pg, r.page, p.now())
 		}
-		return fetched{}, err // the client's error names the endpoint and the page
+	}()
+	return rd, nil
+}
+
+// land waits for the page rd reads and counts it: in the metrics, the status and the poller's
+// page-memory reservation.
+func (p *poller) land(rd *reading) (fetched, error) {
+	<-rd.done
+	rd.cancel()
+	if rd.err != nil {
+		if rd.r.lookup != "" {
+			return fetched{}, fmt.Errorf("look up %s %s: %w", p.stream.PrimaryKey, rd.r.lookup, rd.err)
+		}
+		return fetched{}, rd.err // the client's error names the endpoint and the page
 	}
 	p.metrics.pages.WithLabelValues(p.tenant, p.stream.Name).Inc()
-	p.status.fetched(r.page, pg.Pagination)
-	f := pageOf(p.stream, pg, r.page, p.now())
-	p.settlePage(pageSize(f.items))
-	return f, nil
+	p.status.fetched(rd.r.page, rd.pg.Pagination)
+	p.settlePage(pageSize(rd.f.items))
+	return rd.f, nil
+}
+
+// drop abandons the read: it cancels the call and waits for its goroutine. The page, if it came,
+// was never counted.
+func (rd *reading) drop() {
+	if rd != nil {
+		rd.cancel()
+		<-rd.done
+	}
 }
 
 // isLast reports whether page is the last of the list.

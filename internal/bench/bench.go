@@ -492,7 +492,7 @@ func spread(runs []syncResult) string {
 // journals); with a fifth of each, 1.7 and 6.0; only after about two full runs did it settle
 // near 0.6 and 1.8. Its compiler threads then go on with a long tail (each row creates and
 // deletes its topics): on a 2-core machine they took 30–60% of the broker's CPU in the first
-// rounds, still 10–40% in the fifth to the eighth, and rose and fell from round to round. So the
+// rounds, still 10–53% in the fifth to the eighth, and rose and fell from round to round. So the
 // real broker takes rounds until one in which they are quiet (settledCompiling), at least
 // minWarmUpRounds and at most maxWarmUpRounds; the rows say how many it took. kfake, a Go
 // program, takes one.
