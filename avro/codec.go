@@ -127,7 +127,7 @@ func (c *Codec) AppendValue(dst, raw []byte, tenantID string, extractedAt time.T
 }
 
 // AppendValidValue is AppendValue for a record whose JSON syntax has been checked already, as
-// the xero package checks every record of a page while it splits the page (jsontext, RFC 8259).
+// the xero package checks every record of a page while it splits the page (RFC 8259).
 // It gives the same bytes and the same errors as AppendValue, and reads the record once less:
 // the syntax is not checked again, only the UTF-8 of its strings and the depth of its nesting.
 // Given JSON that is not valid, it may return wrong bytes rather than an error.

@@ -1,5 +1,5 @@
 // Package xero is the client of the Xero Accounting API: the OAuth2 refresh-token chain, the
-// per-tenant rate budget, retries, and list calls decoded as a stream of raw JSON records.
+// per-tenant rate budget, retries, and list calls split into raw JSON records.
 //
 // # Calls
 //

@@ -85,7 +85,7 @@ type Pagination struct {
 // List reads one response of an Accounting API list endpoint:
 // GET Config.APIURL + "/api.xro/2.0" + req.Path + "?" + req.Query.
 //
-// The body is decoded as a stream: the records of the wrapper array are handed out as raw JSON,
+// The body is read whole and split: the records of the wrapper array are handed out as raw JSON,
 // never decoded into maps. A 304 Not Modified is an empty page. A 200 without the wrapper
 // array is an error; a body that ends early or is malformed repeats the call (at most
 // Config.MaxAttempts times) and is never returned as a short page. Failures are *APIError or
@@ -137,80 +137,90 @@ func DecodePage(body []byte, wrapper string, fields ...string) (*Page, error) {
 	return decodePage(bytes.NewReader(body), wrapper, int64(len(body)), fields...)
 }
 
-// decodePage reads a list response body into one buffer of its size, then walks it as JSON
-// tokens (jsontext, the syntax layer of encoding/json/v2): the envelope's keys one by one, and
-// the wrapper array element by element. Records are handed out as slices of that buffer, and the
-// values of the top-level members named by fields are found as each record is split off. sizeHint is the body's
-// length if known (else -1). Errors of the stream itself (an early end, bad syntax, a dropped
-// connection) are *bodyError; a complete body of the wrong shape is a plain error.
+// decodePage reads a list response body into one buffer of its size, then splits it in one
+// pass (split.go): the envelope's members, and the wrapper array record by record. Records are
+// handed out as slices of that buffer, and the values of the top-level members named by fields
+// are found as each record is split off. sizeHint is the body's length if known (else -1).
+// Errors of the stream itself (an early end, bad syntax, a dropped connection) are *bodyError;
+// a complete body of the wrong shape is a plain error.
 func decodePage(body io.Reader, wrapper string, sizeHint int64, fields ...string) (*Page, error) {
 	buf, err := readBody(body, sizeHint)
 	if err != nil {
 		return nil, &bodyError{err}
 	}
-	// Xero's records go through byte for byte: duplicate names and invalid UTF-8 are left for
-	// the consumer to judge rather than failing the page. A decoder on a *bytes.Buffer parses
-	// the buffer in place, so its input offsets are indexes into buf.
-	dec := jsontext.NewDecoder(bytes.NewBuffer(buf), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
-	if err := expectKind(dec, '{'); err != nil {
-		return nil, err
-	}
+	return splitPage(buf, wrapper, fields)
+}
+
+// splitPage reads the list response held in buf. Xero's records go through byte for byte:
+// duplicate names and invalid UTF-8 are left for the consumer to judge rather than failing the
+// page.
+func splitPage(buf []byte, wrapper string, fields []string) (*Page, error) {
+	s := splitter{buf: buf}
 	var (
 		p     = Page{nfields: len(fields)}
 		found bool
+		// shape is the first error of a well-formed body that is not the response expected.
+		// It is returned once the whole body is known to be well-formed, else the syntax
+		// error is.
+		shape error
 	)
-	for dec.PeekKind() != '}' {
-		tok, err := dec.ReadToken()
-		if err != nil {
-			return nil, &bodyError{err}
-		}
-		switch key := tok.String(); key {
-		case wrapper:
-			found = true
-			r := recordReader{dec: dec, buf: buf, fields: fields}
-			if err := r.read(&p); err != nil {
-				return nil, err
-			}
-		case "pagination":
-			v, err := dec.ReadValue()
-			if err != nil {
-				return nil, &bodyError{fmt.Errorf("pagination: %w", err)}
-			}
-			if err := json.Unmarshal(v, &p.Pagination); err != nil {
-				return nil, fmt.Errorf("pagination: %w", err)
-			}
-		case "DateTimeUTC":
-			v, err := dec.ReadToken()
-			if err != nil {
-				return nil, &bodyError{fmt.Errorf("DateTimeUTC: %w", err)}
-			}
-			switch v.Kind() {
-			case 'n': // null: no server time
-			case '"':
-				// The milliseconds plus the offset (internal/xerotime); "/Date(0+0000)/" is
-				// no time.
-				ms, err := xerotime.ParseMS(v.String())
-				switch {
-				case err == nil:
-					p.ServerTime = time.UnixMilli(ms).UTC()
-				case err != xerotime.ErrNoDate:
-					return nil, fmt.Errorf("DateTimeUTC: %w", err)
-				}
-			default:
-				return nil, fmt.Errorf("DateTimeUTC is %s, not a string", v.Kind())
-			}
-		default:
-			if err := dec.SkipValue(); err != nil {
+	i, err := s.expect(0, '{', "at the start of the response")
+	if err != nil {
+		return nil, &bodyError{err}
+	}
+	if j := s.space(i); j < len(buf) && buf[j] == '}' {
+		i = j
+	} else {
+		for {
+			nameStart := s.space(i)
+			if i, _, _, err = s.name(nameStart); err != nil {
 				return nil, &bodyError{err}
 			}
+			i = s.space(i)
+			switch key := s.text(nameStart); key {
+			case wrapper:
+				found = true
+				if i, err = s.records(i, &p, fields, &shape); err != nil {
+					return nil, err
+				}
+			case "pagination":
+				start := i
+				if i, err = s.value(i, 1); err != nil {
+					return nil, &bodyError{fmt.Errorf("pagination: %w", err)}
+				}
+				if err := json.Unmarshal(buf[start:i], &p.Pagination); err != nil && shape == nil {
+					shape = fmt.Errorf("pagination: %w", err)
+				}
+			case "DateTimeUTC":
+				start := i
+				if i, err = s.value(i, 1); err != nil {
+					return nil, &bodyError{fmt.Errorf("DateTimeUTC: %w", err)}
+				}
+				if err := p.serverTime(buf[start:i]); err != nil && shape == nil {
+					shape = err
+				}
+			default:
+				if i, err = s.value(i, 1); err != nil {
+					return nil, &bodyError{err}
+				}
+			}
+			i = s.space(i)
+			if i < len(buf) && buf[i] == ',' {
+				i++
+				continue
+			}
+			break
 		}
 	}
-	if err := expectKind(dec, '}'); err != nil {
-		return nil, err
+	if i, err = s.expect(i, '}', "at the end of the response"); err != nil {
+		return nil, &bodyError{err}
 	}
 	// Anything after the envelope means the body is not what it seems.
-	if _, err := dec.ReadToken(); err != io.EOF {
-		return nil, &bodyError{fmt.Errorf("data after the response object (%v)", err)}
+	if i = s.space(i); i != len(buf) {
+		return nil, &bodyError{errAt(i, "data after the response object")}
+	}
+	if shape != nil {
+		return nil, shape
 	}
 	if !found {
 		return nil, fmt.Errorf("the response has no %q array", wrapper)
@@ -219,6 +229,29 @@ func decodePage(body io.Reader, wrapper string, sizeHint int64, fields ...string
 		p.Records = []json.RawMessage{}
 	}
 	return &p, nil
+}
+
+// serverTime sets p.ServerTime from the envelope's DateTimeUTC, the valid JSON value v: the
+// milliseconds plus the offset (internal/xerotime); null and "/Date(0+0000)/" are no time.
+func (p *Page) serverTime(v []byte) error {
+	switch v[0] {
+	case 'n':
+		return nil
+	case '"':
+		text, err := jsontext.AppendUnquote(nil, v)
+		if err != nil {
+			return fmt.Errorf("DateTimeUTC: %w", err)
+		}
+		ms, err := xerotime.ParseMS(string(text))
+		switch {
+		case err == nil:
+			p.ServerTime = time.UnixMilli(ms).UTC()
+		case err != xerotime.ErrNoDate:
+			return fmt.Errorf("DateTimeUTC: %w", err)
+		}
+		return nil
+	}
+	return fmt.Errorf("DateTimeUTC is %s, not a string", kindOf(v[0]))
 }
 
 // readBody reads a whole body into a buffer of its size: exactly size bytes when the length is
@@ -247,183 +280,4 @@ func readBody(r io.Reader, size int64) ([]byte, error) {
 		buf = bytes.Clone(buf)
 	}
 	return buf, nil
-}
-
-// recordReader reads the wrapper array of a page held in buf.
-type recordReader struct {
-	dec    *jsontext.Decoder
-	buf    []byte
-	fields []string
-	// name is scratch space for unescaping member names.
-	name []byte
-}
-
-// read reads the wrapper array (or null) into p.Records, and the values of r.fields into
-// p.values.
-func (r *recordReader) read(p *Page) error {
-	dec := r.dec
-	switch dec.PeekKind() {
-	case 'n':
-		if _, err := dec.ReadToken(); err != nil {
-			return &bodyError{err}
-		}
-		return nil // "Invoices": null
-	case '[':
-	case 0:
-		_, err := dec.ReadToken() // the stream's error
-		return &bodyError{err}
-	default:
-		return fmt.Errorf("the wrapper is %s, not an array", dec.PeekKind())
-	}
-	if _, err := dec.ReadToken(); err != nil {
-		return &bodyError{err}
-	}
-	for dec.PeekKind() != ']' {
-		if k := dec.PeekKind(); k != '{' {
-			if k == 0 {
-				_, err := dec.ReadToken() // the stream's error
-				return &bodyError{err}
-			}
-			return fmt.Errorf("record %d is %s, not a JSON object", len(p.Records)+1, k)
-		}
-		v, err := dec.ReadValue()
-		if err != nil {
-			return &bodyError{err}
-		}
-		rec := r.slice(len(v))
-		p.Records = append(p.Records, rec)
-		if len(r.fields) > 0 {
-			n := len(p.values)
-			p.values = append(p.values, make([]json.RawMessage, len(r.fields))...)
-			r.find(rec, p.values[n:])
-		}
-	}
-	return expectKind(dec, ']')
-}
-
-// find stores in vals the first value of each of r.fields among the top-level members of rec,
-// an object the decoder has just checked, and stops as soon as it has them all: the keys a
-// connector asks for come early in Xero's records, so most of each record is not looked at
-// again.
-func (r *recordReader) find(rec []byte, vals []json.RawMessage) {
-	left := len(vals)
-	i := 1 // after the {
-	for left > 0 {
-		i = skipSpace(rec, i)
-		switch rec[i] {
-		case '}':
-			return
-		case ',':
-			i = skipSpace(rec, i+1)
-		}
-		end := stringEnd(rec, i)
-		name := rec[i:end]
-		i = skipSpace(rec, skipSpace(rec, end)+1) // past the colon
-		vend := valueEnd(rec, i)
-		if j := r.field(name); j >= 0 && vals[j] == nil {
-			vals[j] = rec[i:vend:vend]
-			left--
-		}
-		i = vend
-	}
-}
-
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
-
-func skipSpace(b []byte, i int) int {
-	for i < len(b) && isSpace(b[i]) {
-		i++
-	}
-	return i
-}
-
-// stringEnd returns the index after the string that begins at b[i], a quote, in valid JSON. It
-// jumps from quote to quote: a quote ends the string unless an odd number of backslashes
-// precede it.
-func stringEnd(b []byte, i int) int {
-	for j := i + 1; ; j++ {
-		j += bytes.IndexByte(b[j:], '"')
-		k := j - 1
-		for b[k] == '\\' {
-			k--
-		}
-		if (j-1-k)%2 == 0 {
-			return j + 1
-		}
-	}
-}
-
-// structural marks the bytes valueEnd stops at inside an object or array.
-var structural = [256]bool{'"': true, '{': true, '[': true, '}': true, ']': true}
-
-// valueEnd returns the index after the value that begins at b[i], in valid JSON.
-func valueEnd(b []byte, i int) int {
-	switch b[i] {
-	case '"':
-		return stringEnd(b, i)
-	case '{', '[':
-		for depth := 0; ; {
-			for !structural[b[i]] {
-				i++
-			}
-			switch b[i] {
-			case '"':
-				i = stringEnd(b, i)
-				continue
-			case '{', '[':
-				depth++
-			case '}', ']':
-				if depth--; depth == 0 {
-					return i + 1
-				}
-			}
-			i++
-		}
-	}
-	for i < len(b) && b[i] != ',' && b[i] != '}' && b[i] != ']' && !isSpace(b[i]) {
-		i++
-	}
-	return i
-}
-
-// slice returns the n bytes before the decoder's offset (the value just read) as a capped
-// slice of the body.
-func (r *recordReader) slice(n int) json.RawMessage {
-	end := int(r.dec.InputOffset())
-	return json.RawMessage(r.buf[end-n : end : end])
-}
-
-// field returns the index in r.fields of the quoted member name, or -1.
-func (r *recordReader) field(quoted []byte) int {
-	name := quoted[1 : len(quoted)-1]
-	if bytes.IndexByte(name, '\\') >= 0 {
-		// Escaped: compare what it stands for. The decoder has checked the escapes, so an
-		// error here is invalid UTF-8, which no field name contains.
-		var err error
-		if r.name, err = jsontext.AppendUnquote(r.name[:0], quoted); err != nil {
-			return -1
-		}
-		name = r.name
-	}
-	for j, f := range r.fields {
-		if string(name) == f {
-			return j
-		}
-	}
-	return -1
-}
-
-// expectKind reads the next token and checks it is the delimiter k.
-func expectKind(dec *jsontext.Decoder, k jsontext.Kind) error {
-	tok, err := dec.ReadToken()
-	if err != nil {
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF
-		}
-		return &bodyError{err}
-	}
-	if tok.Kind() != k {
-		return &bodyError{fmt.Errorf("expected %s, found %s", k, tok.Kind())}
-	}
-	return nil
 }

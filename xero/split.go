@@ -1,0 +1,429 @@
+package xero
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"math/bits"
+
+	"github.com/go-json-experiment/json/jsontext"
+)
+
+// This file is the split of a list response held in memory: one pass over the body that checks
+// its JSON syntax (RFC 8259, as jsontext reads it with duplicate names and invalid UTF-8
+// allowed), cuts the wrapper array into its records, and notes the values of the requested
+// top-level fields of each record on the way. It does no I/O; FuzzSplit checks it against
+// jsontext.
+
+// maxNesting bounds the nesting of arrays and objects, as jsontext does.
+const maxNesting = 10000
+
+// syntaxError is malformed JSON at an offset of the body.
+type syntaxError struct {
+	off int
+	msg string
+}
+
+func (e *syntaxError) Error() string {
+	return fmt.Sprintf("invalid JSON at offset %d: %s", e.off, e.msg)
+}
+
+func errAt(off int, format string, args ...any) error {
+	return &syntaxError{off: off, msg: fmt.Sprintf(format, args...)}
+}
+
+// splitter walks one body. Its methods take the offset to start at and return the offset after
+// what they read.
+type splitter struct {
+	buf []byte
+	// stack holds the open containers of the value being read: '{' or '['.
+	stack []byte
+	// scratch holds a member name with its escapes resolved.
+	scratch []byte
+}
+
+// space returns the offset of the first byte at or after i that is not JSON white space.
+func (s *splitter) space(i int) int {
+	if i < len(s.buf) && s.buf[i] > ' ' {
+		return i // most often
+	}
+	return s.skipSpace(i)
+}
+
+func (s *splitter) skipSpace(i int) int {
+	for i < len(s.buf) {
+		switch s.buf[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// expect checks that the byte at i, after white space, is c, and returns the offset after it.
+func (s *splitter) expect(i int, c byte, where string) (int, error) {
+	i = s.space(i)
+	if i >= len(s.buf) {
+		return i, errAt(i, "unexpected end of input, want %q %s", c, where)
+	}
+	if s.buf[i] != c {
+		return i, errAt(i, "unexpected %s, want %q %s", describe(s.buf[i]), c, where)
+	}
+	return i + 1, nil
+}
+
+// str checks the string whose opening quote is at i and returns the offset after its closing
+// quote, and whether it holds escapes. Bytes of 0x80 and above are taken as they are: invalid
+// UTF-8 is left for the consumer to judge.
+func (s *splitter) str(i int) (end int, escaped bool, err error) {
+	b := s.buf
+	start := i
+	i++
+	for {
+		// Eight bytes at a time up to the first quote, backslash or control character.
+		for i+8 <= len(b) {
+			w := binary.LittleEndian.Uint64(b[i:])
+			if m := lessBytes(w, 0x20) | zeroBytes(w^(ones*'"')) | zeroBytes(w^(ones*'\\')); m != 0 {
+				i += bits.TrailingZeros64(m) / 8
+				break
+			}
+			i += 8
+		}
+		for i < len(b) && b[i] >= 0x20 && b[i] != '"' && b[i] != '\\' {
+			i++
+		}
+		if i >= len(b) {
+			return i, escaped, errAt(start, "unterminated string")
+		}
+		switch c := b[i]; {
+		case c == '"':
+			return i + 1, escaped, nil
+		case c == '\\':
+			escaped = true
+			if i+1 >= len(b) {
+				return i, escaped, errAt(start, "unterminated string")
+			}
+			switch b[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				if len(b)-i < 6 || !isHex(b[i+2]) || !isHex(b[i+3]) || !isHex(b[i+4]) || !isHex(b[i+5]) {
+					return i, escaped, errAt(i, "invalid \\u escape")
+				}
+				i += 6
+			default:
+				return i, escaped, errAt(i, "invalid escape \\%c", b[i+1])
+			}
+		default:
+			return i, escaped, errAt(i, "control character %#02x in a string", c)
+		}
+	}
+}
+
+// value checks the JSON value at i (after white space), inside outer containers, and returns
+// the offset after it.
+func (s *splitter) value(i, outer int) (int, error) {
+	b := s.buf
+	s.stack = s.stack[:0]
+	for {
+		// A value starts at i.
+		i = s.space(i)
+		if i >= len(b) {
+			return i, errAt(i, "unexpected end of input, want a value")
+		}
+		var err error
+		switch c := b[i]; {
+		case c == '"':
+			if i, _, err = s.str(i); err != nil {
+				return i, err
+			}
+		case c == '{' || c == '[':
+			if outer+len(s.stack) >= maxNesting {
+				return i, errAt(i, "nested deeper than %d", maxNesting)
+			}
+			s.stack = append(s.stack, c)
+			i = s.space(i + 1)
+			if i < len(b) && b[i] == c+2 { // '}' or ']': empty
+				s.stack = s.stack[:len(s.stack)-1]
+				i++
+				break
+			}
+			if c == '{' {
+				if i, _, _, err = s.name(i); err != nil {
+					return i, err
+				}
+			}
+			continue
+		case c == 't':
+			i, err = s.literal(i, "true")
+		case c == 'f':
+			i, err = s.literal(i, "false")
+		case c == 'n':
+			i, err = s.literal(i, "null")
+		case c == '-' || (c >= '0' && c <= '9'):
+			i, err = s.number(i)
+		default:
+			return i, errAt(i, "unexpected %s, want a value", describe(c))
+		}
+		if err != nil {
+			return i, err
+		}
+		// A value ended at i: close the containers it ends, and find the next value.
+		for {
+			if len(s.stack) == 0 {
+				return i, nil
+			}
+			i = s.space(i)
+			if i >= len(b) {
+				return i, errAt(i, "unexpected end of input in an object or array")
+			}
+			open := s.stack[len(s.stack)-1]
+			if b[i] == open+2 {
+				s.stack = s.stack[:len(s.stack)-1]
+				i++
+				continue
+			}
+			if b[i] != ',' {
+				return i, errAt(i, "unexpected %s, want ',' or %q", describe(b[i]), open+2)
+			}
+			i++
+			if open == '{' {
+				if i, _, _, err = s.name(i); err != nil {
+					return i, err
+				}
+			}
+			break
+		}
+	}
+}
+
+// name checks a member name and its colon at i (after white space), and returns the offset
+// after the colon and the offset after the name's closing quote.
+func (s *splitter) name(i int) (after, nameEnd int, escaped bool, err error) {
+	i = s.space(i)
+	if i >= len(s.buf) {
+		return i, i, false, errAt(i, "unexpected end of input, want a member name")
+	}
+	if s.buf[i] != '"' {
+		return i, i, false, errAt(i, "unexpected %s, want a member name", describe(s.buf[i]))
+	}
+	if nameEnd, escaped, err = s.str(i); err != nil {
+		return nameEnd, nameEnd, escaped, err
+	}
+	after, err = s.expect(nameEnd, ':', "after a member name")
+	return after, nameEnd, escaped, err
+}
+
+// records reads the wrapper array (or null) at i, after white space, into p.Records, and the
+// values of fields in each record into p.values. Malformed JSON is a *bodyError. A wrapper
+// that is not an array, or a record that is not an object, is the wrong shape: the first such
+// error is left in shape, and the reading goes on, so that a malformed body is always known as
+// one.
+func (s *splitter) records(i int, p *Page, fields []string, shape *error) (int, error) {
+	b := s.buf
+	if i >= len(b) {
+		return i, &bodyError{errAt(i, "unexpected end of input, want the records")}
+	}
+	if b[i] != '[' {
+		end, err := s.value(i, 1)
+		if err != nil {
+			return end, &bodyError{err}
+		}
+		if b[i] != 'n' && *shape == nil { // "Invoices": null has no records
+			*shape = fmt.Errorf("the wrapper is %s, not an array", kindOf(b[i]))
+		}
+		return end, nil
+	}
+	if i = s.space(i + 1); i < len(b) && b[i] == ']' {
+		return i + 1, nil
+	}
+	for n := 1; ; n++ {
+		var err error
+		switch {
+		case i < len(b) && b[i] == '{':
+			start, k := i, len(p.values)
+			if len(fields) > 0 {
+				p.values = append(p.values, make([]json.RawMessage, len(fields))...)
+			}
+			if i, err = s.record(i, fields, p.values[k:]); err != nil {
+				return i, &bodyError{err}
+			}
+			p.Records = append(p.Records, json.RawMessage(b[start:i:i]))
+		default:
+			start := i
+			if i, err = s.value(i, 2); err != nil {
+				return i, &bodyError{err}
+			}
+			if *shape == nil {
+				*shape = fmt.Errorf("record %d is %s, not a JSON object", n, kindOf(b[start]))
+			}
+		}
+		if i = s.space(i); i < len(b) && b[i] == ',' {
+			i = s.space(i + 1)
+			continue
+		}
+		if i, err = s.expect(i, ']', "after a record"); err != nil {
+			return i, &bodyError{err}
+		}
+		return i, nil
+	}
+}
+
+// record checks the record, the object at i, and returns the offset after it. It stores in vals
+// the first value of each of fields among the record's members, and stops comparing names once
+// it has them all.
+func (s *splitter) record(i int, fields []string, vals []json.RawMessage) (int, error) {
+	b := s.buf
+	left := len(vals)
+	if i = s.space(i + 1); i < len(b) && b[i] == '}' {
+		return i + 1, nil
+	}
+	for {
+		nameStart := s.space(i)
+		after, nameEnd, escaped, err := s.name(nameStart)
+		if err != nil {
+			return after, err
+		}
+		start := s.space(after)
+		// The record is the third level of the body: the envelope, the array, the record.
+		if i, err = s.value(start, 3); err != nil {
+			return i, err
+		}
+		if left > 0 {
+			if j := s.field(b[nameStart:nameEnd], escaped, fields); j >= 0 && vals[j] == nil {
+				vals[j] = json.RawMessage(b[start:i:i])
+				left--
+			}
+		}
+		if i = s.space(i); i < len(b) && b[i] == ',' {
+			i++
+			continue
+		}
+		return s.expect(i, '}', "after a member of a record")
+	}
+}
+
+// field returns the index in fields of the quoted member name q, or -1. A name with escapes is
+// compared by what it stands for.
+func (s *splitter) field(q []byte, escaped bool, fields []string) int {
+	name := q[1 : len(q)-1]
+	if escaped {
+		var err error
+		if s.scratch, err = jsontext.AppendUnquote(s.scratch[:0], q); err != nil {
+			return -1 // invalid UTF-8, which no field name holds
+		}
+		name = s.scratch
+	}
+	for j, f := range fields {
+		if string(name) == f {
+			return j
+		}
+	}
+	return -1
+}
+
+// text returns the member name whose opening quote is at i, unescaped; "" if it is not valid
+// UTF-8, which no name the envelope is read for is.
+func (s *splitter) text(i int) string {
+	end, escaped, _ := s.str(i)
+	if !escaped {
+		return string(s.buf[i+1 : end-1])
+	}
+	name, err := jsontext.AppendUnquote(nil, s.buf[i:end])
+	if err != nil {
+		return ""
+	}
+	return string(name)
+}
+
+func (s *splitter) literal(i int, lit string) (int, error) {
+	if len(s.buf)-i < len(lit) || string(s.buf[i:i+len(lit)]) != lit {
+		return i, errAt(i, "invalid literal, want %s", lit)
+	}
+	return i + len(lit), nil
+}
+
+// number checks the number at i and returns the offset after it.
+func (s *splitter) number(i int) (int, error) {
+	b, start := s.buf, i
+	if b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && b[i] >= '1' && b[i] <= '9':
+		i = digits(b, i)
+	default:
+		return i, errAt(start, "invalid number")
+	}
+	if i < len(b) && b[i] == '.' {
+		d := i + 1
+		if i = digits(b, d); i == d {
+			return i, errAt(start, "invalid number: no digit after '.'")
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		d := i
+		if i = digits(b, d); i == d {
+			return i, errAt(start, "invalid number: no digit in the exponent")
+		}
+	}
+	return i, nil
+}
+
+func digits(b []byte, i int) int {
+	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+		i++
+	}
+	return i
+}
+
+func isHex(c byte) bool {
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
+}
+
+// kindOf names the kind of JSON value that starts with c, or "" if none does.
+func kindOf(c byte) string {
+	switch {
+	case c == '"':
+		return "a string"
+	case c == '{':
+		return "an object"
+	case c == '[':
+		return "an array"
+	case c == 't' || c == 'f':
+		return "a boolean"
+	case c == 'n':
+		return "null"
+	case c == '-' || (c >= '0' && c <= '9'):
+		return "a number"
+	}
+	return ""
+}
+
+// describe names the byte c for an error message.
+func describe(c byte) string {
+	if c >= 0x20 && c < 0x7f {
+		return fmt.Sprintf("%q", c)
+	}
+	return fmt.Sprintf("byte %#02x", c)
+}
+
+const (
+	ones = 0x0101010101010101
+	high = 0x8080808080808080
+)
+
+// zeroBytes has the high bit set in the lowest zero byte of w, and possibly in bytes above it;
+// it is zero when w has no zero byte.
+func zeroBytes(w uint64) uint64 { return (w - ones) & ^w & high }
+
+// lessBytes is zeroBytes for the bytes of w below n (n ≤ 128).
+func lessBytes(w uint64, n byte) uint64 { return (w - ones*uint64(n)) & ^w & high }
