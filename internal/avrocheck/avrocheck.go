@@ -225,6 +225,33 @@ func isNoDate(s hamba.Schema, j any) bool {
 	return m != nil && strings.Trim(strings.TrimPrefix(m[1], "-"), "0") == ""
 }
 
+// wholeNumber reads a JSON number that is a whole number in the range of int64, in any of its
+// forms: 5, 5.0, 5e0, 0e99999999999999999999.
+func wholeNumber(num string) (int64, bool) {
+	mant, exp, hasExp := strings.Cut(strings.ToLower(num), "e")
+	m, ok := new(big.Rat).SetString(mant)
+	if !ok {
+		return 0, false
+	}
+	if m.Sign() == 0 {
+		return 0, true
+	}
+	if hasExp {
+		// A non-zero number times 10 to a power this large is out of range or not whole.
+		e, err := strconv.ParseInt(exp, 10, 64)
+		if err != nil || e > 1000 || e < -1000 {
+			return 0, false
+		}
+		if m, ok = new(big.Rat).SetString(num); !ok {
+			return 0, false
+		}
+	}
+	if !m.IsInt() || !m.Num().IsInt64() {
+		return 0, false
+	}
+	return m.Num().Int64(), true
+}
+
 func comparePrimitive(s *hamba.PrimitiveSchema, j, a any) (bool, string) {
 	logical := ""
 	if l := s.Logical(); l != nil {
@@ -276,7 +303,8 @@ func comparePrimitive(s *hamba.PrimitiveSchema, j, a any) (bool, string) {
 		if str, isStr := j.(string); isStr {
 			num, ok = json.Number(str), true
 		}
-		want, err := num.Int64()
+		want, isInt := wholeNumber(string(num))
+		ok = ok && isInt
 		var got int64
 		switch a := a.(type) {
 		case int:
@@ -288,7 +316,7 @@ func comparePrimitive(s *hamba.PrimitiveSchema, j, a any) (bool, string) {
 		default:
 			ok = false
 		}
-		if !ok || err != nil || got != want {
+		if !ok || got != want {
 			return false, fmt.Sprintf("JSON %v, Avro %v", j, a)
 		}
 	case s.Type() == hamba.String:
