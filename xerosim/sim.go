@@ -119,39 +119,44 @@ func (s *Sim) wrap(mux *http.ServeMux) http.Handler {
 			}
 		}
 		received := s.cfg.now()
-		sw := &statusWriter{ResponseWriter: w}
+		// The call is counted as its status is written, before any of the answer reaches the
+		// client: a client that has its answer finds its call in Calls.
+		sw := &statusWriter{ResponseWriter: w, answered: func(status int) {
+			pattern := r.Pattern
+			if pattern == "" {
+				pattern = r.Method + " " + r.URL.Path
+			}
+			if !strings.HasPrefix(pattern, "GET /__sim/") {
+				s.stats.call(pattern, status)
+				s.calls.add(Call{Received: received, UserAgent: r.UserAgent(), Endpoint: pattern, Status: status})
+			}
+		}}
 		mux.ServeHTTP(sw, r)
-		pattern := r.Pattern
-		if pattern == "" {
-			pattern = r.Method + " " + r.URL.Path
-		}
-		if sw.status == 0 {
-			sw.status = http.StatusOK
-		}
-		if !strings.HasPrefix(pattern, "GET /__sim/") {
-			s.stats.call(pattern, sw.status)
-			s.calls.add(Call{Received: received, UserAgent: r.UserAgent(), Endpoint: pattern, Status: sw.status})
-		}
+		sw.answer(http.StatusOK) // a handler that wrote nothing answers 200
 	})
 }
 
-// statusWriter remembers the status code written.
+// statusWriter calls answered with the status code, once, before the answer is written.
 type statusWriter struct {
 	http.ResponseWriter
-	status int
+	answered func(status int)
+	status   int
+}
+
+func (w *statusWriter) answer(code int) {
+	if w.status == 0 {
+		w.status = code
+		w.answered(code)
+	}
 }
 
 func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
+	w.answer(code)
 	w.ResponseWriter.WriteHeader(code)
 }
 
 func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
+	w.answer(http.StatusOK)
 	return w.ResponseWriter.Write(b)
 }
 
