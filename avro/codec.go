@@ -18,6 +18,10 @@ import (
 //go:embed schemas/*.avsc
 var schemaFiles embed.FS
 
+// maxRecord is the size of the largest record the transcoder takes, 256 MiB: Xero's are a few
+// kB.
+const maxRecord = 1 << 28
+
 // Codec transcodes the records of one stream. It is safe for concurrent use.
 type Codec struct {
 	stream      string
@@ -136,45 +140,61 @@ func (c *Codec) AppendValidValue(dst, raw []byte, tenantID string, extractedAt t
 }
 
 func (c *Codec) appendValue(dst, raw []byte, tenantID string, extractedAt time.Time, valid bool) ([]byte, error) {
-	n := len(dst)
 	if err := checkTenant(tenantID); err != nil {
 		return dst, &FieldError{Stream: c.stream, Path: fieldTenantID, Err: err}
 	}
+	if len(raw) > maxRecord {
+		return dst, &FieldError{Stream: c.stream, Err: fmt.Errorf("the record is %d bytes, more than the %d the transcoder takes", len(raw), maxRecord)}
+	}
 	e := c.encoders.Get().(*encoder)
 	defer c.encoders.Put(e)
-	e.containers = e.containers[:0]
 	i := skipSpace(raw, 0)
-	end, ok := 0, false
-	if valid && utf8.Valid(raw) {
-		end, ok = e.index(raw, i)
+	if !valid || i >= len(raw) || !utf8.Valid(raw) {
+		// Not checked before, or not UTF-8: the full check says what is wrong, if anything.
+		if err := checkRecord(raw, i); err != nil {
+			return dst, &FieldError{Stream: c.stream, Err: err}
+		}
 	}
-	var err error
-	if !ok {
-		// Not checked before, or something the index leaves to the full check: that check
-		// says what is wrong.
-		e.containers = e.containers[:0]
-		end, err = skipValueDepth(raw, i, 0, &e.containers)
+	e.in, e.tenantID, e.extractedAt = raw, tenantID, extractedAt.UnixMilli()
+	e.depth, e.tooDeep = 0, false
+	out, end, err := e.record(e.out[:0], c.plan, i)
+	e.out = out[:0]
+	if e.tooDeep {
+		// Checked as valid JSON, but nested deeper than the full check allows.
+		err = checkRecord(raw, i)
+		if err == nil {
+			err = errSyntax(i, "nested deeper than %d", maxDepth)
+		}
+		e.in, e.tenantID = nil, ""
+		return dst, &FieldError{Stream: c.stream, Err: err}
 	}
+	e.in, e.tenantID = nil, ""
 	if err == nil {
 		if j := skipSpace(raw, end); j != len(raw) {
 			err = errSyntax(j, "data after the record")
 		}
 	}
 	if err != nil {
-		return dst, &FieldError{Stream: c.stream, Err: err}
-	}
-	e.in, e.tenantID, e.extractedAt = raw, tenantID, extractedAt.UnixMilli()
-	dst, _, err = e.record(dst, c.plan, i)
-	e.in, e.tenantID = nil, ""
-	if err != nil {
 		fe := &FieldError{Stream: c.stream, Err: err}
 		var pe *pathError
 		if errors.As(err, &pe) {
 			fe.Path, fe.Err = pe.path(), pe.err
 		}
-		return dst[:n], fe
+		return dst, fe
 	}
-	return dst, nil
+	return append(dst, out...), nil
+}
+
+// checkRecord validates the JSON value at raw[i] as the only one of raw.
+func checkRecord(raw []byte, i int) error {
+	end, err := skipValue(raw, i)
+	if err != nil {
+		return err
+	}
+	if j := skipSpace(raw, end); j != len(raw) {
+		return errSyntax(j, "data after the record")
+	}
+	return nil
 }
 
 // AppendKey appends the Avro binary of the key record: the tenant id and the primary key.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 
 	"github.com/xero-kafka/xero-kafka/internal/xerotime"
@@ -16,25 +17,59 @@ type encoder struct {
 	in          []byte
 	tenantID    string
 	extractedAt int64
-	// fields is a stack: each record being read pushes one entry per field of its plan.
-	fields []located
+	// slots is a stack: each record being read pushes one entry per field of its plan.
+	slots []slot
+	// errs holds the errors of the fields of the records being read.
+	errs []error
 	// unknown is a stack of the fields of the records being read that go to _unknown_fields:
 	// those their schema does not know, and placeholders their type cannot hold (emptyValue).
 	unknown []located
-	// containers holds the extent of every object and array of the input, in the order of their
-	// openings (found while validating), so that a record's first pass can step over them.
-	containers []span
-	// open is index's stack of the containers it is inside.
-	open []int
+	// depth is the number of objects and arrays the reading is inside; tooDeep is set when a
+	// value nests deeper than maxDepth, which the full check reports (AppendValidValue).
+	depth   int
+	tooDeep bool
+	// out holds the Avro record being written, with the values of its fields in the order of
+	// the input before they are put in the schema's.
+	out []byte
 	// text holds a string's text when escapes had to be resolved.
 	text []byte
 }
 
-// span is where a value lies in the input; end == 0 means the field was absent.
+// span is where a value lies in the input or the output.
 type span struct{ start, end int }
+
+func (s span32) wide() span { return span{int(s.start), int(s.end)} }
 
 // located is where a field is in the input: its quoted name and its value.
 type located struct{ name, value span }
+
+// slot is what record found for one field of its plan. It is kept small, as records have
+// dozens of fields: offsets are int32 (AppendValue refuses records over maxRecord bytes, so
+// that what it writes for one stays far below 2 GiB), and the error of a field is in
+// encoder.errs.
+type slot struct {
+	state slotState
+	// name and value are where the member is in the input.
+	name, value span32
+	// out is where the field's Avro value was written (slotValue), without a union branch;
+	// for slotNoValue and slotError, out.start is the index of the error in encoder.errs.
+	out span32
+}
+
+type span32 struct{ start, end int32 }
+
+type slotState uint8
+
+const (
+	slotMissing slotState = iota
+	slotNull
+	slotValue
+	slotNoValue // a *noValue
+	slotError
+)
+
+// errTooDeep is returned, with encoder.tooDeep set, by a reading that went deeper than maxDepth.
+var errTooDeep = errors.New("nested too deep")
 
 // noValue is what value returns when the JSON value stands for "no value" in a form the type
 // cannot hold: the field is written as null and, when keep is set, kept in _unknown_fields as
@@ -56,41 +91,61 @@ var (
 
 // record reads the JSON object at e.in[i] (no leading space), appends the Avro record and
 // returns the offset after the object.
+//
+// It reads the object once, in the order of its members: each known field's value is
+// written as it comes, after the output of the record so far, and where it is noted in the
+// field's slot. Then the fields are copied in schema order, and the result is moved back to
+// where the record's output began. An error of a field's value is kept in its slot and the
+// reading goes on, so that the error returned is the first in schema order, whatever the order
+// of the members.
 func (e *encoder) record(dst []byte, r *recordPlan, i int) ([]byte, int, error) {
 	if e.in[i] != '{' {
 		return dst, i, wrongType("an object", e.in[i])
 	}
-	base := len(e.fields)
-	for range r.fields {
-		e.fields = append(e.fields, located{})
+	if e.depth >= maxDepth {
+		e.tooDeep = true
+		return dst, i, errTooDeep
 	}
-	ubase := len(e.unknown)
+	e.depth++
+	base := len(e.slots)
+	e.slots = slices.Grow(e.slots, len(r.fields))[:base+len(r.fields)]
+	clear(e.slots[base:])
+	ubase, ebase := len(e.unknown), len(e.errs)
 	defer func() {
-		e.fields = e.fields[:base]
+		e.slots = e.slots[:base]
 		e.unknown = e.unknown[:ubase]
+		e.errs = e.errs[:ebase]
+		e.depth--
 	}()
 
-	// First pass: note where each field's value is. The input was validated as a whole
-	// before, so the punctuation is where it must be.
+	// The members, in the input's order. The input is valid JSON, so the punctuation is
+	// where it must be.
+	start := len(dst)
 	i = skipSpace(e.in, i+1)
 	prev := -1 // the last Xero field found
 	if e.in[i] != '}' {
 		for {
-			nameStart := i
-			nameEnd := stringEnd(e.in, i)
-			idx, known := e.lookup(r, e.in[nameStart:nameEnd], prev)
-			i = skipSpace(e.in, nameEnd)
+			nameEnd, escaped := stringEndEscaped(e.in, i)
+			name := span{i, nameEnd}
+			idx, known := e.lookup(r, e.in[name.start:name.end], escaped, prev)
+			i = skipSpace(e.in, name.end)
 			i = skipSpace(e.in, i+1) // after the ':'
-			end := skipValid(e.in, i, e.containers)
-			loc := located{span{nameStart, nameEnd}, span{i, end}}
-			if known {
-				if e.fields[base+idx].value.end != 0 {
+			var end int
+			if !known {
+				if end = e.skip(i); e.tooDeep {
+					return dst, i, errTooDeep
+				}
+				e.unknown = append(e.unknown, located{name, span{i, end}})
+			} else {
+				if e.slots[base+idx].state != slotMissing {
 					return dst, i, fieldErr(r.fields[idx].name, errors.New("the field occurs twice in the object"))
 				}
-				e.fields[base+idx] = loc
 				prev = idx
-			} else {
-				e.unknown = append(e.unknown, loc)
+				if dst, end = e.field(dst, &r.fields[idx].typ, i, base+idx); e.tooDeep {
+					return dst, i, errTooDeep
+				}
+				s := &e.slots[base+idx]
+				s.name, s.value = span32{int32(name.start), int32(name.end)}, span32{int32(i), int32(end)}
 			}
 			i = skipSpace(e.in, end)
 			if e.in[i] == '}' {
@@ -101,7 +156,8 @@ func (e *encoder) record(dst []byte, r *recordPlan, i int) ([]byte, int, error) 
 	}
 	end := i + 1
 
-	// Second pass: write the fields in schema order.
+	// The fields, in schema order.
+	at := len(dst)
 	wroteUnknown := false
 	for k := range r.fields {
 		f := &r.fields[k]
@@ -114,38 +170,37 @@ func (e *encoder) record(dst []byte, r *recordPlan, i int) ([]byte, int, error) 
 			dst = e.appendUnknown(dst, &f.typ, ubase)
 			wroteUnknown = true
 		default:
-			sp := e.fields[base+k].value
-			if sp.end == 0 || e.in[sp.start] == 'n' {
+			s := &e.slots[base+k]
+			switch s.state {
+			case slotValue:
+				if f.typ.nullable {
+					dst = appendLong(dst, f.typ.valueIndex)
+				}
+				dst = append(dst, dst[s.out.start:s.out.end]...)
+			case slotMissing, slotNull:
 				if !f.typ.nullable {
 					what := "null"
-					if sp.end == 0 {
+					if s.state == slotMissing {
 						what = "missing"
 					}
 					return dst, end, fieldErr(f.name, fmt.Errorf("%s, and the schema does not allow null", what))
 				}
 				dst = appendLong(dst, f.typ.nullIndex)
-				continue
-			}
-			at := len(dst)
-			if f.typ.nullable {
-				dst = appendLong(dst, f.typ.valueIndex)
-			}
-			var err error
-			if dst, _, err = e.value(dst, &f.typ, sp.start, sp.end); err != nil {
-				nv, ok := err.(*noValue)
-				if !ok {
-					return dst, end, fieldErr(f.name, err)
-				}
+			case slotNoValue:
+				nv := e.errs[s.out.start].(*noValue)
+				v := e.in[s.value.start:s.value.end]
 				if !f.typ.nullable {
-					return dst, end, fieldErr(f.name, fmt.Errorf("%s (%s), and the schema does not allow null", e.in[sp.start:sp.end], nv))
+					return dst, end, fieldErr(f.name, fmt.Errorf("%s (%s), and the schema does not allow null", v, nv))
 				}
-				dst = appendLong(dst[:at], f.typ.nullIndex)
+				dst = appendLong(dst, f.typ.nullIndex)
 				if nv.keep {
 					if r.unknownAt < 0 {
-						return dst, end, fieldErr(f.name, fmt.Errorf("%s (%s): the record has no %s field to keep it", e.in[sp.start:sp.end], nv, fieldUnknownFields))
+						return dst, end, fieldErr(f.name, fmt.Errorf("%s (%s): the record has no %s field to keep it", v, nv, fieldUnknownFields))
 					}
-					e.unknown = append(e.unknown, e.fields[base+k])
+					e.unknown = append(e.unknown, located{s.name.wide(), s.value.wide()})
 				}
+			case slotError:
+				return dst, end, fieldErr(f.name, e.errs[s.out.start])
 			}
 		}
 	}
@@ -154,14 +209,42 @@ func (e *encoder) record(dst []byte, r *recordPlan, i int) ([]byte, int, error) 
 		return dst, end, fmt.Errorf("field %s is not in the schema of %s, which has no %s field to keep it",
 			e.in[u.name.start:u.name.end], r.name, fieldUnknownFields)
 	}
-	return dst, end, nil
+	n := copy(dst[start:], dst[at:])
+	return dst[:start+n], end, nil
 }
 
-// lookup finds the Xero field of r named by the quoted JSON string q, the member that follows
-// field prev (-1: the first member, or none known yet).
-func (e *encoder) lookup(r *recordPlan, q []byte, prev int) (int, bool) {
+// field writes the value at e.in[i] of a field of type t after dst, notes what it found in
+// e.slots[k], and returns the offset after the value.
+func (e *encoder) field(dst []byte, t *typePlan, i, k int) ([]byte, int) {
+	if e.in[i] == 'n' {
+		e.slots[k].state = slotNull
+		return dst, i + len("null")
+	}
+	at := len(dst)
+	dst, end, err := e.value(dst, t, i)
+	if err == nil {
+		// The slot is found again after the value is read: a nested record grows e.slots.
+		s := &e.slots[k]
+		s.state, s.out = slotValue, span32{int32(at), int32(len(dst))}
+		return dst, end
+	}
+	if e.tooDeep {
+		return dst, i
+	}
+	s := &e.slots[k]
+	s.state, s.out.start = slotError, int32(len(e.errs))
+	if _, ok := err.(*noValue); ok {
+		s.state = slotNoValue
+	}
+	e.errs = append(e.errs, err)
+	return dst[:at], e.skip(i)
+}
+
+// lookup finds the Xero field of r named by the quoted JSON string q, which holds escapes if
+// escaped is set, the member that follows field prev (-1: the first member, or none known yet).
+func (e *encoder) lookup(r *recordPlan, q []byte, escaped bool, prev int) (int, bool) {
 	name := q[1 : len(q)-1]
-	if bytes.IndexByte(name, '\\') >= 0 {
+	if escaped {
 		var err error
 		e.text, err = unquote(e.text[:0], q)
 		if err != nil {
@@ -207,10 +290,9 @@ func (e *encoder) appendUnknown(dst []byte, t *typePlan, ubase int) []byte {
 }
 
 // value reads the non-null JSON value at e.in[i], appends it as type t (without a union branch,
-// which the caller writes) and returns the offset after the value. end is that offset when the
-// caller knows it already, else 0. A value that stands for "no value" in a form t cannot hold is
-// a *noValue error, and nothing is appended.
-func (e *encoder) value(dst []byte, t *typePlan, i, end int) ([]byte, int, error) {
+// which the caller writes) and returns the offset after the value. A value that stands for "no
+// value" in a form t cannot hold is a *noValue error, and nothing is appended.
+func (e *encoder) value(dst []byte, t *typePlan, i int) ([]byte, int, error) {
 	c := e.in[i]
 	if e.empty(t.kind, i) {
 		return dst, i, emptyValue
@@ -237,7 +319,7 @@ func (e *encoder) value(dst []byte, t *typePlan, i, end int) ([]byte, int, error
 		case c != '"':
 			return dst, i, wrongType("a string", c)
 		}
-		text, end, err := e.str(i, end)
+		text, end, err := e.str(i)
 		if err != nil {
 			return dst, i, err
 		}
@@ -250,7 +332,7 @@ func (e *encoder) value(dst []byte, t *typePlan, i, end int) ([]byte, int, error
 			return appendBool(dst, false), i + len("false"), nil
 		case '"':
 			// Xero quotes some booleans (BatchPayment.IsReconciled in its own examples).
-			text, end, err := e.str(i, end)
+			text, end, err := e.str(i)
 			if err != nil {
 				return dst, i, err
 			}
@@ -264,7 +346,7 @@ func (e *encoder) value(dst []byte, t *typePlan, i, end int) ([]byte, int, error
 		}
 		return dst, i, wrongType("a boolean", c)
 	case kindInt, kindLong:
-		num, end, err := e.number(i, end)
+		num, end, err := e.number(i)
 		if err != nil {
 			return dst, i, err
 		}
@@ -274,7 +356,7 @@ func (e *encoder) value(dst []byte, t *typePlan, i, end int) ([]byte, int, error
 		}
 		return appendLong(dst, v), end, nil
 	case kindDecimal:
-		num, end, err := e.number(i, end)
+		num, end, err := e.number(i)
 		if err != nil {
 			return dst, i, err
 		}
@@ -287,7 +369,7 @@ func (e *encoder) value(dst []byte, t *typePlan, i, end int) ([]byte, int, error
 		if c != '"' {
 			return dst, i, wrongType("a date string", c)
 		}
-		text, end, err := e.str(i, end)
+		text, end, err := e.str(i)
 		if err != nil {
 			return dst, i, err
 		}
@@ -327,6 +409,12 @@ func (e *encoder) empty(k kind, i int) bool {
 
 // array reads the JSON array at e.in[i] and appends it as one Avro block of items.
 func (e *encoder) array(dst []byte, items *typePlan, i int) ([]byte, int, error) {
+	if e.depth >= maxDepth {
+		e.tooDeep = true
+		return dst, i, errTooDeep
+	}
+	e.depth++
+	defer func() { e.depth-- }()
 	i = skipSpace(e.in, i+1)
 	if e.in[i] == ']' {
 		return append(dst, 0), i + 1, nil
@@ -346,10 +434,11 @@ func (e *encoder) array(dst []byte, items *typePlan, i int) ([]byte, int, error)
 			if items.nullable {
 				dst = appendLong(dst, items.valueIndex)
 			}
-			if dst, i, err = e.value(dst, items, i, 0); err != nil {
+			if dst, i, err = e.value(dst, items, i); err != nil {
 				if nv, ok := err.(*noValue); ok {
-					end := skipValid(e.in, i, e.containers)
-					err = fmt.Errorf("%s (%s), and the schema does not allow null in this array", e.in[i:end], nv)
+					if end := e.skip(i); !e.tooDeep {
+						err = fmt.Errorf("%s (%s), and the schema does not allow null in this array", e.in[i:end], nv)
+					}
 				}
 				return dst, i, indexErr(n, err)
 			}
@@ -368,13 +457,13 @@ func (e *encoder) array(dst []byte, items *typePlan, i int) ([]byte, int, error)
 // number returns the text of the number at e.in[i] and the offset after it. Xero quotes some
 // numbers (BatchPayment.TotalAmount in its own examples), so a string holding exactly a JSON
 // number is read the same way as the bare number.
-func (e *encoder) number(i, end int) ([]byte, int, error) {
+func (e *encoder) number(i int) ([]byte, int, error) {
 	switch c := e.in[i]; {
 	case c == '-' || (c >= '0' && c <= '9'):
 		end, _ := scanNumber(e.in, i) // validated before
 		return e.in[i:end], end, nil
 	case c == '"':
-		num, end, err := e.str(i, end)
+		num, end, err := e.str(i)
 		if err != nil {
 			return nil, i, err
 		}
@@ -387,14 +476,12 @@ func (e *encoder) number(i, end int) ([]byte, int, error) {
 	}
 }
 
-// str returns the text of the JSON string at e.in[i] and the offset after it, end when that is
-// not 0. The text is a slice of the input, or of e.text when escapes had to be resolved.
-func (e *encoder) str(i, end int) ([]byte, int, error) {
-	if end == 0 {
-		end = stringEnd(e.in, i)
-	}
+// str returns the text of the JSON string at e.in[i] and the offset after it. The text is a
+// slice of the input, or of e.text when escapes had to be resolved.
+func (e *encoder) str(i int) ([]byte, int, error) {
+	end, escaped := stringEndEscaped(e.in, i)
 	text := e.in[i+1 : end-1]
-	if bytes.IndexByte(text, '\\') < 0 {
+	if !escaped {
 		return text, end, nil
 	}
 	var err error

@@ -1,17 +1,24 @@
 package avro
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
+	"io"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/go-json-experiment/json/jsontext"
 	hamba "github.com/hamba/avro/v2"
+
 	"github.com/xero-kafka/xero-kafka/internal/avrocheck"
 )
 
 // FuzzAppendValue feeds arbitrary bytes to the transcoder. It must never panic; it must answer
 // with a *FieldError or with Avro that an independent decoder reads back as exactly the JSON.
+// Where the bytes are one valid JSON value (invalid UTF-8 and duplicate names allowed, as the
+// xero package's split lets them through), AppendValidValue must answer exactly the same.
 func FuzzAppendValue(f *testing.F) {
 	names := []string{"invoices", "journals", "currencies", "bank_transfers"}
 	codecs := make([]*Codec, len(names))
@@ -40,6 +47,13 @@ func FuzzAppendValue(f *testing.F) {
 		c, s := codecs[k], schemas[k]
 		m := avrocheck.Meta{TenantID: "tenant", ExtractedAt: time.UnixMilli(1)}
 		bin, err := c.AppendValue(nil, raw, m.TenantID, m.ExtractedAt)
+		if syntaxValid(raw) {
+			// As the connector calls it, on records whose syntax the page's split checked.
+			vbin, verr := c.AppendValidValue(nil, raw, m.TenantID, m.ExtractedAt)
+			if !bytes.Equal(vbin, bin) || fmt.Sprint(verr) != fmt.Sprint(err) {
+				t.Fatalf("%q: AppendValidValue gives %x, %v; AppendValue %x, %v", raw, vbin, verr, bin, err)
+			}
+		}
 		if err != nil {
 			var fe *FieldError
 			if !errors.As(err, &fe) || fe.Stream != names[k] || !strings.HasPrefix(err.Error(), names[k]+": ") {
@@ -85,4 +99,15 @@ func abs(n int) int {
 		return -n
 	}
 	return n
+}
+
+// syntaxValid reports whether raw is one valid JSON value, read as the xero package's split
+// reads records: duplicate names and invalid UTF-8 allowed.
+func syntaxValid(raw []byte) bool {
+	dec := jsontext.NewDecoder(bytes.NewReader(raw), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
+	if _, err := dec.ReadValue(); err != nil {
+		return false
+	}
+	_, err := dec.ReadToken()
+	return err == io.EOF
 }

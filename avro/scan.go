@@ -1,10 +1,8 @@
 package avro
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
-	"slices"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -48,12 +46,11 @@ func skipSpace(in []byte, i int) int {
 // skipValue validates the JSON value starting at in[i] (no leading space) and returns the offset
 // just after it.
 func skipValue(in []byte, i int) (int, error) {
-	return skipValueDepth(in, i, 0, nil)
+	return skipValueDepth(in, i, 0)
 }
 
-// skipValueDepth is skipValue inside depth containers. When containers is not nil, the extent of
-// every object and array is appended to it, in the order their openings occur in the input.
-func skipValueDepth(in []byte, i, depth int, containers *[]span) (int, error) {
+// skipValueDepth is skipValue inside depth containers.
+func skipValueDepth(in []byte, i, depth int) (int, error) {
 	if i >= len(in) {
 		return i, errSyntax(i, "unexpected end of input")
 	}
@@ -65,10 +62,9 @@ func skipValueDepth(in []byte, i, depth int, containers *[]span) (int, error) {
 		if depth >= maxDepth {
 			return i, errSyntax(i, "nested deeper than %d", maxDepth)
 		}
-		k := openContainer(containers, i)
 		i = skipSpace(in, i+1)
 		if i < len(in) && in[i] == '}' {
-			return closeContainer(containers, k, i+1), nil
+			return i + 1, nil
 		}
 		for {
 			if i >= len(in) || in[i] != '"' {
@@ -83,7 +79,7 @@ func skipValueDepth(in []byte, i, depth int, containers *[]span) (int, error) {
 				return i, errSyntax(i, "want ':' after a field name")
 			}
 			i = skipSpace(in, i+1)
-			if i, err = skipValueDepth(in, i, depth+1, containers); err != nil {
+			if i, err = skipValueDepth(in, i, depth+1); err != nil {
 				return i, err
 			}
 			i = skipSpace(in, i)
@@ -94,7 +90,7 @@ func skipValueDepth(in []byte, i, depth int, containers *[]span) (int, error) {
 			case ',':
 				i = skipSpace(in, i+1)
 			case '}':
-				return closeContainer(containers, k, i+1), nil
+				return i + 1, nil
 			default:
 				return i, errSyntax(i, "want ',' or '}' in an object")
 			}
@@ -103,14 +99,13 @@ func skipValueDepth(in []byte, i, depth int, containers *[]span) (int, error) {
 		if depth >= maxDepth {
 			return i, errSyntax(i, "nested deeper than %d", maxDepth)
 		}
-		k := openContainer(containers, i)
 		i = skipSpace(in, i+1)
 		if i < len(in) && in[i] == ']' {
-			return closeContainer(containers, k, i+1), nil
+			return i + 1, nil
 		}
 		for {
 			var err error
-			if i, err = skipValueDepth(in, i, depth+1, containers); err != nil {
+			if i, err = skipValueDepth(in, i, depth+1); err != nil {
 				return i, err
 			}
 			i = skipSpace(in, i)
@@ -121,7 +116,7 @@ func skipValueDepth(in []byte, i, depth int, containers *[]span) (int, error) {
 			case ',':
 				i = skipSpace(in, i+1)
 			case ']':
-				return closeContainer(containers, k, i+1), nil
+				return i + 1, nil
 			default:
 				return i, errSyntax(i, "want ',' or ']' in an array")
 			}
@@ -137,24 +132,6 @@ func skipValueDepth(in []byte, i, depth int, containers *[]span) (int, error) {
 	default:
 		return i, errSyntax(i, "unexpected character %q", c)
 	}
-}
-
-// openContainer notes the start of an object or array in containers (if not nil) and returns
-// its index there.
-func openContainer(containers *[]span, start int) int {
-	if containers == nil {
-		return -1
-	}
-	*containers = append(*containers, span{start: start})
-	return len(*containers) - 1
-}
-
-// closeContainer notes the end of the container openContainer returned k for, and returns end.
-func closeContainer(containers *[]span, k, end int) int {
-	if k >= 0 {
-		(*containers)[k].end = end
-	}
-	return end
 }
 
 func scanLiteral(in []byte, i int, lit string) (int, error) {
@@ -356,20 +333,38 @@ func jsonKind(c byte) string {
 }
 
 // The functions below move over input that has been validated already (the transcoder
-// validates a record as a whole first), so they only look for where values end.
+// validates a record as a whole first, or is given one the xero package has checked), so they
+// only look for where values end.
 
-// skipValid returns the offset after the valid JSON value starting at in[i]. The extents of the
-// objects and arrays, in order of their openings, are in containers.
-func skipValid(in []byte, i int, containers []span) int {
+// skip returns the offset after the valid JSON value starting at e.in[i]. A value that nests
+// deeper than maxDepth, counting the containers the reading is inside, sets e.tooDeep.
+func (e *encoder) skip(i int) int {
+	in := e.in
 	switch in[i] {
 	case '"':
 		return stringEnd(in, i)
 	case '{', '[':
-		k, found := slices.BinarySearchFunc(containers, i, func(s span, start int) int { return cmp.Compare(s.start, start) })
-		if !found {
-			panic("avro: container missing from the index") // cannot happen: every container was noted
+		for depth := 0; ; {
+			for !bracketOrQuote[in[i]] {
+				i++
+			}
+			switch in[i] {
+			case '"':
+				i = stringEnd(in, i)
+				continue
+			case '{', '[':
+				if e.depth+depth >= maxDepth {
+					e.tooDeep = true
+					return i
+				}
+				depth++
+			default: // '}', ']'
+				if depth--; depth == 0 {
+					return i + 1
+				}
+			}
+			i++
 		}
-		return containers[k].end
 	case 't', 'n':
 		return i + 4
 	case 'f':
@@ -391,6 +386,23 @@ var numberByte = func() (t [256]bool) {
 	return t
 }()
 
+// stringEndEscaped is stringEnd, and whether the string holds escapes.
+func stringEndEscaped(in []byte, i int) (int, bool) {
+	j, escaped := i+1, false
+	for {
+		j = quoteOrBackslash(in, j)
+		switch in[j] {
+		case '"':
+			return j + 1, escaped
+		case '\\':
+			escaped = true
+			j += 2 // the escaped byte; the hex digits of \u that follow are plain bytes
+		default:
+			j++
+		}
+	}
+}
+
 // stringEnd returns the offset after the valid JSON string whose opening quote is at in[i].
 func stringEnd(in []byte, i int) int {
 	j := i + 1
@@ -407,56 +419,5 @@ func stringEnd(in []byte, i int) int {
 	}
 }
 
-// index notes in e.containers the extent of every object and array of the valid JSON value
-// that starts at in[i], and returns the offset after it. It is skipValueDepth for input whose
-// syntax is known to be valid: it only follows strings and brackets. It returns false, and
-// leaves the errors to skipValueDepth, when the value is not an object or an array, nests deeper
-// than maxDepth, or is cut short.
-func (e *encoder) index(in []byte, i int) (int, bool) {
-	if i >= len(in) || (in[i] != '{' && in[i] != '[') {
-		return i, false
-	}
-	open := e.open[:0]
-	defer func() { e.open = open[:0] }()
-	for {
-		for i < len(in) && !bracketOrQuote[in[i]] {
-			i++
-		}
-		if i >= len(in) {
-			return i, false
-		}
-		switch in[i] {
-		case '"':
-			j := quoteOrBackslash(in, i+1)
-			for j < len(in) && in[j] != '"' {
-				if in[j] == '\\' {
-					j++
-				}
-				j = quoteOrBackslash(in, j+1)
-			}
-			if j >= len(in) {
-				return i, false
-			}
-			i = j + 1
-			continue
-		case '{', '[':
-			if len(open) >= maxDepth {
-				return i, false
-			}
-			open = append(open, len(e.containers))
-			e.containers = append(e.containers, span{start: i})
-		default: // '}', ']'
-			if len(open) == 0 {
-				return i, false
-			}
-			e.containers[open[len(open)-1]].end = i + 1
-			if open = open[:len(open)-1]; len(open) == 0 {
-				return i + 1, true
-			}
-		}
-		i++
-	}
-}
-
-// bracketOrQuote marks the bytes index stops at.
+// bracketOrQuote marks the bytes skip stops at.
 var bracketOrQuote = [256]bool{'"': true, '{': true, '[': true, '}': true, ']': true}
