@@ -61,13 +61,17 @@ func makeUUID(h uint64) uuid {
 const hexDigits = "0123456789abcdef"
 
 func appendUUID(b []byte, u uuid) []byte {
+	var text [36]byte
+	j := 0
 	for i, c := range u {
 		if i == 4 || i == 6 || i == 8 || i == 10 {
-			b = append(b, '-')
+			text[j] = '-'
+			j++
 		}
-		b = append(b, hexDigits[c>>4], hexDigits[c&0xf])
+		text[j], text[j+1] = hexDigits[c>>4], hexDigits[c&0xf]
+		j += 2
 	}
-	return b
+	return append(b, text[:]...)
 }
 
 func (u uuid) String() string { return string(appendUUID(nil, u)) }
