@@ -11,12 +11,15 @@ import (
 // whatever it syncs (the runtime, the Kafka client, the schemas' plans, the workers' stacks),
 // what each (organisation, stream) holds between its cycles (poller, status, plan share and a
 // small bookmark: 1.1 KiB measured, TestSyncedStreamFootprint; limitPerStream counts 2 KiB,
-// leaving room for bookmarks of more ids), and the pages PAGE_MEMORY_MIB bounds. The records built from the pages, the batches being produced and the garbage they
-// leave are what heapFloor makes room for while records flow.
+// leaving room for bookmarks of more ids), and the traffic: four times the pages
+// PAGE_MEMORY_MIB bounds, for the pages, the records built from them, the batches being
+// produced and the garbage they leave (about six times the pages at their peak, which
+// heapFloor makes room for). With the pages counted once instead, a backfill of one
+// organisation collected three times as often, for a seventh more CPU (README, Many organisations).
 const (
 	limitBase      = 32 << 20
 	limitPerStream = 2048
-	limitPerPage   = 1
+	limitPerPage   = 4
 )
 
 // memoryLimit returns the soft memory limit of a connector syncing streams (organisation,

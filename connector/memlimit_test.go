@@ -19,11 +19,11 @@ func TestMemoryLimit(t *testing.T) {
 		t.Fatalf("the default MemoryLimit is %d, want 0 (derived)", cfg.MemoryLimit)
 	}
 	const mib = 1 << 20
-	// 1,000 organisations of 26 streams, 16 MiB of pages: 32 MiB + 26,000 × 2 KiB + 16 MiB.
-	if got, want := memoryLimit(cfg, 26000), int64(32*mib+26000*2048+16*mib); got != want {
+	// 1,000 organisations of 26 streams, 16 MiB of pages: 32 MiB + 26,000 × 2 KiB + 4 × 16 MiB.
+	if got, want := memoryLimit(cfg, 26000), int64(32*mib+26000*2048+64*mib); got != want {
 		t.Errorf("derived limit for 26,000 streams: %d MiB, want %d MiB", got/mib, want/mib)
 	}
-	if small, large := memoryLimit(cfg, 26), memoryLimit(cfg, 26000); small >= large || small < 48*mib {
+	if small, large := memoryLimit(cfg, 26), memoryLimit(cfg, 26000); small >= large || small < 96*mib {
 		t.Errorf("26 streams: %d MiB, 26,000: %d MiB", small/mib, large/mib)
 	}
 	more := cfg
