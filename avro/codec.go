@@ -158,18 +158,15 @@ func (c *Codec) appendValue(dst, raw []byte, tenantID string, extractedAt time.T
 	e.in, e.tenantID, e.extractedAt = raw, tenantID, extractedAt.UnixMilli()
 	e.depth, e.tooDeep = 0, false
 	out, end, err := e.record(e.out[:0], c.plan, i)
-	e.out = out[:0]
-	if e.tooDeep {
-		// Checked as valid JSON, but nested deeper than the full check allows.
-		err = checkRecord(raw, i)
-		if err == nil {
+	e.out, e.in, e.tenantID = out[:0], nil, ""
+	switch {
+	case e.tooDeep:
+		// Valid JSON, nested deeper than the full check allows: that check says where.
+		if err = checkRecord(raw, i); err == nil {
 			err = errSyntax(i, "nested deeper than %d", maxDepth)
 		}
-		e.in, e.tenantID = nil, ""
 		return dst, &FieldError{Stream: c.stream, Err: err}
-	}
-	e.in, e.tenantID = nil, ""
-	if err == nil {
+	case err == nil:
 		if j := skipSpace(raw, end); j != len(raw) {
 			err = errSyntax(j, "data after the record")
 		}

@@ -1,7 +1,9 @@
 package avro
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
 	"math/big"
 	"strings"
 	"testing"
@@ -463,5 +465,40 @@ func TestConcurrentUse(t *testing.T) {
 		if err := <-errs; err != nil {
 			t.Error(err)
 		}
+	}
+}
+
+// TestValidValueDepth: the nesting AppendValue refuses, AppendValidValue refuses with the same
+// error, wherever it is (a known field's records and arrays, an unknown field, an empty value),
+// and the deepest nesting it takes, it takes.
+func TestValidValueDepth(t *testing.T) {
+	c := mustCodec(t, "invoices")
+	at := time.UnixMilli(1)
+	nest := func(levels int) string { return strings.Repeat("[", levels) + strings.Repeat("]", levels) }
+	for _, tt := range []struct {
+		name string
+		rec  string
+		ok   bool
+	}{
+		// The record is the first level, so an unknown field holds maxDepth-1 more.
+		{"unknown field at the limit", `{"X":` + nest(maxDepth-1) + `}`, true},
+		{"unknown field past the limit", `{"X":` + nest(maxDepth) + `}`, false},
+		{"unknown field in a line item past the limit", `{"LineItems":[{"X":` + nest(maxDepth-2) + `}]}`, false},
+		{"line items past the limit", `{"LineItems":` + nest(maxDepth) + `}`, false},
+		{"empty value past the limit", `{"Contact":{"Addresses":[{"City":` + nest(maxDepth-3) + `}]}}`, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			bin, err := c.AppendValue(nil, []byte(tt.rec), "tenant", at)
+			vbin, verr := c.AppendValidValue(nil, []byte(tt.rec), "tenant", at)
+			if fmt.Sprint(verr) != fmt.Sprint(err) || !bytes.Equal(vbin, bin) {
+				t.Fatalf("AppendValidValue: %x, %v; AppendValue: %x, %v", vbin, verr, bin, err)
+			}
+			if tt.ok && err != nil {
+				t.Fatalf("refused: %v", err)
+			}
+			if !tt.ok && (err == nil || !strings.Contains(err.Error(), "nested deeper than")) {
+				t.Fatalf("err = %v, want nested deeper than %d", err, maxDepth)
+			}
+		})
 	}
 }

@@ -12,10 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/go-json-experiment/json/jsontext"
-
-	"github.com/xero-kafka/xero-kafka/internal/xerotime"
 )
 
 // ifModifiedSinceLayout is the If-Modified-Since format Xero documents: "A UTC timestamp
@@ -149,109 +145,6 @@ func decodePage(body io.Reader, wrapper string, sizeHint int64, fields ...string
 		return nil, &bodyError{err}
 	}
 	return splitPage(buf, wrapper, fields)
-}
-
-// splitPage reads the list response held in buf. Xero's records go through byte for byte:
-// duplicate names and invalid UTF-8 are left for the consumer to judge rather than failing the
-// page.
-func splitPage(buf []byte, wrapper string, fields []string) (*Page, error) {
-	s := splitter{buf: buf}
-	var (
-		p     = Page{nfields: len(fields)}
-		found bool
-		// shape is the first error of a well-formed body that is not the response expected.
-		// It is returned once the whole body is known to be well-formed, else the syntax
-		// error is.
-		shape error
-	)
-	i, err := s.expect(0, '{', "at the start of the response")
-	if err != nil {
-		return nil, &bodyError{err}
-	}
-	if j := s.space(i); j < len(buf) && buf[j] == '}' {
-		i = j
-	} else {
-		for {
-			nameStart := s.space(i)
-			if i, _, _, err = s.name(nameStart); err != nil {
-				return nil, &bodyError{err}
-			}
-			i = s.space(i)
-			switch key := s.text(nameStart); key {
-			case wrapper:
-				found = true
-				if i, err = s.records(i, &p, fields, &shape); err != nil {
-					return nil, err
-				}
-			case "pagination":
-				start := i
-				if i, err = s.value(i, 1); err != nil {
-					return nil, &bodyError{fmt.Errorf("pagination: %w", err)}
-				}
-				if err := json.Unmarshal(buf[start:i], &p.Pagination); err != nil && shape == nil {
-					shape = fmt.Errorf("pagination: %w", err)
-				}
-			case "DateTimeUTC":
-				start := i
-				if i, err = s.value(i, 1); err != nil {
-					return nil, &bodyError{fmt.Errorf("DateTimeUTC: %w", err)}
-				}
-				if err := p.serverTime(buf[start:i]); err != nil && shape == nil {
-					shape = err
-				}
-			default:
-				if i, err = s.value(i, 1); err != nil {
-					return nil, &bodyError{err}
-				}
-			}
-			i = s.space(i)
-			if i < len(buf) && buf[i] == ',' {
-				i++
-				continue
-			}
-			break
-		}
-	}
-	if i, err = s.expect(i, '}', "at the end of the response"); err != nil {
-		return nil, &bodyError{err}
-	}
-	// Anything after the envelope means the body is not what it seems.
-	if i = s.space(i); i != len(buf) {
-		return nil, &bodyError{errAt(i, "data after the response object")}
-	}
-	if shape != nil {
-		return nil, shape
-	}
-	if !found {
-		return nil, fmt.Errorf("the response has no %q array", wrapper)
-	}
-	if p.Records == nil {
-		p.Records = []json.RawMessage{}
-	}
-	return &p, nil
-}
-
-// serverTime sets p.ServerTime from the envelope's DateTimeUTC, the valid JSON value v: the
-// milliseconds plus the offset (internal/xerotime); null and "/Date(0+0000)/" are no time.
-func (p *Page) serverTime(v []byte) error {
-	switch v[0] {
-	case 'n':
-		return nil
-	case '"':
-		text, err := jsontext.AppendUnquote(nil, v)
-		if err != nil {
-			return fmt.Errorf("DateTimeUTC: %w", err)
-		}
-		ms, err := xerotime.ParseMS(string(text))
-		switch {
-		case err == nil:
-			p.ServerTime = time.UnixMilli(ms).UTC()
-		case err != xerotime.ErrNoDate:
-			return fmt.Errorf("DateTimeUTC: %w", err)
-		}
-		return nil
-	}
-	return fmt.Errorf("DateTimeUTC is %s, not a string", kindOf(v[0]))
 }
 
 // readBody reads a whole body into a buffer of its size: exactly size bytes when the length is
