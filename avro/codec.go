@@ -10,6 +10,7 @@ import (
 
 	hamba "github.com/hamba/avro/v2"
 
+	"github.com/xero-kafka/xero-kafka/internal/jsonscan"
 	"github.com/xero-kafka/xero-kafka/streams"
 )
 
@@ -163,12 +164,12 @@ func (c *Codec) appendValue(dst, raw []byte, tenantID string, extractedAt time.T
 	case e.tooDeep:
 		// Valid JSON, nested deeper than the full check allows: that check says where.
 		if err = checkRecord(raw, i); err == nil {
-			err = errSyntax(i, "nested deeper than %d", maxDepth)
+			err = jsonscan.Errorf(i, "nested deeper than %d", maxDepth)
 		}
 		return dst, &FieldError{Stream: c.stream, Err: err}
 	case err == nil:
 		if j := skipSpace(raw, end); j != len(raw) {
-			err = errSyntax(j, "data after the record")
+			err = jsonscan.Errorf(j, "data after the record")
 		}
 	}
 	if err != nil {
@@ -189,7 +190,7 @@ func checkRecord(raw []byte, i int) error {
 		return err
 	}
 	if j := skipSpace(raw, end); j != len(raw) {
-		return errSyntax(j, "data after the record")
+		return jsonscan.Errorf(j, "data after the record")
 	}
 	return nil
 }

@@ -2,9 +2,10 @@ package avro
 
 import (
 	"errors"
-	"fmt"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/xero-kafka/xero-kafka/internal/jsonscan"
 )
 
 // This file is a small JSON scanner over a byte slice. It finds where values start and end and
@@ -15,20 +16,6 @@ import (
 // maxDepth bounds the nesting of arrays and objects, so hostile input cannot exhaust the stack.
 // Xero's records nest about six levels.
 const maxDepth = 512
-
-// syntaxError reports malformed JSON at a byte offset of the record.
-type syntaxError struct {
-	off int
-	msg string
-}
-
-func (e *syntaxError) Error() string {
-	return fmt.Sprintf("invalid JSON at offset %d: %s", e.off, e.msg)
-}
-
-func errSyntax(off int, format string, args ...any) error {
-	return &syntaxError{off: off, msg: fmt.Sprintf(format, args...)}
-}
 
 // skipSpace returns the offset of the first byte at or after i that is not JSON white space.
 func skipSpace(in []byte, i int) int {
@@ -52,7 +39,7 @@ func skipValue(in []byte, i int) (int, error) {
 // skipValueDepth is skipValue inside depth containers.
 func skipValueDepth(in []byte, i, depth int) (int, error) {
 	if i >= len(in) {
-		return i, errSyntax(i, "unexpected end of input")
+		return i, jsonscan.Errorf(i, "unexpected end of input")
 	}
 	switch c := in[i]; {
 	case c == '"':
@@ -60,7 +47,7 @@ func skipValueDepth(in []byte, i, depth int) (int, error) {
 		return end, err
 	case c == '{':
 		if depth >= maxDepth {
-			return i, errSyntax(i, "nested deeper than %d", maxDepth)
+			return i, jsonscan.Errorf(i, "nested deeper than %d", maxDepth)
 		}
 		i = skipSpace(in, i+1)
 		if i < len(in) && in[i] == '}' {
@@ -68,7 +55,7 @@ func skipValueDepth(in []byte, i, depth int) (int, error) {
 		}
 		for {
 			if i >= len(in) || in[i] != '"' {
-				return i, errSyntax(i, "want a field name")
+				return i, jsonscan.Errorf(i, "want a field name")
 			}
 			end, _, err := scanString(in, i)
 			if err != nil {
@@ -76,7 +63,7 @@ func skipValueDepth(in []byte, i, depth int) (int, error) {
 			}
 			i = skipSpace(in, end)
 			if i >= len(in) || in[i] != ':' {
-				return i, errSyntax(i, "want ':' after a field name")
+				return i, jsonscan.Errorf(i, "want ':' after a field name")
 			}
 			i = skipSpace(in, i+1)
 			if i, err = skipValueDepth(in, i, depth+1); err != nil {
@@ -84,7 +71,7 @@ func skipValueDepth(in []byte, i, depth int) (int, error) {
 			}
 			i = skipSpace(in, i)
 			if i >= len(in) {
-				return i, errSyntax(i, "unexpected end of input in an object")
+				return i, jsonscan.Errorf(i, "unexpected end of input in an object")
 			}
 			switch in[i] {
 			case ',':
@@ -92,12 +79,12 @@ func skipValueDepth(in []byte, i, depth int) (int, error) {
 			case '}':
 				return i + 1, nil
 			default:
-				return i, errSyntax(i, "want ',' or '}' in an object")
+				return i, jsonscan.Errorf(i, "want ',' or '}' in an object")
 			}
 		}
 	case c == '[':
 		if depth >= maxDepth {
-			return i, errSyntax(i, "nested deeper than %d", maxDepth)
+			return i, jsonscan.Errorf(i, "nested deeper than %d", maxDepth)
 		}
 		i = skipSpace(in, i+1)
 		if i < len(in) && in[i] == ']' {
@@ -110,7 +97,7 @@ func skipValueDepth(in []byte, i, depth int) (int, error) {
 			}
 			i = skipSpace(in, i)
 			if i >= len(in) {
-				return i, errSyntax(i, "unexpected end of input in an array")
+				return i, jsonscan.Errorf(i, "unexpected end of input in an array")
 			}
 			switch in[i] {
 			case ',':
@@ -118,7 +105,7 @@ func skipValueDepth(in []byte, i, depth int) (int, error) {
 			case ']':
 				return i + 1, nil
 			default:
-				return i, errSyntax(i, "want ',' or ']' in an array")
+				return i, jsonscan.Errorf(i, "want ',' or ']' in an array")
 			}
 		}
 	case c == '-' || (c >= '0' && c <= '9'):
@@ -130,13 +117,13 @@ func skipValueDepth(in []byte, i, depth int) (int, error) {
 	case c == 'n':
 		return scanLiteral(in, i, "null")
 	default:
-		return i, errSyntax(i, "unexpected character %q", c)
+		return i, jsonscan.Errorf(i, "unexpected character %q", c)
 	}
 }
 
 func scanLiteral(in []byte, i int, lit string) (int, error) {
 	if len(in)-i < len(lit) || string(in[i:i+len(lit)]) != lit {
-		return i, errSyntax(i, "invalid literal, want %s", lit)
+		return i, jsonscan.Errorf(i, "invalid literal, want %s", lit)
 	}
 	return i + len(lit), nil
 }
@@ -155,7 +142,7 @@ func scanNumber(in []byte, i int) (int, error) {
 			i++
 		}
 	default:
-		return i, errSyntax(start, "invalid number")
+		return i, jsonscan.Errorf(start, "invalid number")
 	}
 	if i < len(in) && in[i] == '.' {
 		i++
@@ -164,7 +151,7 @@ func scanNumber(in []byte, i int) (int, error) {
 			i++
 		}
 		if i == d {
-			return i, errSyntax(start, "invalid number: no digit after '.'")
+			return i, jsonscan.Errorf(start, "invalid number: no digit after '.'")
 		}
 	}
 	if i < len(in) && (in[i] == 'e' || in[i] == 'E') {
@@ -177,7 +164,7 @@ func scanNumber(in []byte, i int) (int, error) {
 			i++
 		}
 		if i == d {
-			return i, errSyntax(start, "invalid number: no digit in the exponent")
+			return i, jsonscan.Errorf(start, "invalid number: no digit in the exponent")
 		}
 	}
 	return i, nil
@@ -211,31 +198,22 @@ func scanString(in []byte, i int) (end int, escaped bool, err error) {
 			return i + 1, escaped, nil
 		case c == '\\':
 			escaped = true
-			if i+1 >= len(in) {
-				return i, escaped, errSyntax(i, "unexpected end of input in a string")
+			n, err := jsonscan.Escape(in, i)
+			if err != nil {
+				return i, escaped, err
 			}
-			switch in[i+1] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				i += 2
-			case 'u':
-				if _, ok := hex4(in, i+2); !ok {
-					return i, escaped, errSyntax(i, "invalid \\u escape")
-				}
-				i += 6
-			default:
-				return i, escaped, errSyntax(i, "invalid escape \\%c", in[i+1])
-			}
+			i += n
 		case c < 0x20:
-			return i, escaped, errSyntax(i, "control character %#02x in a string", c)
+			return i, escaped, jsonscan.Errorf(i, "control character %#02x in a string", c)
 		default:
 			r, size := utf8.DecodeRune(in[i:])
 			if r == utf8.RuneError && size == 1 {
-				return i, escaped, errSyntax(i, "invalid UTF-8 in a string")
+				return i, escaped, jsonscan.Errorf(i, "invalid UTF-8 in a string")
 			}
 			i += size
 		}
 	}
-	return i, escaped, errSyntax(start, "unterminated string")
+	return i, escaped, jsonscan.Errorf(start, "unterminated string")
 }
 
 // hex4 reads the four hex digits at in[i:i+4].

@@ -4,11 +4,11 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"math/bits"
 	"time"
 
 	"github.com/go-json-experiment/json/jsontext"
 
+	"github.com/xero-kafka/xero-kafka/internal/jsonscan"
 	"github.com/xero-kafka/xero-kafka/internal/xerotime"
 )
 
@@ -84,7 +84,7 @@ func splitPage(buf []byte, wrapper string, fields []string) (*Page, error) {
 	}
 	// Anything after the envelope means the body is not what it seems.
 	if i = s.space(i); i != len(buf) {
-		return nil, &bodyError{errAt(i, "data after the response object")}
+		return nil, &bodyError{jsonscan.Errorf(i, "data after the response object")}
 	}
 	if shape != nil {
 		return nil, shape
@@ -124,20 +124,6 @@ func (p *Page) serverTime(v []byte) error {
 // maxNesting bounds the nesting of arrays and objects, as jsontext does.
 const maxNesting = 10000
 
-// syntaxError is malformed JSON at an offset of the body.
-type syntaxError struct {
-	off int
-	msg string
-}
-
-func (e *syntaxError) Error() string {
-	return fmt.Sprintf("invalid JSON at offset %d: %s", e.off, e.msg)
-}
-
-func errAt(off int, format string, args ...any) error {
-	return &syntaxError{off: off, msg: fmt.Sprintf(format, args...)}
-}
-
 // splitter walks one body. Its methods take the offset to start at and return the offset after
 // what they read.
 type splitter struct {
@@ -172,10 +158,10 @@ func (s *splitter) skipSpace(i int) int {
 func (s *splitter) expect(i int, c byte, where string) (int, error) {
 	i = s.space(i)
 	if i >= len(s.buf) {
-		return i, errAt(i, "unexpected end of input, want %q %s", c, where)
+		return i, jsonscan.Errorf(i, "unexpected end of input, want %q %s", c, where)
 	}
 	if s.buf[i] != c {
-		return i, errAt(i, "unexpected %s, want %q %s", describe(s.buf[i]), c, where)
+		return i, jsonscan.Errorf(i, "unexpected %s, want %q %s", describe(s.buf[i]), c, where)
 	}
 	return i + 1, nil
 }
@@ -191,8 +177,8 @@ func (s *splitter) str(i int) (end int, escaped bool, err error) {
 		// Eight bytes at a time up to the first quote, backslash or control character.
 		for i+8 <= len(b) {
 			w := binary.LittleEndian.Uint64(b[i:])
-			if m := lessBytes(w, 0x20) | zeroBytes(w^(ones*'"')) | zeroBytes(w^(ones*'\\')); m != 0 {
-				i += bits.TrailingZeros64(m) / 8
+			if m := jsonscan.LessBytes(w, 0x20) | jsonscan.ZeroBytes(w^jsonscan.Quotes) | jsonscan.ZeroBytes(w^jsonscan.Backslashes); m != 0 {
+				i += jsonscan.FirstMarked(m)
 				break
 			}
 			i += 8
@@ -201,29 +187,20 @@ func (s *splitter) str(i int) (end int, escaped bool, err error) {
 			i++
 		}
 		if i >= len(b) {
-			return i, escaped, errAt(start, "unterminated string")
+			return i, escaped, jsonscan.Errorf(start, "unterminated string")
 		}
 		switch c := b[i]; {
 		case c == '"':
 			return i + 1, escaped, nil
 		case c == '\\':
 			escaped = true
-			if i+1 >= len(b) {
-				return i, escaped, errAt(start, "unterminated string")
+			n, err := jsonscan.Escape(b, i)
+			if err != nil {
+				return i, escaped, err
 			}
-			switch b[i+1] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				i += 2
-			case 'u':
-				if len(b)-i < 6 || !isHex(b[i+2]) || !isHex(b[i+3]) || !isHex(b[i+4]) || !isHex(b[i+5]) {
-					return i, escaped, errAt(i, "invalid \\u escape")
-				}
-				i += 6
-			default:
-				return i, escaped, errAt(i, "invalid escape \\%c", b[i+1])
-			}
+			i += n
 		default:
-			return i, escaped, errAt(i, "control character %#02x in a string", c)
+			return i, escaped, jsonscan.Errorf(i, "control character %#02x in a string", c)
 		}
 	}
 }
@@ -237,7 +214,7 @@ func (s *splitter) value(i, outer int) (int, error) {
 		// A value starts at i.
 		i = s.space(i)
 		if i >= len(b) {
-			return i, errAt(i, "unexpected end of input, want a value")
+			return i, jsonscan.Errorf(i, "unexpected end of input, want a value")
 		}
 		var err error
 		switch c := b[i]; {
@@ -247,7 +224,7 @@ func (s *splitter) value(i, outer int) (int, error) {
 			}
 		case c == '{' || c == '[':
 			if outer+len(s.stack) >= maxNesting {
-				return i, errAt(i, "nested deeper than %d", maxNesting)
+				return i, jsonscan.Errorf(i, "nested deeper than %d", maxNesting)
 			}
 			s.stack = append(s.stack, c)
 			i = s.space(i + 1)
@@ -271,7 +248,7 @@ func (s *splitter) value(i, outer int) (int, error) {
 		case c == '-' || (c >= '0' && c <= '9'):
 			i, err = s.number(i)
 		default:
-			return i, errAt(i, "unexpected %s, want a value", describe(c))
+			return i, jsonscan.Errorf(i, "unexpected %s, want a value", describe(c))
 		}
 		if err != nil {
 			return i, err
@@ -283,7 +260,7 @@ func (s *splitter) value(i, outer int) (int, error) {
 			}
 			i = s.space(i)
 			if i >= len(b) {
-				return i, errAt(i, "unexpected end of input in an object or array")
+				return i, jsonscan.Errorf(i, "unexpected end of input in an object or array")
 			}
 			open := s.stack[len(s.stack)-1]
 			if b[i] == open+2 {
@@ -292,7 +269,7 @@ func (s *splitter) value(i, outer int) (int, error) {
 				continue
 			}
 			if b[i] != ',' {
-				return i, errAt(i, "unexpected %s, want ',' or %q", describe(b[i]), open+2)
+				return i, jsonscan.Errorf(i, "unexpected %s, want ',' or %q", describe(b[i]), open+2)
 			}
 			i++
 			if open == '{' {
@@ -310,10 +287,10 @@ func (s *splitter) value(i, outer int) (int, error) {
 func (s *splitter) name(i int) (after, nameEnd int, escaped bool, err error) {
 	i = s.space(i)
 	if i >= len(s.buf) {
-		return i, i, false, errAt(i, "unexpected end of input, want a member name")
+		return i, i, false, jsonscan.Errorf(i, "unexpected end of input, want a member name")
 	}
 	if s.buf[i] != '"' {
-		return i, i, false, errAt(i, "unexpected %s, want a member name", describe(s.buf[i]))
+		return i, i, false, jsonscan.Errorf(i, "unexpected %s, want a member name", describe(s.buf[i]))
 	}
 	if nameEnd, escaped, err = s.str(i); err != nil {
 		return nameEnd, nameEnd, escaped, err
@@ -330,7 +307,7 @@ func (s *splitter) name(i int) (after, nameEnd int, escaped bool, err error) {
 func (s *splitter) records(i int, p *Page, fields []string, shape *error) (int, error) {
 	b := s.buf
 	if i >= len(b) {
-		return i, &bodyError{errAt(i, "unexpected end of input, want the records")}
+		return i, &bodyError{jsonscan.Errorf(i, "unexpected end of input, want the records")}
 	}
 	if b[i] != '[' {
 		end, err := s.value(i, 1)
@@ -446,7 +423,7 @@ func (s *splitter) text(i int) string {
 
 func (s *splitter) literal(i int, lit string) (int, error) {
 	if len(s.buf)-i < len(lit) || string(s.buf[i:i+len(lit)]) != lit {
-		return i, errAt(i, "invalid literal, want %s", lit)
+		return i, jsonscan.Errorf(i, "invalid literal, want %s", lit)
 	}
 	return i + len(lit), nil
 }
@@ -463,12 +440,12 @@ func (s *splitter) number(i int) (int, error) {
 	case i < len(b) && b[i] >= '1' && b[i] <= '9':
 		i = digits(b, i)
 	default:
-		return i, errAt(start, "invalid number")
+		return i, jsonscan.Errorf(start, "invalid number")
 	}
 	if i < len(b) && b[i] == '.' {
 		d := i + 1
 		if i = digits(b, d); i == d {
-			return i, errAt(start, "invalid number: no digit after '.'")
+			return i, jsonscan.Errorf(start, "invalid number: no digit after '.'")
 		}
 	}
 	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
@@ -478,7 +455,7 @@ func (s *splitter) number(i int) (int, error) {
 		}
 		d := i
 		if i = digits(b, d); i == d {
-			return i, errAt(start, "invalid number: no digit in the exponent")
+			return i, jsonscan.Errorf(start, "invalid number: no digit in the exponent")
 		}
 	}
 	return i, nil
@@ -489,10 +466,6 @@ func digits(b []byte, i int) int {
 		i++
 	}
 	return i
-}
-
-func isHex(c byte) bool {
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
 }
 
 // kindOf names the kind of JSON value that starts with c, or "" if none does.
@@ -521,15 +494,3 @@ func describe(c byte) string {
 	}
 	return fmt.Sprintf("byte %#02x", c)
 }
-
-const (
-	ones = 0x0101010101010101
-	high = 0x8080808080808080
-)
-
-// zeroBytes has the high bit set in the lowest zero byte of w, and possibly in bytes above it;
-// it is zero when w has no zero byte.
-func zeroBytes(w uint64) uint64 { return (w - ones) & ^w & high }
-
-// lessBytes is zeroBytes for the bytes of w below n (n ≤ 128).
-func lessBytes(w uint64, n byte) uint64 { return (w - ones*uint64(n)) & ^w & high }
