@@ -15,7 +15,7 @@ import (
 // PAGE_MEMORY_MIB bounds, for the pages, the records built from them, the batches being
 // produced and the garbage they leave (about six times the pages at their peak, which
 // heapFloor makes room for). With the pages counted once instead, a backfill of one
-// organisation collected three times as often, for a seventh more CPU (README, Many organisations).
+// organisation collected three times as often, for about a sixth more CPU (README, Many organisations).
 const (
 	limitBase      = 32 << 20
 	limitPerStream = 2048
