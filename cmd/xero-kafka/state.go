@@ -480,12 +480,16 @@ func (a *stateAdmin) removeUnreadable(ctx context.Context, yes bool) error {
 	if len(recs) < len(bad) {
 		fmt.Fprintf(a.stdout, "%d of the records changed since they were listed; they are left as they are.\n", len(bad)-len(recs))
 	}
+	last := int64(-1) // the offset of the last tombstone
 	if len(recs) > 0 {
 		if err := a.commit(ctx, recs...); err != nil {
 			return fmt.Errorf("state remove-unreadable: %w", err)
 		}
+		for _, r := range recs {
+			last = max(last, r.Offset)
+		}
 	}
-	after, err := a.inspect(ctx)
+	after, err := a.inspectPast(ctx, last)
 	if err != nil {
 		return fmt.Errorf("state remove-unreadable: read the state again: %w", err)
 	}
@@ -529,6 +533,25 @@ func (a *stateAdmin) inspect(ctx context.Context) (*offsets.State, error) {
 	ctx, cancel := context.WithTimeout(ctx, stateTimeout)
 	defer cancel()
 	return offsets.Inspect(ctx, a.env.kafka, a.env.topic, a.env.sealer)
+}
+
+// inspectPast reads the state once its last stable offset has passed offset. The markers of a
+// transaction reach the partition after its commit has returned, so a read right after a
+// commit can stop short of the records it wrote.
+func (a *stateAdmin) inspectPast(ctx context.Context, offset int64) (*offsets.State, error) {
+	ctx, cancel := context.WithTimeout(ctx, stateTimeout)
+	defer cancel()
+	for {
+		st, err := a.inspect(ctx)
+		if err != nil || st.Summary().EndOffset > offset {
+			return st, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("the last stable offset of %s stayed at %d, not past %d: %w", a.env.topic, st.Summary().EndOffset, offset, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 // commit writes recs in one transaction of the admin producer.
