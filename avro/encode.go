@@ -35,7 +35,7 @@ type encoder struct {
 	text []byte
 }
 
-// span is where a value lies in the input or the output.
+// span is where a value lies in the input.
 type span struct{ start, end int }
 
 func (s span32) wide() span { return span{int(s.start), int(s.end)} }
@@ -125,7 +125,7 @@ func (e *encoder) record(dst []byte, r *recordPlan, i int) ([]byte, int, error) 
 	prev := -1 // the last Xero field found
 	if e.in[i] != '}' {
 		for {
-			nameEnd, escaped := stringEndEscaped(e.in, i)
+			nameEnd, escaped := stringEnd(e.in, i)
 			name := span{i, nameEnd}
 			idx, known := e.lookup(r, e.in[name.start:name.end], escaped, prev)
 			i = skipSpace(e.in, name.end)
@@ -479,7 +479,7 @@ func (e *encoder) number(i int) ([]byte, int, error) {
 // str returns the text of the JSON string at e.in[i] and the offset after it. The text is a
 // slice of the input, or of e.text when escapes had to be resolved.
 func (e *encoder) str(i int) ([]byte, int, error) {
-	end, escaped := stringEndEscaped(e.in, i)
+	end, escaped := stringEnd(e.in, i)
 	text := e.in[i+1 : end-1]
 	if !escaped {
 		return text, end, nil

@@ -320,7 +320,8 @@ func (e *encoder) skip(i int) int {
 	in := e.in
 	switch in[i] {
 	case '"':
-		return stringEnd(in, i)
+		end, _ := stringEnd(in, i)
+		return end
 	case '{', '[':
 		for depth := 0; ; {
 			for !bracketOrQuote[in[i]] {
@@ -328,7 +329,7 @@ func (e *encoder) skip(i int) int {
 			}
 			switch in[i] {
 			case '"':
-				i = stringEnd(in, i)
+				i, _ = stringEnd(in, i)
 				continue
 			case '{', '[':
 				if e.depth+depth >= maxDepth {
@@ -364,8 +365,9 @@ var numberByte = func() (t [256]bool) {
 	return t
 }()
 
-// stringEndEscaped is stringEnd, and whether the string holds escapes.
-func stringEndEscaped(in []byte, i int) (int, bool) {
+// stringEnd returns the offset after the valid JSON string whose opening quote is at in[i], and
+// whether the string holds escapes.
+func stringEnd(in []byte, i int) (int, bool) {
 	j, escaped := i+1, false
 	for {
 		j = quoteOrBackslash(in, j)
@@ -374,22 +376,6 @@ func stringEndEscaped(in []byte, i int) (int, bool) {
 			return j + 1, escaped
 		case '\\':
 			escaped = true
-			j += 2 // the escaped byte; the hex digits of \u that follow are plain bytes
-		default:
-			j++
-		}
-	}
-}
-
-// stringEnd returns the offset after the valid JSON string whose opening quote is at in[i].
-func stringEnd(in []byte, i int) int {
-	j := i + 1
-	for {
-		j = quoteOrBackslash(in, j)
-		switch in[j] {
-		case '"':
-			return j + 1
-		case '\\':
 			j += 2 // the escaped byte; the hex digits of \u that follow are plain bytes
 		default:
 			j++
