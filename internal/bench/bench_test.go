@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xero-kafka/xero-kafka/connector"
 	"github.com/xero-kafka/xero-kafka/internal/testenv"
 )
 
@@ -183,6 +184,35 @@ func TestSelectStreams(t *testing.T) {
 	}
 	if _, err := selectStreams(cat, []string{"journals"}); err == nil {
 		t.Error("a stream the catalog lacks: want an error")
+	}
+}
+
+func TestCaughtUpAt(t *testing.T) {
+	at := func(sec int) *time.Time {
+		v := time.Date(2026, 12, 1, 12, 0, sec, 0, time.UTC)
+		return &v
+	}
+	stream := func(caught bool, last *time.Time) connector.StreamStatus {
+		return connector.StreamStatus{CaughtUp: caught, LastSuccess: last}
+	}
+	status := func(streams ...connector.StreamStatus) connector.Status {
+		return connector.Status{Tenants: []connector.TenantStatus{{Streams: streams[:1]}, {Streams: streams[1:]}}}
+	}
+	for _, tc := range []struct {
+		name string
+		st   connector.Status
+		want *time.Time
+	}{
+		{"no organisation", connector.Status{}, nil},
+		{"the later of two", status(stream(true, at(3)), stream(true, at(7))), at(7)},
+		{"the later first", status(stream(true, at(9)), stream(true, at(7))), at(9)},
+		{"one not caught up", status(stream(true, at(3)), stream(false, at(7))), nil},
+		{"one never succeeded", status(stream(true, at(3)), stream(true, nil)), nil},
+	} {
+		got := caughtUpAt(tc.st)
+		if tc.want == nil && !got.IsZero() || tc.want != nil && !got.Equal(*tc.want) {
+			t.Errorf("%s: caughtUpAt = %v, want %v", tc.name, got, tc.want)
+		}
 	}
 }
 

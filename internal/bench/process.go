@@ -352,6 +352,24 @@ func records(st connector.Status) int64 {
 	return n
 }
 
+// caughtUpAt is when the last stream of st to catch up ended the cycle that caught it up, by
+// the connector's clock (LastSuccess), or the zero time when one has not. It lets a sync be timed
+// to the moment its last commit was answered rather than to when /status was next polled.
+func caughtUpAt(st connector.Status) time.Time {
+	var last time.Time
+	for _, t := range st.Tenants {
+		for _, s := range t.Streams {
+			if !s.CaughtUp || s.LastSuccess == nil {
+				return time.Time{}
+			}
+			if s.LastSuccess.After(last) {
+				last = *s.LastSuccess
+			}
+		}
+	}
+	return last
+}
+
 // caughtUpSince: every stream finished without error a cycle begun after since.
 func caughtUpSince(since time.Time) func(connector.Status) bool {
 	return func(st connector.Status) bool {

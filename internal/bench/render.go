@@ -42,15 +42,16 @@ and srfake in a helper process of their own. CPU is utime + stime of the connect
 	b.WriteString(`
 ## What the figures mean
 
-- **records/s** counts from the simulator's first API call to the moment ` + "`/status`" + ` reports every
-  stream caught up (polled every 100 ms); **CPU s per 100k** is the connector's whole CPU from its
-  start to that moment, start-up included, per 100,000 records. **first call** is the time from
+- **records/s** counts from the simulator's first API call to the end of the cycle that caught
+  up the last stream, the time ` + "`/status`" + ` gives for it (` + "`last_success`" + `); **CPU s per 100k**
+  is the connector's whole CPU from its start to when ` + "`/status`" + ` (polled every 100 ms) says
+  so, start-up included, per 100,000 records. **first call** is the time from
   the process start to its first Xero API call (topics, subjects and the state topic come first).
   Before these rows, the real broker takes three rounds of untimed syncs of as many invoices and
   journals, kfake one: a Kafka broker just started spends its first minutes compiling its own
   code, which one in service has done. What its JIT compiler threads still spend during a row
   is shown apart ("of which JIT compiling"). **transactions** is the connector's count of
-  Kafka transactions committed. Each row is then measured three times, the real broker's and kfake's runs alternating,
+  Kafka transactions committed. Each row is then measured five times, the real broker's and kfake's runs alternating,
   and reports its median run (by records/s) and the range; the ratio is of the medians.
 - **latency** is from an edit in the simulator (at a random point of the poll cycle) to the
   moment the changed record is readable with ` + "`read_committed`" + `.
