@@ -47,8 +47,9 @@ and srfake in a helper process of their own. CPU is utime + stime of the connect
   is the connector's whole CPU from its start to when ` + "`/status`" + ` (polled every 100 ms) says
   so, start-up included, per 100,000 records. **first call** is the time from
   the process start to its first Xero API call (topics, subjects and the state topic come first).
-  Before these rows, the real broker takes three rounds of untimed syncs of as many invoices and
-  journals, kfake one: a Kafka broker just started spends its first minutes compiling its own
+  Before these rows, the real broker takes rounds of untimed syncs of as many invoices and
+  journals (at least three, at most eight, until one in which its JIT compiler threads took at
+  most a quarter of its CPU in each sync; the rows say how many), kfake one: a Kafka broker just started spends its first minutes compiling its own
   code, which one in service has done. What its JIT compiler threads still spend during a row
   is shown apart ("of which JIT compiling"). **transactions** is the connector's count of
   Kafka transactions committed. Each row is then measured five times, the real broker's and kfake's runs alternating,
