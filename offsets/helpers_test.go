@@ -143,6 +143,37 @@ func (e *env) aborted(p *kgo.Client, recs ...*kgo.Record) {
 	}
 }
 
+// settled waits until the state topic's last stable offset has reached its end: the markers
+// of the transactions ended so far are in the log. A real broker's coordinator writes them after
+// EndTxn has answered, so a read right after an abort may still stop at the aborted records.
+func (e *env) settled() {
+	e.t.Helper()
+	ctx := e.t.Context()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		stable, err := e.adm.ListCommittedOffsets(ctx, e.topic)
+		if err == nil {
+			err = stable.Error()
+		}
+		end, endErr := e.adm.ListEndOffsets(ctx, e.topic)
+		if err == nil {
+			err = errors.Join(endErr, end.Error())
+		}
+		if err != nil {
+			e.t.Fatalf("offsets of %s: %v", e.topic, err)
+		}
+		s, _ := stable.Lookup(e.topic, statePartition)
+		h, _ := end.Lookup(e.topic, statePartition)
+		if s.Offset == h.Offset {
+			return
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("%s: last stable offset %d still short of the end %d after a minute", e.topic, s.Offset, h.Offset)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // bookmarkRecs is BookmarkRecords on the env's topic, failing the test on error.
 func (e *env) bookmarkRecs(tenant, stream string, b Bookmark) []*kgo.Record {
 	e.t.Helper()
