@@ -70,14 +70,21 @@ func (p *poller) send(ctx context.Context, pl *pipeline, w write, more bool) err
 			return err
 		}
 		recs = append(recs, rec)
-		p.metrics.records.WithLabelValues(p.tenant, p.stream.Name, "tombstone").Inc()
 	}
-	// Records written to the stream's topic (data and tombstones), not the dead letters.
+	// Records written to the stream's topic (data and tombstones), not the dead letters. The
+	// counters move once a write, not once a record: a labelled counter's lookup hashes its
+	// labels.
 	written := 0
 	for _, r := range recs {
 		if r.Topic == p.build.topic {
 			written++
 		}
+	}
+	if n := written - len(w.tombstones); n > 0 {
+		p.metrics.records.WithLabelValues(p.tenant, p.stream.Name, "written").Add(float64(n))
+	}
+	if len(w.tombstones) > 0 {
+		p.metrics.records.WithLabelValues(p.tenant, p.stream.Name, "tombstone").Add(float64(len(w.tombstones)))
 	}
 	p.openWriter()
 	state, err := p.bw.Append(w.bm, w.touched())

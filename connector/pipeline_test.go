@@ -12,6 +12,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/xero-kafka/xero-kafka/offsets"
@@ -353,6 +354,27 @@ func TestPipelineFullSaysNoMore(t *testing.T) {
 		if before >= pipelineRecords || before+out.sizes[first] < pipelineRecords {
 			t.Errorf("the first write that said none follows was write %d, after %d records: want the one that filled the pipeline of %d",
 				first, before, pipelineRecords)
+		}
+	})
+}
+
+// TestPollerCountsRecordsWritten: the records counter moves by the records of each write, once
+// a write rather than once a record, and ends at the records the cycle wrote.
+func TestPollerCountsRecordsWritten(t *testing.T) {
+	zstdOutsideBubbles(t)
+	synctest.Test(t, func(t *testing.T) {
+		src := filledSource(95)
+		log := &memLog{}
+		p := newTestPoller(t, "invoices", src, log)
+		if err := p.cycle(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		written := testutil.ToFloat64(p.metrics.records.WithLabelValues("t1", "invoices", "written"))
+		if written != float64(len(log.data)) || written != 95 {
+			t.Errorf("records written counted %v, the topic holds %d, want 95", written, len(log.data))
+		}
+		if n := testutil.ToFloat64(p.metrics.records.WithLabelValues("t1", "invoices", "tombstone")); n != 0 {
+			t.Errorf("%v tombstones counted for a cycle that wrote none", n)
 		}
 	})
 }

@@ -295,7 +295,8 @@ func (p *poller) report(notes []note) {
 	}
 }
 
-// emit builds the Kafka record of it, or its dead letter, and counts it.
+// emit builds the Kafka record of it, or its dead letter, which it counts (send counts the
+// records written).
 func (p *poller) emit(it item) (*kgo.Record, error) {
 	if it.bad != nil {
 		p.log.Warn("record without readable keys sent to the dead-letter topic", "err", it.bad)
@@ -311,8 +312,6 @@ func (p *poller) emit(it item) (*kgo.Record, error) {
 		p.status.deadLetters.Add(1)
 	case err != nil:
 		return nil, fmt.Errorf("record %s: %w", it.meta.id, err)
-	default:
-		p.metrics.records.WithLabelValues(p.tenant, p.stream.Name, "written").Inc()
 	}
 	return rec, nil
 }

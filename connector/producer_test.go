@@ -2,6 +2,7 @@ package connector
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -139,5 +140,23 @@ func producerOnKfake(t *testing.T, cfg Config) (*kgo.Client, func() []kmsg.Recor
 		mu.Lock()
 		defer mu.Unlock()
 		return slices.Clone(batches)
+	}
+}
+
+// TestPartitionerAsKafkas: a keyed record goes where Kafka's default partitioner sends it, and
+// every record of a topic of one partition to partition 0.
+func TestPartitionerAsKafkas(t *testing.T) {
+	ours := onePartitionFirst{kgo.StickyKeyPartitioner(nil)}.ForTopic("invoices")
+	kafkas := kgo.StickyKeyPartitioner(nil).ForTopic("invoices")
+	for i := range 200 {
+		r := &kgo.Record{Key: fmt.Appendf(nil, "tenant-%d/%08x", i%7, i*7919)}
+		if !ours.RequiresConsistency(r) {
+			t.Fatalf("a keyed record may go to another partition when its own is down")
+		}
+		for _, n := range []int{1, 2, 3, 12} {
+			if got, want := ours.Partition(r, n), kafkas.Partition(r, n); got != want {
+				t.Errorf("key %q among %d partitions: partition %d, Kafka's is %d", r.Key, n, got, want)
+			}
+		}
 	}
 }
