@@ -132,7 +132,7 @@ func (c *rctx) renderJournal(n int) {
 	// What the source posts: a control account against the income or expense accounts.
 	var (
 		date            int64
-		ref             string
+		refInvoice      = -1 // the invoice whose number is the Reference, if any
 		sales           bool
 		control, other  int
 		net, tax        int64
@@ -171,7 +171,7 @@ func (c *rctx) renderJournal(n int) {
 			net, tax = -net, -tax
 		}
 		if s == sInvoices {
-			ref = t.invoiceNumber(idx)
+			refInvoice = idx
 		}
 		sourceTypeSales = sales
 	case sPayments:
@@ -209,7 +209,11 @@ func (c *rctx) renderJournal(n int) {
 	w.msDate("JournalDate", date)
 	w.integer("JournalNumber", int64(n))
 	w.msDate("CreatedDateUTC", created)
-	w.str("Reference", ref)
+	if refInvoice >= 0 {
+		c.invoiceNumber("Reference", refInvoice)
+	} else {
+		w.str("Reference", "")
+	}
 	w.id("SourceID", t.rid(s, idx))
 	st := journalSourceTypes[s]
 	if sourceTypeSales {
@@ -231,7 +235,7 @@ func (c *rctx) journalLine(n, k, acct int, net, taxAmt int64, taxType, taxName, 
 	t, w := c.t, c.w
 	w.elem()
 	w.id("JournalLineID", t.sub(kindJournalLine, sJournals, n, k))
-	w.id("AccountID", t.rid(sAccounts, acct))
+	c.accountID(acct)
 	w.str("AccountCode", t.accountCode(acct))
 	w.str("AccountType", chart[acct].typ)
 	w.str("AccountName", chart[acct].name)
@@ -251,8 +255,8 @@ func (c *rctx) journalLine(n, k, acct int, net, taxAmt int64, taxType, taxName, 
 		w.elem()
 		w.str("Name", trackingCats[cat].name)
 		w.str("Option", trackingCats[cat].options[opt].name)
-		w.id("TrackingCategoryID", t.rid(sTrackingCategories, cat))
-		w.id("TrackingOptionID", t.sub(kindTrackOpt, sTrackingCategories, cat, opt))
+		c.trackingCategoryID(cat)
+		c.trackingOptionID(cat, opt)
 		w.end()
 	}
 	w.endArr()

@@ -1,6 +1,7 @@
 package xerosim
 
 import (
+	"slices"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -26,11 +27,26 @@ func (w *jw) sep() {
 	w.first = false
 }
 
+// extend lengthens w.b by n bytes and returns them for the caller to fill in place (an id's
+// text is made straight into the page).
+func (w *jw) extend(n int) []byte {
+	l := len(w.b)
+	if cap(w.b)-l < n {
+		w.b = slices.Grow(w.b, n)
+	}
+	w.b = w.b[:l+n]
+	return w.b[l:]
+}
+
 func (w *jw) key(k string) {
-	w.sep()
-	w.b = append(w.b, '"')
-	w.b = append(w.b, k...)
-	w.b = append(w.b, '"', ':')
+	b := w.b // appended to locally: w.b is stored once rather than after every append
+	if !w.first {
+		b = append(b, ',')
+	}
+	w.first = false
+	b = append(b, '"')
+	b = append(b, k...)
+	w.b = append(b, '"', ':')
 }
 
 // obj opens an object as the next value (call key or sep first).
@@ -56,13 +72,52 @@ func (w *jw) elem() { w.sep(); w.obj() }
 
 func (w *jw) str(k, v string) { w.key(k); w.b = appendQuoted(w.b, v) }
 
+// openStr writes key k and the opening quote of a string whose text the caller then appends to
+// w.b itself, sparing a string built only to be copied; closeStr(start) ends it, with start
+// the value openStr returned.
+func (w *jw) openStr(k string) (start int) {
+	w.key(k)
+	w.b = append(w.b, '"')
+	return len(w.b)
+}
+
+// closeStr closes the string opened by openStr. The text was appended as is: should it hold
+// anything JSON escapes, it is written again through appendQuoted, so the result is always
+// what str would have written.
+func (w *jw) closeStr(start int) {
+	for _, c := range w.b[start:] {
+		if c < 0x20 || c == '"' || c == '\\' || c >= utf8.RuneSelf {
+			text := string(w.b[start:])
+			w.b = appendQuoted(w.b[:start-1], text)
+			return
+		}
+	}
+	w.b = append(w.b, '"')
+}
+
+// numbered writes k: prefix followed by n with at least four digits (INV-0001, CN-0012).
+func (w *jw) numbered(k, prefix string, n int) {
+	start := w.openStr(k)
+	w.b = append(w.b, prefix...)
+	w.b = appendPadded(w.b, int64(n), 4)
+	w.closeStr(start)
+}
+
 func (w *jw) strBytes(k string, v []byte) { w.key(k); w.b = appendQuoted(w.b, string(v)) }
 
 func (w *jw) id(k string, u uuid) {
 	w.key(k)
-	w.b = append(w.b, '"')
-	w.b = appendUUID(w.b, u)
-	w.b = append(w.b, '"')
+	d := w.extend(38)
+	d[0], d[37] = '"', '"'
+	putUUID(d[1:37], u)
+}
+
+// idText writes k: an id whose text is already made.
+func (w *jw) idText(k string, text *[36]byte) {
+	w.key(k)
+	d := w.extend(38)
+	d[0], d[37] = '"', '"'
+	copy(d[1:37], text[:])
 }
 
 func (w *jw) boolean(k string, v bool) {
@@ -139,20 +194,52 @@ func appendDecimal(b []byte, v int64, dp int) []byte {
 	if neg {
 		v = -v
 	}
-	div := pow10[4-dp]
-	q := (v + div/2) / div // rounded to dp places, half away from zero
+	var q int64 // rounded to dp places, half away from zero
+	switch dp {
+	case 4:
+		q = v
+	case 2: // the common case, with a constant divisor
+		q = (v + 50) / 100
+	default:
+		div := pow10[4-dp]
+		q = (v + div/2) / div
+	}
 	if neg && q != 0 {
 		b = append(b, '-')
 	}
-	b = strconv.AppendInt(b, q/pow10[dp], 10)
+	if q < 0 { // only v = math.MinInt64 overflows
+		b = strconv.AppendInt(b, q/pow10[dp], 10)
+		if dp > 0 {
+			b = append(b, '.')
+			frac := q % pow10[dp]
+			for p := dp - 1; p >= 0; p-- {
+				b = append(b, byte('0'+frac/pow10[p]%10))
+			}
+		}
+		return b
+	}
+	// Written right to left: the decimals, the point, then at least one integer digit.
+	var buf [24]byte
+	i := len(buf)
+	u := uint64(q)
+	for range dp {
+		i--
+		buf[i] = byte('0' + u%10)
+		u /= 10
+	}
 	if dp > 0 {
-		b = append(b, '.')
-		frac := q % pow10[dp]
-		for p := dp - 1; p >= 0; p-- {
-			b = append(b, byte('0'+frac/pow10[p]%10))
+		i--
+		buf[i] = '.'
+	}
+	for {
+		i--
+		buf[i] = byte('0' + u%10)
+		u /= 10
+		if u == 0 {
+			break
 		}
 	}
-	return b
+	return append(b, buf[i:]...)
 }
 
 // round4 rounds a 1e-4 value to dp places and returns it in 1e-4 units.

@@ -1,5 +1,7 @@
 package xerosim
 
+import "encoding/binary"
+
 // Deterministic randomness. Every generated value is a pure function of the seed and of where
 // it is used (tenant, stream, record index, version, field), so any record can be rebuilt at
 // any time without storing it.
@@ -60,17 +62,41 @@ func makeUUID(h uint64) uuid {
 
 const hexDigits = "0123456789abcdef"
 
+// putUUID writes the 36-character text of u into d. Every record holds several ids, so the
+// hex digits are made eight at a time (hex8) rather than one nibble at a time.
+func putUUID(d []byte, u uuid) {
+	d = d[:36]
+	a, b := hex8(binary.BigEndian.Uint32(u[0:])), hex8(binary.BigEndian.Uint32(u[4:]))
+	c, e := hex8(binary.BigEndian.Uint32(u[8:])), hex8(binary.BigEndian.Uint32(u[12:]))
+	binary.BigEndian.PutUint64(d[0:], a)
+	d[8] = '-'
+	binary.BigEndian.PutUint32(d[9:], uint32(b>>32))
+	d[13] = '-'
+	binary.BigEndian.PutUint32(d[14:], uint32(b))
+	d[18] = '-'
+	binary.BigEndian.PutUint32(d[19:], uint32(c>>32))
+	d[23] = '-'
+	binary.BigEndian.PutUint32(d[24:], uint32(c))
+	binary.BigEndian.PutUint64(d[28:], e)
+}
+
+// hex8 returns the eight lower-case hex digits of v as the bytes of a uint64, the first digit in
+// the most significant byte.
+func hex8(v uint32) uint64 {
+	// Spread the nibbles out to one a byte: 0xabcdef12 becomes 0x0a0b0c0d0e0f0102.
+	n := uint64(v)
+	n = (n | n<<16) & 0x0000ffff0000ffff
+	n = (n | n<<8) & 0x00ff00ff00ff00ff
+	n = (n | n<<4) & 0x0f0f0f0f0f0f0f0f
+	// Add '0' to every byte, and 'a'-'0'-10 more to those of 10 and over (which carry into
+	// bit 4 once 6 is added).
+	letters := (n + 0x0606060606060606) >> 4 & 0x0101010101010101
+	return n + 0x3030303030303030 + letters*('a'-'0'-10)
+}
+
 func appendUUID(b []byte, u uuid) []byte {
 	var text [36]byte
-	j := 0
-	for i, c := range u {
-		if i == 4 || i == 6 || i == 8 || i == 10 {
-			text[j] = '-'
-			j++
-		}
-		text[j], text[j+1] = hexDigits[c>>4], hexDigits[c&0xf]
-		j += 2
-	}
+	putUUID(text[:], u)
 	return append(b, text[:]...)
 }
 

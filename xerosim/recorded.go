@@ -1,9 +1,8 @@
 package xerosim
 
 import (
-	"fmt"
+	"bytes"
 	"strconv"
-	"strings"
 )
 
 // Shapes recorded from Xero's real API that the simulator's default output does not have. With
@@ -67,7 +66,7 @@ func (w *jw) noDate(k string) {
 // trimZeros drops the trailing zeros of the decimal number written at w.b[start:], and its point
 // if nothing is left after it: 40.00 becomes 40, 108.60 becomes 108.6.
 func (w *jw) trimZeros(start int) {
-	if strings.IndexByte(string(w.b[start:]), '.') < 0 {
+	if bytes.IndexByte(w.b[start:], '.') < 0 {
 		return
 	}
 	for w.b[len(w.b)-1] == '0' {
@@ -78,22 +77,23 @@ func (w *jw) trimZeros(start int) {
 	}
 }
 
-// contactFull writes the Contact Xero embeds in transactions as recorded: the whole contact, with
-// mostly empty addresses and phones, from its stable part only (its current version would change
-// the transaction without a new UpdatedDateUTC).
+// contactFull writes the Contact object (its value; the caller writes the key) Xero embeds in
+// transactions as recorded: the whole contact, with mostly empty addresses and phones, from its
+// stable part only (its current version would change the transaction without a new
+// UpdatedDateUTC).
 func (c *rctx) contactFull(k int) {
 	t, w := c.t, c.w
 	r := t.rec(sContacts, k)
 	fn, ln := pick(&r, firstNames), pick(&r, lastNames)
 	supplier, customer := r.chance(0.4), r.chance(0.8)
 	p := t.prof
-	w.objKey("Contact")
+	w.obj()
 	w.id("ContactID", t.rid(sContacts, k))
 	w.key("ContactNumber")
 	w.b = append(w.b, `"C`...)
 	w.b = appendPadded(w.b, int64(k+1), 5)
 	w.b = append(w.b, '"')
-	w.str("Name", t.contactName(k))
+	c.contactName("Name", k)
 	w.str("FirstName", fn)
 	w.str("LastName", ln)
 	w.key("EmailAddress")
@@ -198,16 +198,36 @@ func (c *rctx) attachments(s streamID, i int, endpoint string) {
 	w.arr("Attachments")
 	for n := 1 + r.intn(2); n > 0; n-- {
 		id := makeUUID(mix(mix3(c.t.seed^recordedSalt, uint64(s), uint64(i)), uint64(n)))
-		name := fmt.Sprintf("%s-%d.pdf", pick(r, []string{"receipt", "scan", "invoice", "quote"}), 1+r.intn(999))
+		word := pick(r, attachmentWords)
+		num := int64(1 + r.intn(999))
 		w.elem()
 		w.id("AttachmentID", id)
-		w.str("FileName", name)
-		w.str("Url", fmt.Sprintf("https://api.xero.com/api.xro/2.0/%s/%s/Attachments/%s", endpoint, c.tb.id(i), name))
+		start := w.openStr("FileName")
+		w.b = appendFileName(w.b, word, num)
+		w.closeStr(start)
+		start = w.openStr("Url")
+		w.b = append(w.b, "https://api.xero.com/api.xro/2.0/"...)
+		w.b = append(w.b, endpoint...)
+		w.b = append(w.b, '/')
+		w.b = appendUUID(w.b, c.tb.id(i))
+		w.b = append(w.b, "/Attachments/"...)
+		w.b = appendFileName(w.b, word, num)
+		w.closeStr(start)
 		w.str("MimeType", "application/pdf")
 		w.integer("ContentLength", int64(1000+r.intn(500_000)))
 		w.end()
 	}
 	w.endArr()
+}
+
+var attachmentWords = []string{"receipt", "scan", "invoice", "quote"}
+
+// appendFileName appends an attachment's file name: receipt-12.pdf.
+func appendFileName(b []byte, word string, num int64) []byte {
+	b = append(b, word...)
+	b = append(b, '-')
+	b = strconv.AppendInt(b, num, 10)
+	return append(b, ".pdf"...)
 }
 
 // creditNotes writes the CreditNotes of an invoice as recorded: one credit note applied to it,
@@ -224,7 +244,7 @@ func (c *rctx) creditNotes(invoiceTotal int64) {
 	w.arr("CreditNotes")
 	w.elem()
 	w.id("CreditNoteID", t.rid(sCreditNotes, k))
-	w.str("CreditNoteNumber", fmt.Sprintf("CN-%04d", k+1))
+	w.numbered("CreditNoteNumber", "CN-", k+1)
 	w.id("ID", t.rid(sCreditNotes, k))
 	w.money("AppliedAmount", min(d.total, invoiceTotal), 2)
 	w.isoDate("DateString", d.date)
@@ -241,7 +261,7 @@ func (c *rctx) batchPayment(i int, account int, date, amount int64) {
 	t, w := c.t, c.w
 	w.objKey("BatchPayment")
 	w.objKey("Account")
-	w.id("AccountID", t.rid(sAccounts, account))
+	c.accountID(account)
 	w.end()
 	w.id("BatchPaymentID", makeUUID(mix(mix3(t.seed^recordedSalt, uint64(sPayments), uint64(i)), kindBatch)))
 	w.msDate("Date", date)

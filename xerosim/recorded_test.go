@@ -205,3 +205,41 @@ func BenchmarkInvoicePageAsRecorded(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "pages/s")
 }
+
+// TestRecordAloneAsInAResponse: a record written on its own is byte for byte the record written
+// among others in one response, which reuses the contacts it has already embedded. More
+// contacts than the reuse keeps at once, in both forms, so that contacts displace each other.
+func TestRecordAloneAsInAResponse(t *testing.T) {
+	s := recordedSim(t, AsRecorded(0.5), Volume("contacts", 700), Volume("invoices", 1500))
+	s.Mutate(300)
+	for _, tenant := range s.Tenants() {
+		tn, err := s.tenant(tenant)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range defs {
+			if d.id == sJournals {
+				continue
+			}
+			recs, err := s.Truth(tenant, d.name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.mu.RLock()
+			sel := tn.tables[d.id].sel(-1, orderNatural, true)
+			for k := 0; k < sel.total; k++ {
+				w := &jw{first: true}
+				c := rctx{w: w, t: tn, tb: tn.tables[d.id], unitdp: 2, lines: true, include: true}
+				if d.unitdp {
+					c.unitdp = 4
+				}
+				d.render(&c, sel.at(k))
+				if !bytes.Equal(w.b, recs[k]) {
+					s.mu.RUnlock()
+					t.Fatalf("%s record %d alone:\n%s\nin a response:\n%s", d.name, k, w.b, recs[k])
+				}
+			}
+			s.mu.RUnlock()
+		}
+	}
+}

@@ -16,7 +16,7 @@ func init() {
 func (c *rctx) bankAccount(key string, a int) {
 	w := c.w
 	w.objKey(key)
-	w.id("AccountID", c.t.rid(sAccounts, a))
+	c.accountID(a)
 	w.str("Code", c.t.accountCode(a))
 	w.str("Name", chart[a].name)
 	w.end()
@@ -43,7 +43,7 @@ func renderBankTransaction(c *rctx, i int) {
 	} else {
 		w.str("Type", "SPEND")
 	}
-	w.str("Reference", reference(&rv))
+	w.reference(&rv)
 	w.boolean("IsReconciled", rv.chance(0.7))
 	w.boolean("HasAttachments", rv.chance(0.1))
 	c.contactSummary(d.contact)
@@ -107,8 +107,8 @@ func (c *rctx) trackingRefs(key string, tr [2]int) {
 			continue
 		}
 		w.elem()
-		w.id("TrackingCategoryID", c.t.rid(sTrackingCategories, cat))
-		w.id("TrackingOptionID", c.t.sub(kindTrackOpt, sTrackingCategories, cat, opt))
+		c.trackingCategoryID(cat)
+		c.trackingOptionID(cat, opt)
 		w.str("Name", trackingCats[cat].name)
 		w.str("Option", trackingCats[cat].options[opt].name)
 		w.end()
@@ -140,7 +140,7 @@ func renderPayment(c *rctx, i int) {
 	}
 	w.money("BankAmount", bankAmount, 2)
 	w.money("Amount", d.total, 2)
-	w.str("Reference", reference(&rv))
+	w.reference(&rv)
 	c.currencyRate(d.rate)
 	switch {
 	case s == sInvoices && sales:
@@ -159,7 +159,7 @@ func renderPayment(c *rctx, i int) {
 	w.boolean("IsReconciled", rv.chance(0.6))
 	w.objKey("Account")
 	a := acctBank0 + r.intn(2)
-	w.id("AccountID", t.rid(sAccounts, a))
+	c.accountID(a)
 	w.str("Code", t.accountCode(a))
 	w.end()
 	if c.shape.on && c.shape.r.chance(0.5) {
@@ -173,7 +173,7 @@ func renderPayment(c *rctx, i int) {
 			w.str("Type", "ACCPAY")
 		}
 		w.id("InvoiceID", t.rid(sInvoices, k))
-		w.str("InvoiceNumber", t.invoiceNumber(k))
+		c.invoiceNumber("InvoiceNumber", k)
 		w.emptyArr("Payments")
 		w.emptyArr("CreditNotes")
 		w.emptyArr("Prepayments")
@@ -192,12 +192,12 @@ func renderPayment(c *rctx, i int) {
 			w.str("Type", "ACCPAYCREDIT")
 		}
 		w.id("CreditNoteID", t.rid(sCreditNotes, k))
-		w.str("CreditNoteNumber", fmt.Sprintf("CN-%04d", k+1))
+		w.numbered("CreditNoteNumber", "CN-", k+1)
 		c.contactSummary(d.contact)
 		w.emptyArr("LineItems")
 		w.str("CurrencyCode", d.currency)
 		w.end()
-		w.str("CreditNoteNumber", fmt.Sprintf("CN-%04d", k+1))
+		w.numbered("CreditNoteNumber", "CN-", k+1)
 	}
 	w.boolean("HasValidationErrors", false)
 	w.end()
@@ -219,7 +219,7 @@ func (c *rctx) overPrepayment(s streamID, i int, idKey, recv, spend string) {
 	} else {
 		w.str("Type", spend)
 	}
-	w.str("Reference", reference(&rv))
+	w.reference(&rv)
 	remaining := d.total
 	w.arr("Allocations")
 	if st == "PAID" && t.n0(sInvoices) > 0 {

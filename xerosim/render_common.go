@@ -15,6 +15,9 @@ type rctx struct {
 	docBuf  []line
 	tmpBuf  []line // for documents looked up while another is being written
 	shape   shape  // how the record being written looks (recorded.go)
+	// contacts holds the embedded contacts written so far in this response; nil until the
+	// first one.
+	contacts *contactCache
 }
 
 func (c *rctx) ver(i int) uint32    { return c.tb.ver[i] }
@@ -169,19 +172,24 @@ func (t *tenant) taxDef(taxType string) *taxDef {
 }
 
 // itemCode is the code of item k.
-func itemCode(t *tenant, k int) string {
+func itemCode(t *tenant, k int) string { return string(appendItemCode(nil, t, k)) }
+
+// appendItemCode appends the code of item k: up to four capitals of its word, a dash and k+1.
+func appendItemCode(b []byte, t *tenant, k int) []byte {
 	r := t.rec(sItems, k)
 	w := productWords[r.intn(len(productWords))]
-	code := make([]byte, 0, 12)
-	for i := 0; i < len(w) && len(code) < 4; i++ {
+	n := 0
+	for i := 0; i < len(w) && n < 4; i++ {
 		if c := w[i]; c >= 'a' && c <= 'z' {
-			code = append(code, c-32)
+			b = append(b, c-32)
+			n++
 		} else if c >= 'A' && c <= 'Z' {
-			code = append(code, c)
+			b = append(b, c)
+			n++
 		}
 	}
-	code = append(code, '-')
-	return string(strconv.AppendInt(code, int64(k+1), 10))
+	b = append(b, '-')
+	return strconv.AppendInt(b, int64(k+1), 10)
 }
 
 // itemSale returns an item's name and sale price (1e-4 units).
@@ -199,21 +207,69 @@ func (t *tenant) itemSale(k int) (string, int64) {
 // record written as recorded).
 func (c *rctx) contactSummary(k int) {
 	w := c.w
-	if c.shape.on && k >= 0 {
-		c.contactFull(k)
+	full := c.shape.on && k >= 0
+	w.key("Contact")
+	if text, ok := c.contacts.get(k, full); ok {
+		w.b = append(w.b, text...)
 		return
 	}
-	w.objKey("Contact")
-	if k >= 0 {
-		w.id("ContactID", c.t.rid(sContacts, k))
-		w.str("Name", c.t.contactName(k))
+	start := len(w.b)
+	if full {
+		c.contactFull(k)
+	} else {
+		w.obj()
+		if k >= 0 {
+			w.id("ContactID", c.t.rid(sContacts, k))
+			c.contactName("Name", k)
+		}
+		w.emptyArr("Addresses")
+		w.emptyArr("Phones")
+		w.emptyArr("ContactGroups")
+		w.emptyArr("ContactPersons")
+		w.boolean("HasValidationErrors", false)
+		w.end()
 	}
-	w.emptyArr("Addresses")
-	w.emptyArr("Phones")
-	w.emptyArr("ContactGroups")
-	w.emptyArr("ContactPersons")
-	w.boolean("HasValidationErrors", false)
-	w.end()
+	if k >= 0 {
+		c.contacts = c.contacts.put(k, full, w.b[start:])
+	}
+}
+
+// contactCache keeps the Contact objects written so far in one response. Both forms of the
+// embedded contact are made from the contact's stable part alone (the tenant's seed and the
+// contact's index, never its version or status), so a contact is written the same way each
+// time, and a page of a thousand invoices names far fewer contacts than that. It is
+// direct-mapped, so its size stays bounded however many contacts a response names.
+type contactCache struct {
+	slots [256]contactSlot
+}
+
+type contactSlot struct {
+	k         int
+	full, set bool
+	text      []byte
+}
+
+// get returns the cached object of contact k in the full or short form.
+func (cc *contactCache) get(k int, full bool) ([]byte, bool) {
+	if cc == nil || k < 0 {
+		return nil, false
+	}
+	s := &cc.slots[k%len(cc.slots)]
+	if !s.set || s.k != k || s.full != full {
+		return nil, false
+	}
+	return s.text, true
+}
+
+// put caches obj as the object of contact k and returns the cache (made on first use).
+func (cc *contactCache) put(k int, full bool, obj []byte) *contactCache {
+	if cc == nil {
+		cc = &contactCache{}
+	}
+	s := &cc.slots[k%len(cc.slots)]
+	s.k, s.full, s.set = k, full, true
+	s.text = append(s.text[:0], obj...)
+	return cc
 }
 
 // lineItems writes the LineItems array (empty without line details).
@@ -232,10 +288,10 @@ func (c *rctx) lineItems(d *doc, withItem bool) {
 		w.money("Quantity", l.qty, 4)
 		w.money("UnitAmount", l.unit, c.unitdp)
 		if l.item >= 0 && withItem {
-			w.str("ItemCode", itemCode(c.t, l.item))
+			c.itemCode("ItemCode", l.item)
 		}
 		w.str("AccountCode", c.t.accountCode(l.acct))
-		w.id("AccountID", c.t.rid(sAccounts, l.acct))
+		c.accountID(l.acct)
 		w.str("TaxType", l.tax.taxType)
 		w.money("TaxAmount", l.tax4, 2)
 		w.money("LineAmount", l.amount, 2)
@@ -248,7 +304,7 @@ func (c *rctx) lineItems(d *doc, withItem bool) {
 		}
 		if l.item >= 0 && withItem {
 			w.objKey("Item")
-			w.str("Code", itemCode(c.t, l.item))
+			c.itemCode("Code", l.item)
 			name, _ := c.t.itemSale(l.item)
 			w.str("Name", name)
 			w.id("ItemID", c.t.rid(sItems, l.item))
@@ -267,11 +323,17 @@ func (c *rctx) tracking(key string, tr [2]int) {
 		if opt < 0 {
 			continue
 		}
-		w.elem()
-		w.str("Name", trackingCats[cat].name)
-		w.str("Option", trackingCats[cat].options[opt].name)
-		w.id("TrackingCategoryID", c.t.rid(sTrackingCategories, cat))
-		w.id("TrackingOptionID", c.t.sub(kindTrackOpt, sTrackingCategories, cat, opt))
+		w.sep()
+		if cat < len(c.t.lineTracking) && opt < len(c.t.lineTracking[cat]) {
+			w.b = append(w.b, c.t.lineTracking[cat][opt]...)
+			w.first = false
+		} else {
+			w.obj()
+			w.str("Name", trackingCats[cat].name)
+			w.str("Option", trackingCats[cat].options[opt].name)
+			c.trackingCategoryID(cat)
+			c.trackingOptionID(cat, opt)
+		}
 		if c.shape.on {
 			w.emptyArr("Options")
 		}
@@ -297,18 +359,52 @@ func (c *rctx) currencyRate(rate int64) {
 }
 
 // contactName is the stable display name of contact k.
-func (t *tenant) contactName(k int) string {
+func (t *tenant) contactName(k int) string { return string(t.appendContactName(nil, k)) }
+
+// appendContactName appends the stable display name of contact k: a person's name or a
+// company's, followed by k+1.
+func (t *tenant) appendContactName(b []byte, k int) []byte {
 	r := t.rec(sContacts, k)
 	if r.chance(0.3) {
-		return pick(&r, firstNames) + " " + pick(&r, lastNames) + "-" + strconv.Itoa(k+1)
+		b = append(b, pick(&r, firstNames)...)
+		b = append(b, ' ')
+		b = append(b, pick(&r, lastNames)...)
+		b = append(b, '-')
+		return strconv.AppendInt(b, int64(k+1), 10)
 	}
-	return pick(&r, companyWords) + " " + pick(&r, companyKinds) + " " + pick(&r, companySuffix) + " " + strconv.Itoa(k+1)
+	b = append(b, pick(&r, companyWords)...)
+	b = append(b, ' ')
+	b = append(b, pick(&r, companyKinds)...)
+	b = append(b, ' ')
+	b = append(b, pick(&r, companySuffix)...)
+	b = append(b, ' ')
+	return strconv.AppendInt(b, int64(k+1), 10)
 }
 
-// reference is a version-dependent free-text reference.
-func reference(r *rng) string {
-	if r.chance(0.2) {
-		return ""
+// contactName writes key: the name of contact k.
+func (c *rctx) contactName(key string, k int) {
+	w := c.w
+	start := w.openStr(key)
+	w.b = c.t.appendContactName(w.b, k)
+	w.closeStr(start)
+}
+
+// itemCode writes key: the code of item k.
+func (c *rctx) itemCode(key string, k int) {
+	w := c.w
+	start := w.openStr(key)
+	w.b = appendItemCode(w.b, c.t, k)
+	w.closeStr(start)
+}
+
+// reference writes a version-dependent free-text Reference drawn from r: empty a fifth of the
+// time, otherwise a word and a number.
+func (w *jw) reference(r *rng) {
+	start := w.openStr("Reference")
+	if !r.chance(0.2) {
+		w.b = append(w.b, pick(r, refWords)...)
+		w.b = append(w.b, ' ')
+		w.b = strconv.AppendInt(w.b, int64(r.between(100, 99999)), 10)
 	}
-	return pick(r, refWords) + " " + strconv.Itoa(r.between(100, 99999))
+	w.closeStr(start)
 }

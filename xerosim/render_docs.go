@@ -23,13 +23,23 @@ func (t *tenant) invoiceSales(k int) bool {
 	return r.next()%10 < 6
 }
 
-func (t *tenant) invoiceNumber(k int) string {
+// appendInvoiceNumber appends the number of invoice k: INV-0001 for a sales invoice, the
+// supplier's SUP-123456 for a bill.
+func (t *tenant) appendInvoiceNumber(b []byte, k int) []byte {
 	if t.invoiceSales(k) {
-		return fmt.Sprintf("INV-%04d", k+1)
+		return appendPadded(append(b, "INV-"...), int64(k+1), 4)
 	}
 	r := t.rec(sInvoices, k)
 	r.next()
-	return fmt.Sprintf("SUP-%d", 1000+r.intn(900000))
+	return strconv.AppendInt(append(b, "SUP-"...), int64(1000+r.intn(900000)), 10)
+}
+
+// invoiceNumber writes key: the number of invoice k.
+func (c *rctx) invoiceNumber(key string, k int) {
+	w := c.w
+	start := w.openStr(key)
+	w.b = c.t.appendInvoiceNumber(w.b, k)
+	w.closeStr(start)
 }
 
 func (t *tenant) creditNoteSales(k int) bool {
@@ -64,7 +74,7 @@ func (c *rctx) paymentSummary(j int, amount, rate int64) {
 	w.id("PaymentID", c.t.rid(sPayments, j))
 	w.msDate("Date", c.t.paymentDate(c, j))
 	w.money("Amount", amount, 2)
-	w.str("Reference", reference(&r))
+	w.reference(&r)
 	c.currencyRate(rate)
 	w.boolean("HasAccount", false)
 	w.boolean("HasValidationErrors", false)
@@ -90,8 +100,8 @@ func renderInvoice(c *rctx, i int) {
 		w.str("Type", "ACCPAY")
 	}
 	w.id("InvoiceID", t.rid(sInvoices, i))
-	w.str("InvoiceNumber", t.invoiceNumber(i))
-	w.str("Reference", reference(&rv))
+	c.invoiceNumber("InvoiceNumber", i)
+	w.reference(&rv)
 	paid := int64(0)
 	paidOn := int64(0)
 	w.arr("Payments")
@@ -183,7 +193,7 @@ func renderCreditNote(c *rctx, i int) {
 		w.str("Type", "ACCPAYCREDIT")
 	}
 	w.id("CreditNoteID", t.rid(sCreditNotes, i))
-	w.str("CreditNoteNumber", fmt.Sprintf("CN-%04d", i+1))
+	w.numbered("CreditNoteNumber", "CN-", i+1)
 	used := int64(0)
 	var usedOn int64
 	w.arr("Payments")
@@ -194,7 +204,7 @@ func renderCreditNote(c *rctx, i int) {
 	}
 	w.endArr()
 	c.currencyRate(d.rate)
-	w.str("Reference", reference(&rv))
+	w.reference(&rv)
 	w.arr("Allocations")
 	if t.creditNoteAllocated(i) && st != "VOIDED" && st != "DELETED" {
 		r := t.rec(sCreditNotes, i)
@@ -246,7 +256,7 @@ func (c *rctx) allocation(s streamID, i, k int, amount, date int64) {
 	w.msDate("Date", date)
 	w.objKey("Invoice")
 	w.id("InvoiceID", c.t.rid(sInvoices, k))
-	w.str("InvoiceNumber", c.t.invoiceNumber(k))
+	c.invoiceNumber("InvoiceNumber", k)
 	w.emptyArr("Payments")
 	w.emptyArr("CreditNotes")
 	w.emptyArr("Prepayments")
@@ -268,13 +278,13 @@ func renderQuote(c *rctx, i int) {
 	rv := t.recVer(sQuotes, i, c.ver(i))
 	w.obj()
 	w.id("QuoteID", t.rid(sQuotes, i))
-	w.str("QuoteNumber", fmt.Sprintf("QU-%04d", i+1))
-	w.str("Reference", reference(&rv))
+	w.numbered("QuoteNumber", "QU-", i+1)
+	w.reference(&rv)
 	w.str("Terms", pick(&rv, []string{"Valid for 30 days", "Not valid after the expiry date", "50% deposit on acceptance", ""}))
 	w.objKey("Contact")
 	if d.contact >= 0 {
 		w.id("ContactID", t.rid(sContacts, d.contact))
-		w.str("Name", t.contactName(d.contact))
+		c.contactName("Name", d.contact)
 	}
 	w.end()
 	c.lineItems(&d, true)
@@ -308,7 +318,7 @@ func renderPurchaseOrder(c *rctx, i int) {
 	st := c.status(i)
 	w.obj()
 	w.id("PurchaseOrderID", t.rid(sPurchaseOrders, i))
-	w.str("PurchaseOrderNumber", fmt.Sprintf("PO-%04d", i+1))
+	w.numbered("PurchaseOrderNumber", "PO-", i+1)
 	c.dateTwins("Date", d.date)
 	c.dateTwins("DeliveryDate", d.due)
 	w.str("AttentionTo", pick(&rv, firstNames))
@@ -317,7 +327,7 @@ func renderPurchaseOrder(c *rctx, i int) {
 	w.str("DeliveryAddress", fmt.Sprintf("%d %s, %s %s", 1+rv.intn(200), pick(&rv, streetNames), pl.city, pl.postcode))
 	w.str("DeliveryInstructions", pick(&rv, []string{"Leave at reception", "Call on arrival", "Deliver to loading bay", ""}))
 	w.msDate("ExpectedArrivalDate", d.due+int64(rv.intn(7))*day)
-	w.str("Reference", reference(&rv))
+	w.reference(&rv)
 	if d.theme >= 0 {
 		w.id("BrandingThemeID", t.rid(sBrandingThemes, d.theme))
 	}
@@ -415,7 +425,7 @@ func renderReceipt(c *rctx, i int) {
 		w.isoDate("DateString", d.date)
 	}
 	w.msDate("UpdatedDateUTC", c.upd(i))
-	w.str("Reference", reference(&rv))
+	w.reference(&rv)
 	w.str("LineAmountTypes", d.lat)
 	c.lineItems(&d, true)
 	w.money("SubTotal", d.sub, 2)

@@ -31,7 +31,7 @@ func renderAccount(c *rctx, i int) {
 		a = chart[i]
 	}
 	w.obj()
-	w.id("AccountID", t.rid(sAccounts, i))
+	c.accountID(i)
 	w.str("Code", t.accountCode(i))
 	name := a.name
 	if c.ver(i) > 0 && i >= len(chart) {
@@ -297,26 +297,26 @@ func renderTaxRate(c *rctx, i int) {
 
 func renderTrackingCategory(c *rctx, i int) {
 	c.begin(sTrackingCategories, i)
-	t, w := c.t, c.w
+	w := c.w
 	tc := trackingCats[i%len(trackingCats)]
 	w.obj()
 	w.str("Name", tc.name)
 	w.str("Status", c.status(i))
-	w.id("TrackingCategoryID", t.rid(sTrackingCategories, i))
+	c.trackingCategoryID(i)
 	w.arr("Options")
 	for k, o := range tc.options {
 		if o.archived && !c.include {
 			continue
 		}
 		w.elem()
-		w.id("TrackingOptionID", t.sub(kindTrackOpt, sTrackingCategories, i, k))
+		c.trackingOptionID(i, k)
 		w.str("Name", o.name)
 		if o.archived {
 			w.str("Status", "ARCHIVED")
 		} else {
 			w.str("Status", "ACTIVE")
 		}
-		w.id("TrackingCategoryID", t.rid(sTrackingCategories, i))
+		c.trackingCategoryID(i)
 		w.end()
 	}
 	w.endArr()

@@ -55,8 +55,21 @@ type tenant struct {
 
 	payInv map[int32]int32 // payments created at run time -> invoice
 	invPay map[int32]int32 // invoice -> payment created at run time
+	// payStep and its inverse modulo the number of generated invoices define the bijection
+	// between generated payments and invoices (see paymentTarget).
+	payStep, payStepInv int
 
 	recorded float64 // share of records written as recorded (AsRecorded)
+
+	// The text of ids that most records embed and that depend on the seed alone: the standard
+	// chart's accounts, and the tracking categories and their options. Made once by newTenant
+	// and only read afterwards.
+	acctIDs  [][36]byte   // account i of the chart
+	trackIDs [][36]byte   // tracking category cat
+	optIDs   [][][36]byte // option opt of tracking category cat
+	// lineTracking holds, per category and option, the opening and fields of the tracking
+	// object a line item embeds: {"Name":…,"Option":…,"TrackingCategoryID":…,"TrackingOptionID":…
+	lineTracking [][][]byte
 
 	orgCreated, connCreated, connUpdated int64
 	baseTS, endTS                        int64
@@ -140,6 +153,10 @@ func newTenant(cfg *config, idx int, startMS int64, clk *clock) *tenant {
 		}
 		t.vol[d.id] = n
 	}
+	if ni := t.vol[sInvoices]; ni > 0 {
+		t.payStep = coprimeStep(ni)
+		t.payStepInv = modInverse(t.payStep, ni)
+	}
 	for _, d := range defs {
 		if d.id == sJournals {
 			continue
@@ -148,7 +165,60 @@ func newTenant(cfg *config, idx int, startMS int64, clk *clock) *tenant {
 		t.tables[d.id].clk = clk
 	}
 	t.jr = newJournalLog(t, t.vol[sJournals])
+	t.acctIDs = make([][36]byte, len(chart))
+	for i := range t.acctIDs {
+		putUUID(t.acctIDs[i][:], t.rid(sAccounts, i))
+	}
+	t.trackIDs = make([][36]byte, len(trackingCats))
+	t.optIDs = make([][][36]byte, len(trackingCats))
+	for cat := range trackingCats {
+		putUUID(t.trackIDs[cat][:], t.rid(sTrackingCategories, cat))
+		t.optIDs[cat] = make([][36]byte, len(trackingCats[cat].options))
+		for opt := range t.optIDs[cat] {
+			putUUID(t.optIDs[cat][opt][:], t.sub(kindTrackOpt, sTrackingCategories, cat, opt))
+		}
+	}
+	t.lineTracking = make([][][]byte, len(trackingCats))
+	for cat, tc := range trackingCats {
+		t.lineTracking[cat] = make([][]byte, len(tc.options))
+		for opt, o := range tc.options {
+			w := jw{}
+			w.obj()
+			w.str("Name", tc.name)
+			w.str("Option", o.name)
+			w.idText("TrackingCategoryID", &t.trackIDs[cat])
+			w.idText("TrackingOptionID", &t.optIDs[cat][opt])
+			t.lineTracking[cat][opt] = w.b
+		}
+	}
 	return t
+}
+
+// accountID writes the AccountID of account a.
+func (c *rctx) accountID(a int) {
+	if a < len(c.t.acctIDs) {
+		c.w.idText("AccountID", &c.t.acctIDs[a])
+		return
+	}
+	c.w.id("AccountID", c.t.rid(sAccounts, a))
+}
+
+// trackingCategoryID writes the TrackingCategoryID of category cat.
+func (c *rctx) trackingCategoryID(cat int) {
+	if cat < len(c.t.trackIDs) {
+		c.w.idText("TrackingCategoryID", &c.t.trackIDs[cat])
+		return
+	}
+	c.w.id("TrackingCategoryID", c.t.rid(sTrackingCategories, cat))
+}
+
+// trackingOptionID writes the TrackingOptionID of option opt of category cat.
+func (c *rctx) trackingOptionID(cat, opt int) {
+	if cat < len(c.t.optIDs) && opt < len(c.t.optIDs[cat]) {
+		c.w.idText("TrackingOptionID", &c.t.optIDs[cat][opt])
+		return
+	}
+	c.w.id("TrackingOptionID", c.t.sub(kindTrackOpt, sTrackingCategories, cat, opt))
 }
 
 // dataEpoch is the latest moment generated history may reach (2026-01-01T00:00:00Z), so data
@@ -285,7 +355,7 @@ func (t *tenant) paymentTarget(j int) (streamID, int) {
 	}
 	ni, nc := t.n0(sInvoices), t.n0(sCreditNotes)
 	if j < ni {
-		return sInvoices, (j * coprimeStep(ni)) % ni
+		return sInvoices, (j * t.payStep) % ni
 	}
 	if nc > 0 {
 		return sCreditNotes, (j - ni) % nc
@@ -305,7 +375,7 @@ func (t *tenant) invoicePayment(k int) int {
 	if k >= ni || ni == 0 {
 		return -1
 	}
-	j := (k * modInverse(coprimeStep(ni), ni)) % ni
+	j := (k * t.payStepInv) % ni
 	if ni == 1 {
 		j = 0
 	}
