@@ -48,7 +48,7 @@ and srfake in a helper process of their own. CPU is utime + stime of the connect
   so, start-up included, per 100,000 records. **first call** is the time from
   the process start to its first Xero API call (topics, subjects and the state topic come first).
   Before these rows, the real broker takes rounds of untimed syncs of as many invoices and
-  journals (at least three, at most eight, until one in which its JIT compiler threads took at
+  journals (at least three, at most twenty, until one in which its JIT compiler threads took at
   most a quarter of its CPU in each sync; the rows say how many), kfake one: a Kafka broker just started spends its first minutes compiling its own
   code, which one in service has done. What its JIT compiler threads still spend during a row
   is shown apart ("of which JIT compiling"). **transactions** is the connector's count of
