@@ -252,11 +252,7 @@ func (c *rctx) journalLine(n, k, acct int, net, taxAmt int64, taxType, taxName, 
 		if opt < 0 {
 			continue
 		}
-		w.elem()
-		w.str("Name", trackingCats[cat].name)
-		w.str("Option", trackingCats[cat].options[opt].name)
-		c.trackingCategoryID(cat)
-		c.trackingOptionID(cat, opt)
+		c.trackingElem(cat, opt)
 		w.end()
 	}
 	w.endArr()

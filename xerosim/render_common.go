@@ -323,23 +323,30 @@ func (c *rctx) tracking(key string, tr [2]int) {
 		if opt < 0 {
 			continue
 		}
-		w.sep()
-		if cat < len(c.t.lineTracking) && opt < len(c.t.lineTracking[cat]) {
-			w.b = append(w.b, c.t.lineTracking[cat][opt]...)
-			w.first = false
-		} else {
-			w.obj()
-			w.str("Name", trackingCats[cat].name)
-			w.str("Option", trackingCats[cat].options[opt].name)
-			c.trackingCategoryID(cat)
-			c.trackingOptionID(cat, opt)
-		}
+		c.trackingElem(cat, opt)
 		if c.shape.on {
 			w.emptyArr("Options")
 		}
 		w.end()
 	}
 	w.endArr()
+}
+
+// trackingElem opens the next element of an array of tracking and writes the Name, Option and
+// ids of option opt of category cat, leaving the object open for the caller to end.
+func (c *rctx) trackingElem(cat, opt int) {
+	w := c.w
+	w.sep()
+	if cat < len(c.t.lineTracking) && opt < len(c.t.lineTracking[cat]) {
+		w.b = append(w.b, c.t.lineTracking[cat][opt]...)
+		w.first = false
+		return
+	}
+	w.obj()
+	w.str("Name", trackingCats[cat].name)
+	w.str("Option", trackingCats[cat].options[opt].name)
+	c.trackingCategoryID(cat)
+	c.trackingOptionID(cat, opt)
 }
 
 // currencyRate writes a rate with the six decimals Xero prints.

@@ -50,11 +50,7 @@ func renderManualJournal(c *rctx, i int) {
 			w.arr("Tracking")
 			if r.chance(0.3) {
 				opt := r.intn(4)
-				w.elem()
-				w.str("Name", trackingCats[0].name)
-				w.str("Option", trackingCats[0].options[opt].name)
-				c.trackingCategoryID(0)
-				c.trackingOptionID(0, opt)
+				c.trackingElem(0, opt)
 				w.end()
 			}
 			w.endArr()
