@@ -125,9 +125,8 @@ func (e *encoder) record(dst []byte, r *recordPlan, i int) ([]byte, int, error) 
 	prev := -1 // the last Xero field found
 	if e.in[i] != '}' {
 		for {
-			nameEnd, escaped := stringEnd(e.in, i)
+			nameEnd, idx, known := e.member(r, i, prev)
 			name := span{i, nameEnd}
-			idx, known := e.lookup(r, e.in[name.start:name.end], escaped, prev)
 			i = skipSpace(e.in, name.end)
 			i = skipSpace(e.in, i+1) // after the ':'
 			var end int
@@ -240,27 +239,38 @@ func (e *encoder) field(dst []byte, t *typePlan, i, k int) ([]byte, int) {
 	return dst[:at], e.skip(i)
 }
 
-// lookup finds the Xero field of r named by the quoted JSON string q, which holds escapes if
-// escaped is set, the member that follows field prev (-1: the first member, or none known yet).
-func (e *encoder) lookup(r *recordPlan, q []byte, escaped bool, prev int) (int, bool) {
-	name := q[1 : len(q)-1]
+// member reads the member name at e.in[i], the member that follows field prev (-1: the first
+// member, or none known yet), and returns the offset after the name and the index of the Xero
+// field it names, if any.
+//
+// Xero writes the members of a record in the same order from one record to the next, though not
+// in the schema's: r.next remembers which field followed prev last time. When the input holds
+// that field's quoted name, written without escapes, one comparison finds both the end of the
+// name and the field. Otherwise the name is read to its closing quote, its escapes resolved,
+// and looked up.
+func (e *encoder) member(r *recordPlan, i, prev int) (end, idx int, known bool) {
+	hint := &r.next[prev+1]
+	k := hint.Load()
+	if k >= 0 {
+		if q := r.fields[k].quoted; len(e.in)-i >= len(q) && string(e.in[i:i+len(q)]) == q {
+			return i + len(q), int(k), true
+		}
+	}
+	end, escaped := stringEnd(e.in, i)
+	name := e.in[i+1 : end-1]
 	if escaped {
 		var err error
-		e.text, err = unquote(e.text[:0], q)
+		e.text, err = unquote(e.text[:0], e.in[i:end])
 		if err != nil {
-			return 0, false // a name that is not valid UTF-8 is no schema field; it is kept as unknown
+			return end, 0, false // a name that is not valid UTF-8 is no schema field; it is kept as unknown
 		}
 		name = e.text
 	}
-	hint := &r.next[prev+1]
-	if k := hint.Load(); k >= 0 && r.fields[k].name == string(name) {
-		return int(k), true
-	}
-	idx, ok := r.byName[string(name)]
-	if ok {
+	idx, known = r.byName[string(name)]
+	if known && int32(idx) != k {
 		hint.Store(int32(idx))
 	}
-	return idx, ok
+	return end, idx, known
 }
 
 // appendUnknown writes the _unknown_fields value of the record whose unknown fields start at

@@ -2,6 +2,7 @@ package avro
 
 import (
 	"bytes"
+	"fmt"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -15,8 +16,9 @@ import (
 // TestGuessedOrderEncodesAsLookup checks that the guesses of the members' order (recordPlan.next)
 // change nothing: every stream's records (the simulator's, in its default and recorded shapes,
 // and the examples of Xero's spec) give the same bytes with a codec whose guesses were trained
-// on other records, and on other orders of the same members, as with guesses forgotten, where
-// every name is looked up in the map as before.
+// on other records, on other orders of the same members, and on names spelled otherwise
+// (escaped, or a known name with more after it), as with guesses forgotten, where every name is
+// read and looked up in the map.
 func TestGuessedOrderEncodesAsLookup(t *testing.T) {
 	opts := []xerosim.Option{xerosim.Seed(11), xerosim.Tenants(1), xerosim.ServeEmployees()}
 	for _, name := range streams.Names() {
@@ -40,7 +42,7 @@ func TestGuessedOrderEncodesAsLookup(t *testing.T) {
 			}
 			warm, cold := mustCodec(t, st.Name), mustCodec(t, st.Name)
 			for _, raw := range records {
-				for _, in := range [][]byte{raw, shuffleMembers(t, rng, raw), raw} {
+				for _, in := range [][]byte{raw, shuffleMembers(t, rng, raw), respellMembers(t, rng, raw), raw} {
 					forgetOrder(cold.plan, map[*recordPlan]bool{})
 					want, wantErr := cold.AppendValue(nil, in, tenant, at)
 					got, err := warm.AppendValue(nil, in, tenant, at)
@@ -71,6 +73,41 @@ func forgetOrder(p *recordPlan, seen map[*recordPlan]bool) {
 			forgetOrder(t.record, seen)
 		}
 	}
+}
+
+// respellMembers returns the object raw with some of its top-level member names spelled
+// otherwise: the first letter escaped ("\u0049nvoiceID", the same name) or a letter added
+// ("InvoiceIDs", another name, which begins with the quoted name's bytes but for its quote).
+func respellMembers(tb testing.TB, rng *rand.Rand, raw []byte) []byte {
+	tb.Helper()
+	dec := jsontext.NewDecoder(bytes.NewReader(raw), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
+	if _, err := dec.ReadToken(); err != nil {
+		tb.Fatal(err)
+	}
+	out := []byte{'{'}
+	for dec.PeekKind() != '}' {
+		name, err := dec.ReadValue()
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if len(out) > 1 {
+			out = append(out, ',')
+		}
+		switch plain := len(name) > 2 && !bytes.ContainsRune(name, '\\'); {
+		case plain && rng.IntN(3) == 0:
+			out = fmt.Appendf(out, `"\u%04x%s`, name[1], name[2:])
+		case plain && rng.IntN(2) == 0:
+			out = fmt.Appendf(out, `%ss"`, name[:len(name)-1])
+		default:
+			out = append(out, name...)
+		}
+		v, err := dec.ReadValue()
+		if err != nil {
+			tb.Fatal(err)
+		}
+		out = append(append(out, ':'), v...)
+	}
+	return append(out, '}')
 }
 
 // shuffleMembers returns the object raw with its top-level members in a random order.

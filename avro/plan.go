@@ -61,8 +61,11 @@ type typePlan struct {
 
 type fieldPlan struct {
 	name string // the Avro field name, which is also the JSON name
-	role role
-	typ  typePlan
+	// quoted is the name as a JSON string, "Name": Avro names hold no quote or backslash, so
+	// these are exactly the bytes of a member with that name written without escapes.
+	quoted string
+	role   role
+	typ    typePlan
 }
 
 type recordPlan struct {
@@ -73,8 +76,9 @@ type recordPlan struct {
 	// next guesses the order of Xero's members, which is the same from one record to the next
 	// but not the schema's: next[k+1] is the index of the Xero field that followed field k (k =
 	// -1: the first member) the last time that was looked up, or -1. A right guess costs one
-	// comparison of names instead of a map lookup; a wrong one, a comparison more. Codecs are
-	// shared by goroutines, hence the atomics.
+	// comparison of the input's bytes with the field's quoted name, instead of reading the name
+	// to its closing quote and a map lookup; a wrong one, that comparison more. Codecs are shared
+	// by goroutines, hence the atomics.
 	next []atomic.Int32
 	// unknownAt is the index of the _unknown_fields field, -1 if the record has none.
 	unknownAt int
@@ -172,7 +176,7 @@ func (c *compiler) record(s *hamba.RecordSchema) (typePlan, error) {
 		if err != nil {
 			return typePlan{}, fmt.Errorf("%s.%s: %w", s.Name(), f.Name(), err)
 		}
-		fp := fieldPlan{name: f.Name(), typ: t}
+		fp := fieldPlan{name: f.Name(), quoted: `"` + f.Name() + `"`, typ: t}
 		switch f.Name() {
 		case fieldTenantID:
 			fp.role = roleTenantID
