@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cespare/xxhash/v2"
 	"github.com/tidwall/gjson"
 
 	"github.com/xero-kafka/xero-kafka/internal/xerotime"
@@ -28,8 +27,6 @@ type recordMeta struct {
 	pos int64
 	// posText is the replication key as Xero sent it, for the record header.
 	posText string
-	// hash fingerprints the record's bytes; scans compare it to find changed records.
-	hash uint64
 }
 
 var errNoPrimaryKey = errors.New("no primary key")
@@ -44,8 +41,7 @@ func metaFields(s *streams.Stream) []string {
 	return []string{s.PrimaryKey, s.ReplicationKey}
 }
 
-// readMeta extracts the primary key and the replication key of one raw record. The hash is set
-// even when it fails.
+// readMeta extracts the primary key and the replication key of one raw record.
 func readMeta(s *streams.Stream, raw []byte) (recordMeta, error) {
 	var rk gjson.Result
 	if s.ReplicationKey != "" {
@@ -63,7 +59,7 @@ func metaOf(s *streams.Stream, raw []byte, vals []json.RawMessage) (recordMeta, 
 	}
 	if len(vals) > 1 && vals[1] != nil {
 		if m, ok := dateMeta(vals[1]); ok && id.Type == gjson.String && id.Str != "" {
-			m.id, m.hash = id.Str, xxhash.Sum64(raw)
+			m.id = id.Str
 			return m, nil
 		}
 		rk = parseValue(vals[1])
@@ -131,7 +127,7 @@ func onlySlashEscapes(q []byte) bool {
 
 // meta reads the primary key id and the replication key rk of the record raw.
 func meta(s *streams.Stream, raw []byte, id, rk gjson.Result) (recordMeta, error) {
-	m := recordMeta{hash: xxhash.Sum64(raw)}
+	var m recordMeta
 	if id.Type != gjson.String || id.Str == "" {
 		return m, fmt.Errorf("%s: %w", s.PrimaryKey, errNoPrimaryKey)
 	}

@@ -60,10 +60,11 @@ func (s *scanSync) take(f fetched) (step, error) {
 	for _, it := range f.items {
 		if it.bad == nil {
 			s.seen[it.meta.id] = struct{}{}
-			if h, ok := s.next.Hashes[it.meta.id]; ok && h == it.meta.hash {
+			h := it.hash()
+			if old, ok := s.next.Hashes[it.meta.id]; ok && old == h {
 				continue
 			}
-			s.next.Hashes[it.meta.id] = it.meta.hash
+			s.next.Hashes[it.meta.id] = h
 			s.changed = true
 		} else if !keepBad(s.dead, it) {
 			continue
@@ -124,8 +125,8 @@ func (s *scanSync) looked(f fetched) step {
 	switch {
 	case i < 0:
 		s.gone(id)
-	case f.items[i].meta.hash != s.next.Hashes[id]:
-		s.next.Hashes[id] = f.items[i].meta.hash
+	case f.items[i].hash() != s.next.Hashes[id]:
+		s.next.Hashes[id] = f.items[i].hash()
 		s.changed = true
 		s.out = append(s.out, f.items[i])
 	}

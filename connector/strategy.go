@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/cespare/xxhash/v2"
+
 	"github.com/xero-kafka/xero-kafka/offsets"
 	"github.com/xero-kafka/xero-kafka/streams"
 )
@@ -48,7 +50,7 @@ func abandon(st strategy, dead *hashSet, writes []write, failed int) {
 func forgetBad(dead *hashSet, items []item) {
 	for _, it := range items {
 		if it.bad != nil {
-			dead.remove(it.meta.hash)
+			dead.remove(it.hash())
 		}
 	}
 }
@@ -152,6 +154,11 @@ type item struct {
 	at time.Time
 }
 
+// hash fingerprints the record's bytes. Scans compare it with the bookmark's to find changed
+// records, and dead letters without readable keys are known by it; the other records never
+// need it, so it is worked out only when asked for.
+func (it item) hash() uint64 { return xxhash.Sum64(it.raw) }
+
 // fetched is one page of a stream.
 type fetched struct {
 	items []item
@@ -164,7 +171,7 @@ type fetched struct {
 // keepBad reports whether a record without readable keys is to be dead-lettered: not when the
 // same bytes were dead-lettered already.
 func keepBad(dead *hashSet, it item) bool {
-	return dead.add(it.meta.hash)
+	return dead.add(it.hash())
 }
 
 // cloneBookmark returns a deep copy of b: a working copy that a failed commit leaves behind.
