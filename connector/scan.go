@@ -122,11 +122,10 @@ func (s *scanSync) deletions(st step) step {
 func (s *scanSync) looked(f fetched) step {
 	id := s.missing[s.at]
 	i := slices.IndexFunc(f.items, func(it item) bool { return it.bad == nil && it.meta.id == id })
-	switch {
-	case i < 0:
+	if i < 0 {
 		s.gone(id)
-	case f.items[i].hash() != s.next.Hashes[id]:
-		s.next.Hashes[id] = f.items[i].hash()
+	} else if h := f.items[i].hash(); h != s.next.Hashes[id] {
+		s.next.Hashes[id] = h
 		s.changed = true
 		s.out = append(s.out, f.items[i])
 	}
