@@ -93,7 +93,7 @@ func respellMembers(tb testing.TB, rng *rand.Rand, raw []byte) []byte {
 		if len(out) > 1 {
 			out = append(out, ',')
 		}
-		switch plain := len(name) > 2 && !bytes.ContainsRune(name, '\\'); {
+		switch plain := len(name) > 2 && name[1] < 0x80 && !bytes.ContainsRune(name, '\\'); {
 		case plain && rng.IntN(3) == 0:
 			out = fmt.Appendf(out, `"\u%04x%s`, name[1], name[2:])
 		case plain && rng.IntN(2) == 0:
