@@ -79,57 +79,58 @@ func forgetOrder(p *recordPlan, seen map[*recordPlan]bool) {
 // otherwise: the first letter escaped ("\u0049nvoiceID", the same name) or a letter added
 // ("InvoiceIDs", another name, which begins with the quoted name's bytes but for its quote).
 func respellMembers(tb testing.TB, rng *rand.Rand, raw []byte) []byte {
-	tb.Helper()
-	dec := jsontext.NewDecoder(bytes.NewReader(raw), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
-	if _, err := dec.ReadToken(); err != nil {
-		tb.Fatal(err)
-	}
-	out := []byte{'{'}
-	for dec.PeekKind() != '}' {
-		name, err := dec.ReadValue()
-		if err != nil {
-			tb.Fatal(err)
-		}
-		if len(out) > 1 {
-			out = append(out, ',')
-		}
+	members := topMembers(tb, raw)
+	for k, m := range members {
+		name := m[0]
 		switch plain := len(name) > 2 && name[1] < 0x80 && !bytes.ContainsRune(name, '\\'); {
 		case plain && rng.IntN(3) == 0:
-			out = fmt.Appendf(out, `"\u%04x%s`, name[1], name[2:])
+			members[k][0] = fmt.Appendf(nil, `"\u%04x%s`, name[1], name[2:])
 		case plain && rng.IntN(2) == 0:
-			out = fmt.Appendf(out, `%ss"`, name[:len(name)-1])
-		default:
-			out = append(out, name...)
+			members[k][0] = fmt.Appendf(nil, `%ss"`, name[:len(name)-1])
 		}
-		v, err := dec.ReadValue()
-		if err != nil {
-			tb.Fatal(err)
-		}
-		out = append(append(out, ':'), v...)
 	}
-	return append(out, '}')
+	return joinMembers(members)
 }
 
 // shuffleMembers returns the object raw with its top-level members in a random order.
 func shuffleMembers(tb testing.TB, rng *rand.Rand, raw []byte) []byte {
+	members := topMembers(tb, raw)
+	rng.Shuffle(len(members), func(i, j int) { members[i], members[j] = members[j], members[i] })
+	return joinMembers(members)
+}
+
+// topMembers returns the top-level members of the object raw, each as its quoted name and its
+// value, exactly as written.
+func topMembers(tb testing.TB, raw []byte) [][2][]byte {
 	tb.Helper()
 	dec := jsontext.NewDecoder(bytes.NewReader(raw), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
 	if _, err := dec.ReadToken(); err != nil {
 		tb.Fatal(err)
 	}
-	var members [][]byte
+	var members [][2][]byte
 	for dec.PeekKind() != '}' {
 		name, err := dec.ReadValue()
 		if err != nil {
 			tb.Fatal(err)
 		}
-		m := append([]byte(nil), name...)
+		name = bytes.Clone(name)
 		v, err := dec.ReadValue()
 		if err != nil {
 			tb.Fatal(err)
 		}
-		members = append(members, append(append(m, ':'), v...))
+		members = append(members, [2][]byte{name, bytes.Clone(v)})
 	}
-	rng.Shuffle(len(members), func(i, j int) { members[i], members[j] = members[j], members[i] })
-	return append(append([]byte{'{'}, bytes.Join(members, []byte{','})...), '}')
+	return members
+}
+
+// joinMembers writes members as a JSON object.
+func joinMembers(members [][2][]byte) []byte {
+	out := []byte{'{'}
+	for k, m := range members {
+		if k > 0 {
+			out = append(out, ',')
+		}
+		out = append(append(append(out, m[0]...), ':'), m[1]...)
+	}
+	return append(out, '}')
 }
