@@ -24,8 +24,13 @@ import (
 // prefix (p.bm is the last committed write's bookmark) and takes back the rest, the last first,
 // as the strategy's undo logs and the bookmark writer allow; the next cycle starts from p.bm.
 
-// pipelineRecords bounds the records of a poller's writes sent and not yet answered.
-const pipelineRecords = 5000
+// pipelineRecords bounds the records of a poller's writes sent and not yet answered. It is twice
+// what the writer holds a transaction open for (writer.holdRecords), so that while one
+// transaction of a stream commits, the poller reads and builds the next one's pages instead of
+// waiting for the answer. With the bound equal to the hold, a first sync of 100,000 invoices on
+// a real broker (2 cores) ran at 0.82 of its speed on kfake, the poller idle through every
+// produce and commit; with twice the hold, at 0.90, in as many transactions.
+const pipelineRecords = 10000
 
 // sender is a committer that takes a request without waiting for its outcome; *writer
 // implements it. A committer without it commits each write before the next page is read.

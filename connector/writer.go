@@ -59,8 +59,10 @@ type writer struct {
 	// before it begins a transaction.
 	groupWait time.Duration
 	// groupHold is how long, from its first request's send, a group that is not full waits while
-	// a chain of it has said that its next request is coming.
-	groupHold time.Duration
+	// a chain of it has said that its next request is coming; holdRecords ends that wait once
+	// the group holds as many records.
+	groupHold   time.Duration
+	holdRecords int
 	// txnTimeout bounds one transaction's produce and commit, whatever happens to the run context.
 	txnTimeout time.Duration
 	log        *slog.Logger
@@ -122,6 +124,7 @@ func newWriter(cl txnProducer, maxRecords int, txnTimeout time.Duration, log *sl
 		maxGroupBytes: maxGroupBytes,
 		groupWait:     defaultGroupWait,
 		groupHold:     defaultGroupHold,
+		holdRecords:   pipelineRecords / 2,
 		txnTimeout:    txnTimeout,
 		log:           log,
 		metrics:       m,
@@ -272,13 +275,21 @@ func (w *writer) run(ctx context.Context) (err error) {
 }
 
 // holding reports whether the next group waits for a request still to come: a chain of the
-// queue has said that its next request is coming, and the oldest request was sent less than
-// groupHold ago. It keeps *t, the timer of the hold, running to the hold's end (nil when it
-// does not hold; a timer that fired is set to nil by the run loop).
+// queue has said that its next request is coming, the oldest request was sent less than
+// groupHold ago, and the queue holds fewer than holdRecords records. It keeps *t, the timer of
+// the hold, running to the hold's end (nil when it does not hold; a timer that fired is set to
+// nil by the run loop).
+//
+// holdRecords is half a poller's pipeline (pipelineRecords): a group of one stream that held
+// until its pipeline was full would leave the poller nothing to do but wait while it commits.
 func (w *writer) holding(queue []*commitReq, t **time.Timer) bool {
 	left := w.groupHold - time.Since(queue[0].start)
+	n := 0
+	for _, r := range queue {
+		n += len(r.recs)
+	}
 	more := slices.ContainsFunc(queue, func(r *commitReq) bool { return r.chain != nil && r.chain.more })
-	if !more || left <= 0 {
+	if !more || left <= 0 || n >= w.holdRecords {
 		return false
 	}
 	if *t == nil {

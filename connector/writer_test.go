@@ -380,6 +380,20 @@ func TestWriterHoldsForTheNextPage(t *testing.T) {
 			t.Errorf("a full group committed after %s, want at once", took)
 		}
 
+		// A group that holds holdRecords records goes although its chain has more: the poller
+		// reads the next group's pages while this one commits.
+		w.holdRecords = 3
+		var e chain
+		start = time.Now()
+		send(&e, true, "e1", "e2")
+		if err := <-send(&e, true, "e3"); err != nil {
+			t.Fatal(err)
+		}
+		if took := time.Since(start); took != time.Millisecond {
+			t.Errorf("a group of holdRecords committed after %s, want groupWait, 1ms", took)
+		}
+		w.holdRecords = pipelineRecords / 2
+
 		// A request on its own, or the last of its chain, waits only groupWait.
 		start = time.Now()
 		if err := w.commit(t.Context(), recs("d1")); err != nil {
@@ -388,7 +402,7 @@ func TestWriterHoldsForTheNextPage(t *testing.T) {
 		if took := time.Since(start); took != time.Millisecond {
 			t.Errorf("a request on its own committed after %s, want groupWait, 1ms", took)
 		}
-		if got, want := committed(), "[[a1 a2 a3] [b1] [c1 c2 c3 c4 c5] [d1]]"; got != want {
+		if got, want := committed(), "[[a1 a2 a3] [b1] [c1 c2 c3 c4 c5] [e1 e2 e3] [d1]]"; got != want {
 			t.Errorf("committed %s, want %s", got, want)
 		}
 	})
