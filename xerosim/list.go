@@ -319,6 +319,11 @@ func (s *Sim) writeList(w http.ResponseWriter, t *tenant, d *streamDef, q listQu
 	h.Set("Content-Type", "application/json; charset=utf-8")
 	h.Set("Xero-Correlation-Id", id.String())
 	c := rctx{w: b, t: t, tb: t.tables[d.id], unitdp: q.unitdp, lines: !d.lines || q.page > 0, include: q.include}
+	defer func() {
+		if c.copied > 0 {
+			s.stats.prerendered(c.copied)
+		}
+	}()
 
 	// The answer is stamped once the data are locked: no change it shows is newer than its
 	// DateTimeUTC, and no change it misses is older.
@@ -336,7 +341,9 @@ func (s *Sim) writeList(w http.ResponseWriter, t *tenant, d *streamDef, q listQu
 				continue
 			}
 			b.sep()
-			c.renderJournal(n)
+			if !c.copyRendered(sJournals, n) {
+				c.renderJournal(n)
+			}
 			got++
 		}
 		s.mu.RUnlock()
@@ -365,7 +372,9 @@ func (s *Sim) writeList(w http.ResponseWriter, t *tenant, d *streamDef, q listQu
 		for k := p.from; k < p.to; k++ {
 			i := p.at(k)
 			b.sep()
-			d.render(&c, i)
+			if !c.copyRendered(d.id, i) {
+				d.render(&c, i)
+			}
 			c.tb.served(i)
 		}
 		s.mu.RUnlock()
@@ -381,7 +390,9 @@ func (s *Sim) writeList(w http.ResponseWriter, t *tenant, d *streamDef, q listQu
 		end := min(p.to, k+chunk)
 		for ; k < end; k++ {
 			b.sep()
-			d.render(&c, p.at(k))
+			if i := p.at(k); !c.copyRendered(d.id, i) {
+				d.render(&c, i)
+			}
 		}
 		s.mu.RUnlock()
 		if k >= p.to {

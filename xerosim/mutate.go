@@ -59,6 +59,7 @@ func (m *mutator) run(stop chan struct{}) {
 func (s *Sim) Mutate(n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.dropPrerendered()
 	m := s.mut
 	applied := 0
 	for k := 0; k < n; k++ {
@@ -358,6 +359,7 @@ func (s *Sim) Burst(tenantID, stream string, n int) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.dropPrerendered()
 	s.stats.mutations(s.burstLocked(t, d.id, n))
 }
 

@@ -119,6 +119,7 @@ type config struct {
 	provider     string
 	highVolume   int
 	recorded     float64 // AsRecorded's share
+	prerender    bool    // Prerendered
 	// refusedScopes are never granted; refusalStatus answers an endpoint whose scope is missing.
 	refusedScopes []string
 	refusalStatus int

@@ -18,6 +18,8 @@ type rctx struct {
 	// contacts holds the embedded contacts written so far in this response; nil until the
 	// first one.
 	contacts *contactCache
+	// copied counts the records of the response copied from those rendered at start.
+	copied int
 }
 
 func (c *rctx) ver(i int) uint32    { return c.tb.ver[i] }

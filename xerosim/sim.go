@@ -77,6 +77,9 @@ func NewSim(opts ...Option) *Sim {
 	s.byID = map[string]*tenant{}
 	for i := 0; i < cfg.tenants; i++ {
 		t := newTenant(&s.cfg, i, now, s.clock)
+		if cfg.prerender {
+			t.prerender()
+		}
 		s.tenants = append(s.tenants, t)
 		s.byID[t.id.String()] = t
 	}

@@ -29,6 +29,8 @@ type Stats struct {
 	Faults map[string]int `json:"faults"`
 	// Mutations counts changes applied to the data.
 	Mutations int `json:"mutations"`
+	// Prerendered counts the records sent as they were rendered at start (Prerendered).
+	Prerendered int `json:"prerendered"`
 }
 
 // stats is the live counter set behind Stats.
@@ -81,6 +83,12 @@ func (st *stats) pageSizeIgnored(endpoint string) {
 func (st *stats) fault(kind string) {
 	st.mu.Lock()
 	st.s.Faults[kind]++
+	st.mu.Unlock()
+}
+
+func (st *stats) prerendered(n int) {
+	st.mu.Lock()
+	st.s.Prerendered += n
 	st.mu.Unlock()
 }
 

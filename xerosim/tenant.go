@@ -52,6 +52,8 @@ type tenant struct {
 	tables     [numStreams]*table
 	vol        [numStreams]int // records generated at start, per stream
 	jr         *journalLog
+	// pre holds each stream's records rendered at start (Prerendered); nil once the data change.
+	pre [numStreams]*rendered
 
 	payInv map[int32]int32 // payments created at run time -> invoice
 	invPay map[int32]int32 // invoice -> payment created at run time

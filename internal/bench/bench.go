@@ -278,7 +278,7 @@ func (b *bench) firstSync(ctx context.Context, tg *target, stream string, n int)
 	if err != nil {
 		return res, err
 	}
-	s, err := startSim(ctx, b.cfg.Self, dir, SimSpec{Tenants: 1, Seed: b.cfg.Seed, Volumes: map[string]int{stream: n}, NoLimits: true})
+	s, err := startSim(ctx, b.cfg.Self, dir, SimSpec{Tenants: 1, Seed: b.cfg.Seed, Volumes: map[string]int{stream: n}, NoLimits: true, Prerendered: true})
 	if err != nil {
 		return res, err
 	}
@@ -333,6 +333,11 @@ func (b *bench) firstSync(ctx context.Context, tg *target, stream string, n int)
 	res.records, res.wall, res.firstCall = records(st), done.Sub(first), first.Sub(r.started)
 	if res.records < int64(n) {
 		return res, fmt.Errorf("caught up with %d records written, want at least %d", res.records, n)
+	}
+	if calls.Prerendered < n {
+		// The connector's list calls no longer ask for what the simulator rendered at start,
+		// so it rendered the records again for the calls, on the cores being measured.
+		return res, fmt.Errorf("the simulator sent %d of the %d records as rendered at start: the list parameters differ", calls.Prerendered, n)
 	}
 	return res, nil
 }

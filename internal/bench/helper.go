@@ -37,6 +37,10 @@ type SimSpec struct {
 	Seed     int64          `json:"seed"`
 	Volumes  map[string]int `json:"volumes"`
 	NoLimits bool           `json:"no_limits"`
+	// Prerendered renders the records once, before the simulator says it is ready: the
+	// throughput rows' data never change, and rendering them for each call would take the
+	// cores the connector is measured on for work that Xero does on its own servers.
+	Prerendered bool `json:"prerendered"`
 	// TLSProxy also serves an HTTP proxy that answers CONNECT to api.xero.com and
 	// identity.xero.com with TLS under a certificate of the CA in CADir, for tap-xero.
 	TLSProxy bool   `json:"tls_proxy"`
@@ -63,6 +67,9 @@ type CallCount struct {
 	PerSecond []int `json:"per_second,omitempty"`
 	// Refused counts the 429s by X-Rate-Limit-Problem (minute, appminute, concurrent, day).
 	Refused map[string]int `json:"refused,omitempty"`
+	// Prerendered counts the records sent as the simulator rendered them at start
+	// (SimSpec.Prerendered).
+	Prerendered int `json:"prerendered,omitempty"`
 }
 
 // simServer counts API calls around the simulator's handler and serves the harness's edits.
@@ -152,7 +159,7 @@ func (s *simServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.trace.add(sec, sw.status, sw.Header().Get("X-Rate-Limit-Problem"))
 		return
 	case r.URL.Path == "/__bench/calls":
-		c := CallCount{API: s.calls.Load(), FirstCall: s.first.Load()}
+		c := CallCount{API: s.calls.Load(), FirstCall: s.first.Load(), Prerendered: s.sim.Stats().Prerendered}
 		s.trace.fill(&c)
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(c)
@@ -215,6 +222,9 @@ func ServeSim(ctx context.Context, spec SimSpec, out io.Writer) error {
 	}
 	if spec.NoLimits {
 		opts = append(opts, xerosim.NoLimits())
+	}
+	if spec.Prerendered {
+		opts = append(opts, xerosim.Prerendered())
 	}
 	sim := xerosim.NewSim(opts...)
 	defer sim.Close()
