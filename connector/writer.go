@@ -284,10 +284,7 @@ func (w *writer) run(ctx context.Context) (err error) {
 // until its pipeline was full would leave the poller nothing to do but wait while it commits.
 func (w *writer) holding(queue []*commitReq, t **time.Timer) bool {
 	left := w.groupHold - time.Since(queue[0].start)
-	n := 0
-	for _, r := range queue {
-		n += len(r.recs)
-	}
+	n, _ := queued(queue)
 	more := slices.ContainsFunc(queue, func(r *commitReq) bool { return r.chain != nil && r.chain.more })
 	if !more || left <= 0 || n >= w.holdRecords {
 		return false
@@ -300,11 +297,16 @@ func (w *writer) holding(queue []*commitReq, t **time.Timer) bool {
 
 // full reports whether the queue fills a transaction.
 func (w *writer) full(queue []*commitReq) bool {
-	n, b := 0, 0
-	for _, r := range queue {
-		n, b = n+len(r.recs), b+r.bytes
-	}
+	n, b := queued(queue)
 	return n >= w.maxRecords || b >= w.maxGroupBytes
+}
+
+// queued returns the records and the bytes of the requests of queue.
+func queued(queue []*commitReq) (records, bytes int) {
+	for _, r := range queue {
+		records, bytes = records+len(r.recs), bytes+r.bytes
+	}
+	return records, bytes
 }
 
 // group splits the next transaction's requests off the queue: the oldest, and those after it
